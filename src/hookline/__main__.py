@@ -1,0 +1,5 @@
+"""`python -m hookline` runs the command line."""
+
+from hookline.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""The ASGI application: the webhook route, health, and errors turned into JSON answers."""

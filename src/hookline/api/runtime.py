@@ -1,0 +1,60 @@
+"""The runtime: the store, caches, dispatcher and workers one server process shares."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from hookline.engine.dispatcher import Dispatcher
+from hookline.engine.flows import FlowCache
+from hookline.engine.scope import env_allow_list
+from hookline.queue.worker import WorkerPool
+from hookline.settings import Settings
+from hookline.store.base import Store
+from hookline.store.database import is_sqlite_url
+from hookline.store.sql_store import open_store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class Runtime:
+    """Everything a running server holds, built at start-up and closed at shutdown."""
+
+    settings: Settings
+    store: Store
+    flows: FlowCache
+    dispatcher: Dispatcher
+    workers: WorkerPool
+
+    @classmethod
+    async def open(cls, settings: Settings, store: Store | None = None) -> Runtime:
+        """Open the store (migrating an SQLite file), then start the workers."""
+        import os
+
+        url = settings.effective_database_url
+        if store is None:
+            store = await open_store(url, migrate=is_sqlite_url(url))
+        flows = FlowCache(store, settings.cache_seconds)
+        env = env_allow_list(settings.env_allow_list, os.environ)
+        workers = WorkerPool(
+            store,
+            flows,
+            concurrency=settings.workers,
+            lease_seconds=settings.lease_seconds,
+            poll_seconds=settings.poll_seconds,
+            env=env,
+        )
+        dispatcher = Dispatcher(store, env=env, wake=workers.wake)
+        if is_sqlite_url(url):
+            # One process owns an SQLite file, so whatever was running when it stopped is ours to resume.
+            resumed = await store.expire_claims()
+            if resumed:
+                log.info("resuming %d interrupted executions", resumed)
+        workers.start()
+        return cls(settings, store, flows, dispatcher, workers)
+
+    async def close(self) -> None:
+        """Stop the workers (letting running executions finish briefly), then the store."""
+        await self.workers.stop()
+        await self.store.close()

@@ -1,0 +1,79 @@
+"""The webhook route: `POST /api/webhook:trigger/<key>` — authenticate, parse, run or queue, answer."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from hookline.engine.dispatcher import Dispatcher
+from hookline.engine.flows import FlowCache
+from hookline.engine.scope import build_scope
+from hookline.errors import NotFound, RejectedRequest
+from hookline.trigger.auth import check_basic_auth
+from hookline.trigger.body import parse_body
+from hookline.trigger.context import build_context
+from hookline.trigger.query import parse_query
+from hookline.trigger.responses import configured_answer, to_response
+
+ALLOW_POST = {"Allow": "POST"}
+
+
+class WebhookEndpoint:
+    """Handles every request to a webhook URL; only POST runs anything."""
+
+    def __init__(self, flows: FlowCache, dispatcher: Dispatcher, *, body_limit: int) -> None:
+        self._flows = flows
+        self._dispatcher = dispatcher
+        self._body_limit = body_limit
+
+    async def __call__(self, request: Request) -> Response:
+        """Answer one webhook request (errors are raised and rendered by the app)."""
+        if request.method != "POST":
+            raise RejectedRequest(
+                405, "method_not_allowed", "Webhook URLs only accept POST.", headers=ALLOW_POST
+            )
+        key = request.path_params["key"]
+        compiled = await self._flows.live(key)
+        if compiled is None:
+            raise NotFound("No enabled workflow has this webhook key.")
+        config = compiled.flow.workflow.config
+        check_basic_auth(request.headers.get("authorization"), config.get("basicAuthentication"))
+        raw = await read_body(request, self._body_limit)
+        context = build_context(
+            request.headers.items(),
+            parse_query(request.scope["query_string"].decode("latin-1")),
+            parse_body(request.headers.get("content-type"), raw),
+            config,
+        )
+        if compiled.flow.workflow.sync:
+            result = await self._dispatcher.run_sync(compiled, context)
+            return to_response(result.answer, result.execution.id)
+        execution = await self._dispatcher.enqueue(compiled, context)
+        answer = configured_answer(config, _context_scope(context))
+        return to_response(answer, execution.id)
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The whole body, refusing with 413 as soon as it would pass `limit` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large(limit: int) -> RejectedRequest:
+    return RejectedRequest(413, "body_too_large", f"The request body is larger than {limit} bytes.")
+
+
+def _context_scope(context: Mapping[str, Any]) -> dict[str, Any]:
+    return build_scope(context=dict(context), jobs_by_node_key={})

@@ -1,0 +1,1 @@
+"""The engine: graph, variable scope, templates, processor and dispatcher."""

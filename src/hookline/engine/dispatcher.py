@@ -1,0 +1,86 @@
+"""The dispatcher: runs a synchronous execution inline, or queues an asynchronous one durably."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+from hookline.engine.flows import CompiledFlow
+from hookline.engine.processor import Processor
+from hookline.ids import new_id
+from hookline.models import Answer, Execution, ExecutionStatus
+from hookline.store.base import Store
+from hookline.trigger.responses import outcome_answer, timeout_answer
+from hookline.types import JsonObject
+
+
+@dataclass(frozen=True, slots=True)
+class SyncResult:
+    """A finished synchronous execution and the answer its caller gets."""
+
+    execution: Execution
+    answer: Answer
+
+
+class Dispatcher:
+    """Turns trigger events into executions; `wake` tells the local workers there is work."""
+
+    def __init__(
+        self, store: Store, *, env: Mapping[str, str] | None = None, wake: Callable[[], None] | None = None
+    ) -> None:
+        self._store = store
+        self._env = dict(env or {})
+        self._wake = wake or (lambda: None)
+
+    async def run_sync(self, compiled: CompiledFlow, context: JsonObject) -> SyncResult:
+        """Run the workflow now, record the execution with its jobs, and give the answer."""
+        workflow = compiled.flow.workflow
+        started = _now()
+        execution = Execution(
+            id=new_id(),
+            workflow_id=workflow.id,
+            key=workflow.key,
+            event_key=uuid.uuid4().hex,
+            context=context,
+            status=ExecutionStatus.STARTED,
+            created_at=started,
+            started_at=started,
+            attempt=1,
+        )
+        processor = Processor(workflow, compiled.graph, execution, env=self._env)
+        result = await processor.run()
+        if result.timed_out:
+            answer = timeout_answer(processor.timeout_ms, execution.id)
+        else:
+            answer = result.answer or outcome_answer(result.status, execution.id)
+        finished = replace(
+            execution,
+            status=result.status,
+            error=result.error,
+            response=answer.to_json(),
+            finished_at=_now(),
+        )
+        await self._store.add_execution(finished, processor.jobs)
+        return SyncResult(finished, answer)
+
+    async def enqueue(self, compiled: CompiledFlow, context: JsonObject) -> Execution:
+        """Durably record a queued execution; it is safe to answer the caller once this returns."""
+        workflow = compiled.flow.workflow
+        execution = Execution(
+            id=new_id(),
+            workflow_id=workflow.id,
+            key=workflow.key,
+            event_key=uuid.uuid4().hex,
+            context=context,
+            status=ExecutionStatus.QUEUED,
+            created_at=_now(),
+        )
+        await self._store.add_execution(execution)
+        self._wake()
+        return execution
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,72 @@
+"""A short-lived, per-process cache of workflow versions, so a webhook request rarely reads them."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from hookline.engine.graph import Graph
+from hookline.store.base import Flow, Store
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledFlow:
+    """A workflow version with its graph built once for every execution that uses it."""
+
+    flow: Flow
+    graph: Graph
+
+
+class FlowCache:
+    """Remembers workflow versions for `ttl` seconds, by key (the live one) and by id.
+
+    A change made through another process is seen within `ttl` seconds. Unknown keys
+    are remembered too, so a flood of requests to a wrong URL does not become a flood
+    of queries. Concurrent misses of one entry share a single read.
+    """
+
+    def __init__(self, store: Store, ttl: float = 1.0) -> None:
+        self._store = store
+        self._ttl = ttl
+        self._entries: dict[object, tuple[float, CompiledFlow | None]] = {}
+        self._loading: dict[object, asyncio.Future[CompiledFlow | None]] = {}
+
+    async def live(self, key: str) -> CompiledFlow | None:
+        """The current, enabled version of a key, or None."""
+        return await self._get(("key", key), lambda: self._store.get_live_flow(key))
+
+    async def version(self, workflow_id: int) -> CompiledFlow | None:
+        """One workflow version by id, or None."""
+        return await self._get(("id", workflow_id), lambda: self._store.get_flow(workflow_id))
+
+    def forget(self) -> None:
+        """Drop everything, so that the next request reads the store (after a change here)."""
+        self._entries.clear()
+
+    async def _get(self, entry: object, load: Callable[[], Awaitable[Flow | None]]) -> CompiledFlow | None:
+        cached = self._entries.get(entry)
+        now = time.monotonic()
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        pending = self._loading.get(entry)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[CompiledFlow | None] = asyncio.get_running_loop().create_future()
+        self._loading[entry] = future
+        try:
+            flow = await load()
+            compiled = CompiledFlow(flow, Graph(flow.nodes)) if flow is not None else None
+            self._entries[entry] = (now + self._ttl, compiled)
+            future.set_result(compiled)
+            return compiled
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
+        except Exception as exc:
+            future.set_exception(exc)
+            future.exception()  # mark retrieved: waiters re-raise it, nobody else must log it
+            raise
+        finally:
+            del self._loading[entry]

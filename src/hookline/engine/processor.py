@@ -1,0 +1,192 @@
+"""The processor: walks one execution through its workflow graph, one node at a time."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from hookline.engine.graph import Graph
+from hookline.engine.scope import build_scope
+from hookline.engine.templates import render
+from hookline.ids import instance_id, new_id
+from hookline.models import Answer, Execution, ExecutionStatus, Job, JobStatus, Node, Workflow
+from hookline.nodes.base import Outcome
+from hookline.nodes.registry import node_type
+from hookline.types import JsonValue
+
+log = logging.getLogger(__name__)
+
+JobSink = Callable[[Job], Awaitable[None]]
+"""Where a finished job goes before the processor moves on (the store, or a list)."""
+
+
+@dataclass(slots=True)
+class RunResult:
+    """How an execution ended: its status, the answer a node gave, and its last job."""
+
+    status: ExecutionStatus
+    answer: Answer | None = None
+    final_job: Job | None = None
+    error: str | None = None
+    timed_out: bool = False
+
+
+@dataclass(slots=True)
+class _Stop:
+    """Raised through the walk's return values: the execution ends here."""
+
+    status: ExecutionStatus
+    answer: Answer | None = None
+    job: Job | None = None
+
+
+@dataclass(slots=True)
+class _NodeRun:
+    """The context a node sees while it runs."""
+
+    workflow: Workflow
+    node: Node
+    scope: Mapping[str, Any]
+
+    def render(self, value: JsonValue) -> JsonValue:
+        """Resolve placeholders in a config value against the execution's scope."""
+        return render(value, self.scope)
+
+
+@dataclass(slots=True)
+class Processor:
+    """Runs one execution. Jobs that finished in an earlier attempt are reused, not rerun.
+
+    Every job run is kept in `jobs`. A job that does not end the execution is also handed
+    to `sink` (when given) before the next node starts; the job that ends it is returned in
+    `RunResult.final_job`, so the caller can store it with the final status in one transaction.
+    """
+
+    workflow: Workflow
+    graph: Graph
+    execution: Execution
+    sink: JobSink | None = None
+    previous_jobs: Sequence[Job] = ()
+    env: Mapping[str, str] = field(default_factory=dict)
+    jobs: list[Job] = field(default_factory=list)
+    _done: dict[int, Job] = field(init=False, default_factory=dict)
+    _results: dict[str, JsonValue] = field(init=False, default_factory=dict)
+    _scope: Mapping[str, Any] = field(init=False, default_factory=dict)
+
+    async def run(self) -> RunResult:
+        """Walk the graph from its head and say how the execution ended.
+
+        With the workflow option `timeout` (ms), a run that takes longer is stopped and
+        ends `aborted` with the error `timeout`.
+        """
+        timeout_ms = self.timeout_ms
+        try:
+            async with asyncio.timeout(timeout_ms / 1000 if timeout_ms else None):
+                return await self._walk()
+        except TimeoutError:
+            return RunResult(ExecutionStatus.ABORTED, error="timeout", timed_out=True)
+
+    @property
+    def timeout_ms(self) -> int:
+        """The workflow's time limit in milliseconds; 0 means none."""
+        value = self.workflow.options.get("timeout") or 0
+        return value if isinstance(value, int) and value > 0 else 0
+
+    async def _walk(self) -> RunResult:
+        self._done = {job.node_id: job for job in self.previous_jobs if job.status is not JobStatus.PENDING}
+        self._results = {job.node_key: job.result for job in self.previous_jobs}
+        self._scope = build_scope(
+            context=self.execution.context,
+            jobs_by_node_key=self._results,
+            env=self.env,
+            instance_id=instance_id(),
+        )
+        stop = await self._run_chain(self.graph.head)
+        if stop is None:
+            return RunResult(ExecutionStatus.RESOLVED)
+        error = _error_text(stop.job) if stop.status is not ExecutionStatus.RESOLVED else None
+        return RunResult(stop.status, stop.answer, stop.job, error)
+
+    async def _run_chain(self, node: Node | None) -> _Stop | None:
+        while node is not None:
+            stop, branch = await self._step(node)
+            if stop is not None:
+                return stop
+            head = self.graph.branch_head(node, branch) if branch is not None else None
+            if head is not None and (stop := await self._run_chain(head)) is not None:
+                return stop
+            node = self.graph.downstream(node)
+        return None
+
+    async def _step(self, node: Node) -> tuple[_Stop | None, int | None]:
+        """Run one node (or replay its earlier job); say whether to stop and which branch to take."""
+        earlier = self._done.get(node.id)
+        if earlier is not None:
+            return self._replay(earlier)
+        started = _now()
+        outcome = await self._outcome(node)
+        meta = dict(outcome.meta)
+        if outcome.branch is not None:
+            meta["branch"] = outcome.branch
+        if outcome.ends:
+            meta["ends"] = True
+        job = Job(
+            id=new_id(),
+            execution_id=self.execution.id,
+            node_id=node.id,
+            node_key=node.key,
+            status=outcome.status,
+            result=outcome.result,
+            meta=meta,
+            started_at=started,
+            finished_at=_now(),
+        )
+        self.jobs.append(job)
+        self._results[node.key] = job.result
+        if outcome.ends or outcome.status is not JobStatus.RESOLVED:
+            return _Stop(outcome.status.to_execution_status(), outcome.answer, job), None
+        if self.sink is not None:
+            await self.sink(job)
+        return None, outcome.branch
+
+    def _replay(self, job: Job) -> tuple[_Stop | None, int | None]:
+        """Follow what a job from an earlier attempt decided, without running its node again."""
+        if job.status is not JobStatus.RESOLVED or job.meta.get("ends"):
+            return _Stop(job.status.to_execution_status(), None, None), None
+        branch = job.meta.get("branch")
+        return None, branch if isinstance(branch, int) else None
+
+    async def _outcome(self, node: Node) -> Outcome:
+        """The node's outcome; an unknown type or an exception becomes an `error` outcome."""
+        kind = node_type(node.type)
+        if kind is None:
+            return Outcome(JobStatus.ERROR, {"message": f"Unknown node type {node.type!r}."})
+        context = _NodeRun(self.workflow, node, self._scope)
+        try:
+            return await kind.run(node.config, context)
+        except Exception as exc:  # a node must never crash the engine
+            log.info("node %s of execution %s raised %r", node.key, self.execution.id, exc)
+            return Outcome(JobStatus.ERROR, {"message": _describe(exc)})
+
+
+def _describe(exc: Exception) -> str:
+    """One line about an exception, without a stack trace."""
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _error_text(job: Job | None) -> str | None:
+    if job is None:
+        return None
+    result = job.result
+    if isinstance(result, dict) and isinstance(result.get("message"), str):
+        return f"node {job.node_key}: {result['message']}"
+    return f"node {job.node_key} ended with status {job.status.value}"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

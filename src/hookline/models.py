@@ -1,0 +1,151 @@
+"""The domain records: workflows, nodes, executions, jobs and their string statuses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from hookline.types import JsonObject, JsonValue
+
+
+class ExecutionStatus(StrEnum):
+    """Where an execution is in its life; stored as the string it reads."""
+
+    QUEUED = "queued"
+    STARTED = "started"
+    RESOLVED = "resolved"
+    FAILED = "failed"
+    ERROR = "error"
+    ABORTED = "aborted"
+    CANCELED = "canceled"
+    REJECTED = "rejected"
+
+    @property
+    def is_final(self) -> bool:
+        """True once the execution can no longer change."""
+        return self not in (ExecutionStatus.QUEUED, ExecutionStatus.STARTED)
+
+
+class JobStatus(StrEnum):
+    """The outcome of one node run; stored as the string it reads."""
+
+    PENDING = "pending"
+    RESOLVED = "resolved"
+    FAILED = "failed"
+    ERROR = "error"
+    ABORTED = "aborted"
+    CANCELED = "canceled"
+    REJECTED = "rejected"
+    RETRY_NEEDED = "retry_needed"
+
+    def to_execution_status(self) -> ExecutionStatus:
+        """The execution status that a job ending the execution with this status gives."""
+        if self is JobStatus.PENDING or self is JobStatus.RETRY_NEEDED:
+            return ExecutionStatus.STARTED
+        return ExecutionStatus(self.value)
+
+
+NOCOBASE_STATUS_CODES: dict[str, int | None] = {
+    "queued": None,
+    "started": 0,
+    "pending": 0,
+    "resolved": 1,
+    "failed": -1,
+    "error": -2,
+    "aborted": -3,
+    "canceled": -4,
+    "rejected": -5,
+    "retry_needed": -6,
+}
+"""The numeric codes NocoBase uses for the same statuses, for export."""
+
+
+@dataclass(frozen=True, slots=True)
+class Workflow:
+    """One version of a workflow: its trigger config, options and flags."""
+
+    id: int
+    key: str
+    title: str
+    type: str = "webhook"
+    sync: bool = False
+    enabled: bool = False
+    current: bool = False
+    description: str | None = None
+    config: JsonObject = field(default_factory=dict)
+    options: JsonObject = field(default_factory=dict)
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """One step of a workflow version, linked to its neighbours by id."""
+
+    id: int
+    workflow_id: int
+    key: str
+    type: str
+    config: JsonObject = field(default_factory=dict)
+    title: str | None = None
+    upstream_id: int | None = None
+    downstream_id: int | None = None
+    branch_index: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Execution:
+    """One run of a workflow version, from the trigger data to the answer it gave."""
+
+    id: int
+    workflow_id: int
+    key: str
+    event_key: str
+    context: JsonObject
+    status: ExecutionStatus
+    created_at: datetime
+    output: JsonValue = None
+    response: JsonObject | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    attempt: int = 0
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """The record of one node run inside an execution."""
+
+    id: int
+    execution_id: int
+    node_id: int
+    node_key: str
+    status: JobStatus
+    result: JsonValue = None
+    meta: JsonObject = field(default_factory=dict)
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """The HTTP answer a workflow gives its caller: status, headers and a JSON or text body."""
+
+    status_code: int
+    headers: tuple[tuple[str, str], ...] = ()
+    body: JsonValue = None
+
+    def to_json(self) -> JsonObject:
+        """The answer as stored in `execution.response`."""
+        return {
+            "statusCode": self.status_code,
+            "headers": [{"name": n, "value": v} for n, v in self.headers],
+            "body": self.body,
+        }
+
+    @classmethod
+    def from_json(cls, data: JsonObject) -> Answer:
+        """The answer back from its stored form."""
+        headers = tuple((str(h["name"]), str(h["value"])) for h in data.get("headers") or ())
+        return cls(int(data["statusCode"]), headers, data.get("body"))

@@ -1,0 +1,101 @@
+"""Settings from `HOOKLINE_*` environment variables (and CLI flags), as one frozen object."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from hookline.errors import ConfigError
+
+DEFAULT_DATA_DIR = "data"
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything an operator can set. Build it with `Settings.from_env()`."""
+
+    data_dir: Path = Path(DEFAULT_DATA_DIR)
+    database_url: str = ""
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str = ""
+    """The base URL callers use (for printed webhook URLs); defaults to http://host:port."""
+    body_limit: int = 10 * MIB
+    workers: int = 8
+    """How many asynchronous executions one process runs at once."""
+    lease_seconds: float = 30.0
+    poll_seconds: float = 1.0
+    env_allow_list: tuple[str, ...] = ()
+    """Process environment variables that workflows may read as `$env.NAME`."""
+    cache_seconds: float = 1.0
+    """How long a process trusts its cached copy of a workflow before reading it again."""
+
+    @property
+    def effective_database_url(self) -> str:
+        """The database URL, defaulting to an SQLite file in the data directory."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'hookline.db'}"
+
+    @property
+    def base_url(self) -> str:
+        """The base URL of this server as callers see it, without a trailing slash."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host  # noqa: S104
+        return f"http://{host}:{self.port}"
+
+    def webhook_url(self, key: str) -> str:
+        """The full URL that triggers the workflow with this key."""
+        return f"{self.base_url}/api/webhook:trigger/{key}"
+
+    def with_overrides(self, **values: Any) -> Settings:
+        """A copy with the given non-None values replaced (CLI flags win over the environment)."""
+        return replace(self, **{k: v for k, v in values.items() if v is not None})
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read `HOOKLINE_*` variables; a malformed value raises `ConfigError` naming it."""
+        env = os.environ if environ is None else environ
+        allow = env.get("HOOKLINE_ENV_ALLOW", "")
+        return cls(
+            data_dir=Path(env.get("HOOKLINE_DATA_DIR", DEFAULT_DATA_DIR)),
+            database_url=env.get("HOOKLINE_DATABASE_URL", ""),
+            host=env.get("HOOKLINE_HOST", "127.0.0.1"),
+            port=_int(env, "HOOKLINE_PORT", 8000, minimum=0),
+            public_url=env.get("HOOKLINE_PUBLIC_URL", ""),
+            body_limit=_int(env, "HOOKLINE_BODY_LIMIT", 10 * MIB, minimum=1),
+            workers=_int(env, "HOOKLINE_WORKERS", 8, minimum=0),
+            lease_seconds=_float(env, "HOOKLINE_LEASE_SECONDS", 30.0),
+            poll_seconds=_float(env, "HOOKLINE_POLL_SECONDS", 1.0),
+            env_allow_list=tuple(n.strip() for n in allow.split(",") if n.strip()),
+            cache_seconds=_float(env, "HOOKLINE_CACHE_SECONDS", 1.0),
+        )
+
+
+def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {raw!r}.") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, not {value}.")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, not {raw!r}.") from None
+    if value <= 0:
+        raise ConfigError(f"{name} must be more than 0, not {value}.")
+    return value

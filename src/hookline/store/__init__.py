@@ -1,0 +1,1 @@
+"""Storage: the schema, its migrations, and the domain operations over SQLite or PostgreSQL."""

@@ -1,0 +1,159 @@
+"""The database schema: workflows, nodes, executions and jobs as SQLAlchemy Core tables."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+RUNNABLE_STATUSES = ("queued", "started")
+"""The statuses a worker may claim; the partial index below covers exactly these rows."""
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timestamp that is always a timezone-aware UTC datetime in Python.
+
+    PostgreSQL stores `timestamptz`. SQLite stores SQLAlchemy's fixed-width text form of the
+    UTC time, so comparing two stored values (as the claim query does) compares instants.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Convert to UTC; SQLite gets the naive UTC time because it cannot keep an offset."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"timestamps must be timezone-aware, got the naive {value!r}")
+        utc = value.astimezone(UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Give back an aware UTC datetime whatever the driver returned."""
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _json() -> TypeEngine[Any]:
+    """A JSON column: JSONB on PostgreSQL, JSON text elsewhere."""
+    return JSON().with_variant(JSONB(), "postgresql")
+
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+workflows = Table(
+    "workflows",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("key", String(255), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("description", Text, nullable=True),
+    Column("type", String(64), nullable=False),
+    Column("sync", Boolean, nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    # NULL rather than false for old versions, so the unique index allows one true per key.
+    Column("current", Boolean, nullable=True),
+    Column("config", _json(), nullable=False),
+    Column("options", _json(), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Index("uq_workflows_key_current", "key", "current", unique=True),
+)
+
+nodes = Table(
+    "nodes",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column(
+        "workflow_id",
+        BigInteger,
+        ForeignKey("workflows.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("key", String(255), nullable=False),
+    Column("type", String(64), nullable=False),
+    Column("title", Text, nullable=True),
+    Column("config", _json(), nullable=False),
+    Column("upstream_id", BigInteger, nullable=True),
+    Column("downstream_id", BigInteger, nullable=True),
+    Column("branch_index", Integer, nullable=True),
+)
+
+executions = Table(
+    "executions",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("workflow_id", BigInteger, ForeignKey("workflows.id"), nullable=False),
+    Column("key", String(255), nullable=False),
+    Column("event_key", Text, nullable=False, unique=True),
+    Column("context", _json(), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("output", _json(), nullable=True),
+    Column("response", _json(), nullable=True),
+    Column("error", Text, nullable=True),
+    Column("attempt", Integer, nullable=False, server_default=text("0")),
+    Column("claimed_by", String(255), nullable=True),
+    Column("claim_expires_at", UtcDateTime(), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("started_at", UtcDateTime(), nullable=True),
+    Column("finished_at", UtcDateTime(), nullable=True),
+    Index("ix_executions_status_id", "status", "id"),
+    Index("ix_executions_key_id", "key", "id"),
+)
+
+# Only unfinished rows, so claiming stays one short index scan however many finished rows pile up.
+_runnable = executions.c.status.in_(RUNNABLE_STATUSES)
+Index(
+    "ix_executions_runnable",
+    executions.c.id,
+    postgresql_where=_runnable,
+    sqlite_where=_runnable,
+)
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column(
+        "execution_id",
+        BigInteger,
+        ForeignKey("executions.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("node_id", BigInteger, nullable=False),
+    Column("node_key", String(255), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("result", _json(), nullable=True),
+    Column("meta", _json(), nullable=False),
+    Column("started_at", UtcDateTime(), nullable=True),
+    Column("finished_at", UtcDateTime(), nullable=True),
+)

@@ -1,0 +1,1 @@
+"""The webhook trigger: authentication, request parsing, the trigger context and answers."""

@@ -1,0 +1,163 @@
+"""The checks of a webhook trigger's config (§3) and of a workflow's options (§6.4)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from hookline.errors import Problem
+
+TRIGGER_FIELDS = ("basicAuthentication", "request", "response")
+"""The fields a webhook trigger config may hold."""
+
+OPTION_FIELDS = ("timeout", "concurrency", "queueLimit", "dedupe", "retention")
+"""The fields workflow options may hold."""
+
+REQUEST_PARTS = ("headers", "query", "body")
+"""The three parts of a request that a trigger config lists items for."""
+
+_HEADER_NAME = re.compile(r"[a-zA-Z][a-zA-Z0-9_-]*")
+_ITEM_FIELDS = ("key", "alias", "_var")
+_ANSWER_FIELDS = ("statusCode", "headers", "body")
+
+
+def check_trigger_config(config: Any, *, sync: bool) -> list[Problem]:
+    """The problems with a webhook trigger config, each at `config.<path>`; empty when valid.
+
+    `response` is only used by asynchronous workflows, but it is checked in both modes so
+    that switching a workflow to asynchronous never reveals a broken answer.
+    """
+    del sync  # both modes accept the same fields (see above)
+    if not isinstance(config, dict):
+        return [Problem("config", "must be an object")]
+    problems = _unknown_fields(config, TRIGGER_FIELDS, "config")
+    problems += _check_basic_auth(config.get("basicAuthentication"))
+    if "request" in config:
+        problems += _check_request(config["request"])
+    if "response" in config:
+        problems += _check_response(config["response"])
+    return problems
+
+
+def check_options(options: Any) -> list[Problem]:
+    """The problems with workflow options, each at `options.<field>`; empty when valid."""
+    if not isinstance(options, dict):
+        return [Problem("options", "must be an object")]
+    problems = _unknown_fields(options, OPTION_FIELDS, "options")
+    if "timeout" in options and not _is_int(options["timeout"], low=0):
+        problems.append(Problem("options.timeout", "must be a whole number of milliseconds, 0 or more"))
+    for name in ("concurrency", "queueLimit"):
+        if options.get(name) is not None and not _is_int(options[name], low=1):
+            problems.append(Problem(f"options.{name}", "must be a whole number, 1 or more, or null"))
+    problems += _check_dedupe(options.get("dedupe"))
+    retention = options.get("retention")
+    if retention is not None and not isinstance(retention, str | dict):
+        problems.append(Problem("options.retention", "must be a string, an object or null"))
+    return problems
+
+
+def _unknown_fields(data: dict[str, Any], allowed: Iterable[str], where: str) -> list[Problem]:
+    """One problem per field of `data` that is not in `allowed`."""
+    known = set(allowed)
+    return [Problem(f"{where}.{name}", f"unknown field {name!r}") for name in data if name not in known]
+
+
+def _is_int(value: Any, *, low: int, high: int | None = None) -> bool:
+    """Whether a JSON value is an integer in range (booleans are not integers here)."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        return False
+    return value >= low and (high is None or value <= high)
+
+
+def _check_basic_auth(setting: Any) -> list[Problem]:
+    where = "config.basicAuthentication"
+    if setting is None or setting is False:
+        return []
+    if not isinstance(setting, dict):
+        return [Problem(where, "must be false or an object with a username and a password")]
+    problems = _unknown_fields(setting, ("username", "password"), where)
+    username = setting.get("username")
+    if not isinstance(username, str) or not username:
+        problems.append(Problem(f"{where}.username", "must be a non-empty string"))
+    if not isinstance(setting.get("password"), str):
+        problems.append(Problem(f"{where}.password", "must be a string"))
+    return problems
+
+
+def _check_request(request: Any) -> list[Problem]:
+    where = "config.request"
+    if not isinstance(request, dict):
+        return [Problem(where, "must be an object with headers, query and body lists")]
+    problems = _unknown_fields(request, REQUEST_PARTS, where)
+    for part in REQUEST_PARTS:
+        items = request.get(part)
+        if items is None:
+            continue
+        if not isinstance(items, list):
+            problems.append(Problem(f"{where}.{part}", "must be a list of {key, alias} objects"))
+            continue
+        for index, item in enumerate(items):
+            problems += _check_item(item, f"{where}.{part}[{index}]")
+    return problems
+
+
+def _check_item(item: Any, where: str) -> list[Problem]:
+    """One `{key, alias, _var}` item of a request part."""
+    if not isinstance(item, dict):
+        return [Problem(where, "must be an object with a key")]
+    problems = _unknown_fields(item, _ITEM_FIELDS, where)
+    key = item.get("key")
+    if not isinstance(key, str) or not key:
+        problems.append(Problem(f"{where}.key", "must be a non-empty string"))
+    for name in ("alias", "_var"):
+        if item.get(name) is not None and not isinstance(item[name], str):
+            problems.append(Problem(f"{where}.{name}", "must be a string"))
+    return problems
+
+
+def _check_response(answer: Any) -> list[Problem]:
+    where = "config.response"
+    if not isinstance(answer, dict):
+        return [Problem(where, "must be an object with statusCode, headers and body")]
+    problems = _unknown_fields(answer, _ANSWER_FIELDS, where)
+    status = answer.get("statusCode")
+    if status is not None and not _is_int(status, low=200, high=599):
+        problems.append(Problem(f"{where}.statusCode", "must be an integer between 200 and 599"))
+    headers = answer.get("headers")
+    if headers is not None and not isinstance(headers, list):
+        problems.append(Problem(f"{where}.headers", "must be a list of {name, value} objects"))
+    elif headers is not None:
+        for index, header in enumerate(headers):
+            problems += _check_header(header, f"{where}.headers[{index}]")
+    return problems
+
+
+def _check_header(header: Any, where: str) -> list[Problem]:
+    """One `{name, value}` header of the configured answer."""
+    if not isinstance(header, dict):
+        return [Problem(where, "must be an object with a name and a value")]
+    problems = _unknown_fields(header, ("name", "value"), where)
+    name = header.get("name")
+    if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
+        message = "must start with a letter and hold only letters, digits, '_' and '-'"
+        problems.append(Problem(f"{where}.name", message))
+    if not isinstance(header.get("value"), str):
+        problems.append(Problem(f"{where}.value", "must be a string (it may hold {{ }} placeholders)"))
+    return problems
+
+
+def _check_dedupe(dedupe: Any) -> list[Problem]:
+    """Loosely: a dedupe setting names a source and, when given, a window in seconds."""
+    where = "options.dedupe"
+    if dedupe is None:
+        return []
+    if not isinstance(dedupe, dict):
+        return [Problem(where, "must be an object with a source and a window, or null")]
+    problems = []
+    source = dedupe.get("source")
+    if not isinstance(source, str) or not source:
+        problems.append(Problem(f"{where}.source", "must be a non-empty string"))
+    if "window" in dedupe and not _is_int(dedupe["window"], low=1):
+        problems.append(Problem(f"{where}.window", "must be a whole number of seconds, 1 or more"))
+    return problems

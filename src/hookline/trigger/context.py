@@ -1,0 +1,88 @@
+"""The trigger context of an execution: the request's headers, query and body as workflows see them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from hookline.engine.templates import resolve_path
+from hookline.types import JsonValue
+
+REDACTED = "[redacted]"
+"""What a credential header's value is replaced with in the context."""
+
+REDACTED_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
+"""Header names (lower-case) whose values are credentials, never stored in an execution."""
+
+REQUEST_PARTS = ("headers", "query", "body")
+"""The parts of `config.request` that list configured items."""
+
+
+def build_context(
+    headers: Sequence[tuple[str, str]], query: JsonValue, body: JsonValue, config: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The `{"headers", "query", "body"}` context of a request, per the trigger config (SPEC §3.4)."""
+    return {
+        "headers": _context_headers(headers, config),
+        "query": _with_flat_names(query, configured_items(config, "query")),
+        "body": _with_flat_names(body, configured_items(config, "body")),
+    }
+
+
+def configured_items(config: Mapping[str, Any], part: str) -> list[dict[str, str]]:
+    """The well-formed `{"key", "alias"?, "_var"?}` items of `config.request.<part>`; others are skipped."""
+    request = config.get("request")
+    items = request.get(part) if isinstance(request, Mapping) else None
+    if not isinstance(items, list):
+        return []
+    return [clean for item in items if (clean := _clean_item(item)) is not None]
+
+
+def redacted_header_names(config: Mapping[str, Any]) -> frozenset[str]:
+    """The lower-case header names to redact: credentials, plus the configured signature header."""
+    signature = config.get("signature")
+    header = signature.get("header") if isinstance(signature, Mapping) else None
+    if isinstance(header, str) and header:
+        return REDACTED_HEADERS | {header.lower()}
+    return REDACTED_HEADERS
+
+
+def _clean_item(item: Any) -> dict[str, str] | None:
+    """An item with its string fields only, or None when it has no usable key."""
+    if not isinstance(item, Mapping):
+        return None
+    key = item.get("key")
+    if not isinstance(key, str) or not key:
+        return None
+    clean = {"key": key}
+    for field in ("alias", "_var"):
+        value = item.get(field)
+        if isinstance(value, str) and value:
+            clean[field] = value
+    return clean
+
+
+def _context_headers(headers: Sequence[tuple[str, str]], config: Mapping[str, Any]) -> dict[str, str | None]:
+    """Every header by lower-case name, credentials redacted, configured names present even when absent."""
+    redacted = redacted_header_names(config)
+    result: dict[str, str | None] = {}
+    for name, value in headers:
+        lower = name.lower()
+        if lower in redacted:
+            result[lower] = REDACTED
+        elif lower in result:
+            # HTTP allows a repeated header to be folded into one, comma-separated (RFC 9110 §5.3).
+            result[lower] = f"{result[lower]}, {value}"
+        else:
+            result[lower] = value
+    for item in configured_items(config, "headers"):
+        result.setdefault(item["key"].lower(), None)
+    return result
+
+
+def _with_flat_names(value: JsonValue, items: list[dict[str, str]]) -> JsonValue:
+    """A copy of a parsed query or body with each `_var` item's value also under its flat name."""
+    if not isinstance(value, dict):
+        return value
+    flat = {item["_var"]: resolve_path(value, item["key"]) for item in items if "_var" in item}
+    return {**value, **flat}

@@ -1,0 +1,76 @@
+"""Fixtures that run the real ASGI app on a temporary SQLite file and talk HTTP to it."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from hookline.api.app import create_app
+from hookline.api.runtime import Runtime
+from hookline.exchange import flow_from_json
+from hookline.settings import Settings
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def example(name: str) -> dict[str, Any]:
+    """A fresh copy of one of the example workflows as JSON."""
+    return copy.deepcopy(json.loads((EXAMPLES / name).read_text()))
+
+
+class Server:
+    """The app running in-process, with its runtime and an HTTP client bound to it."""
+
+    def __init__(self, client: httpx.AsyncClient, runtime: Runtime) -> None:
+        self.client = client
+        self.runtime = runtime
+
+    async def load(self, workflow: dict[str, Any]) -> str:
+        """Import a workflow (JSON, as in §7) and return its key."""
+        flow = flow_from_json(workflow)
+        await self.runtime.store.add_flow(flow)
+        self.runtime.flows.forget()
+        return flow.workflow.key
+
+    async def post(self, key: str, **kwargs: Any) -> httpx.Response:
+        """POST to the webhook URL of a key."""
+        return await self.client.post(f"/api/webhook:trigger/{key}", **kwargs)
+
+
+@pytest.fixture
+async def server(tmp_path: Path) -> AsyncIterator[Server]:
+    """A running app on a fresh SQLite file, with workers that never wait long for work."""
+    async with _serve(tmp_path, {}) as running:
+        yield running
+
+
+@pytest.fixture
+def make_server(tmp_path: Path) -> Callable[..., Any]:
+    """Start a server with settings overridden (e.g. body_limit=100)."""
+    return lambda **overrides: _serve(tmp_path, overrides)
+
+
+class _serve:
+    """Async context manager: the app's lifespan plus an httpx client through ASGI."""
+
+    def __init__(self, tmp_path: Path, overrides: dict[str, Any]) -> None:
+        base = Settings(data_dir=tmp_path, poll_seconds=0.05, lease_seconds=5.0)
+        self.settings = base.with_overrides(**overrides)
+        self.app = create_app(self.settings)
+
+    async def __aenter__(self) -> Server:
+        self._lifespan = self.app.router.lifespan_context(self.app)
+        await self._lifespan.__aenter__()
+        transport = httpx.ASGITransport(app=self.app)
+        self._client = httpx.AsyncClient(transport=transport, base_url="http://hookline.test")
+        return Server(self._client, self.app.state.runtime)
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._client.aclose()
+        await self._lifespan.__aexit__(None, None, None)

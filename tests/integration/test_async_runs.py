@@ -1,0 +1,150 @@
+"""Asynchronous executions: queued durably, run by workers, resumed after an interruption."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+import pytest
+
+from hookline.errors import Problem
+from hookline.ids import new_id
+from hookline.models import Execution, ExecutionStatus, Job, JobStatus
+from hookline.nodes.base import NodeContext, NodeType, Outcome
+from hookline.nodes.registry import register, unregister
+from hookline.store.base import ExecutionFilter
+from hookline.types import JsonObject
+from tests.integration.conftest import Server
+
+
+class CountNode(NodeType):
+    """Test node: counts its runs per node key, so a rerun would show."""
+
+    type: ClassVar[str] = "test-count"
+    runs: ClassVar[dict[str, int]] = {}
+
+    def check(self, config: JsonObject) -> list[Problem]:
+        return []
+
+    async def run(self, config: JsonObject, ctx: NodeContext) -> Outcome:
+        self.runs[ctx.node.key] = self.runs.get(ctx.node.key, 0) + 1
+        return Outcome(JobStatus.RESOLVED, {"seen": ctx.render("{{$context.body.n}}")})
+
+
+class HoldNode(CountNode):
+    """Test node: waits until released, counting how many runs wait at once."""
+
+    type: ClassVar[str] = "test-hold"
+    waiting: ClassVar[int] = 0
+    most_waiting: ClassVar[int] = 0
+    release: ClassVar[asyncio.Event]
+
+    async def run(self, config: JsonObject, ctx: NodeContext) -> Outcome:
+        cls = type(self)
+        cls.waiting += 1
+        cls.most_waiting = max(cls.most_waiting, cls.waiting)
+        if cls.waiting >= 4:
+            cls.release.set()
+        await cls.release.wait()
+        cls.waiting -= 1
+        return Outcome(JobStatus.RESOLVED, None)
+
+
+@pytest.fixture(autouse=True)
+def count_nodes() -> Iterator[None]:
+    """Register the counting node types, with fresh counters, for one test."""
+    CountNode.runs = {}
+    HoldNode.waiting = HoldNode.most_waiting = 0
+    HoldNode.release = asyncio.Event()
+    kinds = [CountNode(), HoldNode()]
+    for kind in kinds:
+        register(kind)
+    yield
+    for kind in kinds:
+        unregister(kind.type)
+
+
+def chain(*kinds: str) -> JsonObject:
+    """An asynchronous workflow whose nodes `n0`, `n1`, … of the given types form one chain."""
+    nodes = [
+        {
+            "key": f"n{i}",
+            "type": kind,
+            "upstream": f"n{i - 1}" if i else None,
+            "branchIndex": None,
+            "config": {},
+        }
+        for i, kind in enumerate(kinds)
+    ]
+    return {"title": "chain", "type": "webhook", "sync": False, "enabled": True, "config": {}, "nodes": nodes}
+
+
+async def test_accepted_request_is_committed_before_the_answer(make_server: Any) -> None:
+    """When the answer arrives, the execution is already stored as queued with its context."""
+    async with make_server(workers=0) as server:  # no workers: it stays queued
+        key = await server.load(chain("test-count"))
+        response = await server.post(key, json={"n": 1}, params={"a[0][b]": "1"})
+        assert response.status_code == 200
+        execution = await server.runtime.store.get_execution(int(response.headers["x-hookline-execution"]))
+    assert execution is not None
+    assert execution.status == "queued"
+    assert execution.context["body"] == {"n": 1}
+    assert execution.context["query"] == {"a": [{"b": "1"}]}
+
+
+async def test_queued_executions_run_to_resolved(server: Server) -> None:
+    """Each accepted request runs once, every node once, and ends resolved."""
+    key = await server.load(chain("test-count", "test-count"))
+    responses = await asyncio.gather(*(server.post(key, json={"n": i}) for i in range(20)))
+    assert {r.status_code for r in responses} == {200}
+    await server.runtime.workers.drain()
+    executions = await server.runtime.store.list_executions(ExecutionFilter(limit=100))
+    assert len(executions) == 20
+    assert {e.status for e in executions} == {ExecutionStatus.RESOLVED}
+    assert CountNode.runs == {"n0": 20, "n1": 20}
+
+
+async def test_workers_run_executions_concurrently(server: Server) -> None:
+    """Several executions of one workflow run at the same time, not one after another."""
+    key = await server.load(chain("test-hold"))
+    for i in range(4):
+        assert (await server.post(key, json={"n": i})).status_code == 200
+    await asyncio.wait_for(server.runtime.workers.drain(), timeout=10)
+    assert HoldNode.most_waiting == 4
+
+
+async def test_interrupted_execution_resumes_after_its_last_finished_job(server: Server) -> None:
+    """An execution cut off after its first node resumes at the second; the first never reruns."""
+    key = await server.load(chain("test-count", "test-count", "test-count"))
+    flow = await server.runtime.store.get_live_flow(key)
+    assert flow is not None
+    first = next(n for n in flow.nodes if n.key == "n0")
+    now = datetime.now(UTC)
+    execution = Execution(
+        id=new_id(),
+        workflow_id=flow.workflow.id,
+        key=key,
+        event_key="interrupted-1",
+        context={"headers": {}, "query": {}, "body": {"n": 5}},
+        status=ExecutionStatus.QUEUED,
+        created_at=now,
+    )
+    await server.runtime.store.add_execution(execution)
+    # A worker that then died: it claimed the execution and recorded the first job.
+    claimed = await server.runtime.store.claim_executions("dead-worker", limit=1, lease_seconds=60, now=now)
+    assert [c.id for c in claimed] == [execution.id]
+    done = Job(new_id(), execution.id, first.id, "n0", JobStatus.RESOLVED, {"seen": 5}, {}, now, now)
+    await server.runtime.store.add_job(done)
+
+    assert await server.runtime.store.expire_claims("dead-worker") == 1
+    await server.runtime.workers.drain()
+
+    resumed = await server.runtime.store.get_execution(execution.id)
+    assert resumed is not None
+    assert resumed.status == ExecutionStatus.RESOLVED
+    assert resumed.attempt == 2
+    assert CountNode.runs == {"n1": 1, "n2": 1}
+    jobs = await server.runtime.store.list_jobs(execution.id)
+    assert [j.node_key for j in jobs] == ["n0", "n1", "n2"]
