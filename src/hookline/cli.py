@@ -16,6 +16,7 @@ import orjson
 from hookline.errors import HooklineError, NotFound
 from hookline.exchange import flow_to_json, load_flow_file
 from hookline.models import ExecutionStatus
+from hookline.plugins import load_plugins
 from hookline.settings import Settings
 from hookline.store.base import ExecutionFilter, Store
 from hookline.store.migrate import upgrade
@@ -60,6 +61,7 @@ def main(ctx: click.Context, database_url: str | None, data_dir: Path | None) ->
     """hookline: a webhook-triggered workflow engine."""
     try:
         ctx.obj = Settings.from_env().with_overrides(database_url=database_url, data_dir=data_dir)
+        load_plugins(ctx.obj.plugins)
     except HooklineError as exc:
         raise click.UsageError(exc.message) from exc
 

@@ -33,6 +33,8 @@ class Settings:
     """Process environment variables that workflows may read as `$env.NAME`."""
     cache_seconds: float = 1.0
     """How long a process trusts its cached copy of a workflow before reading it again."""
+    plugins: tuple[str, ...] = ()
+    """Python modules imported at start-up; each may register node types."""
 
     @property
     def effective_database_url(self) -> str:
@@ -70,9 +72,14 @@ class Settings:
             workers=_int(env, "HOOKLINE_WORKERS", 8, minimum=0),
             lease_seconds=_float(env, "HOOKLINE_LEASE_SECONDS", 30.0),
             poll_seconds=_float(env, "HOOKLINE_POLL_SECONDS", 1.0),
-            env_allow_list=tuple(n.strip() for n in allow.split(",") if n.strip()),
+            env_allow_list=_names(allow),
             cache_seconds=_float(env, "HOOKLINE_CACHE_SECONDS", 1.0),
+            plugins=_names(env.get("HOOKLINE_PLUGINS", "")),
         )
+
+
+def _names(raw: str) -> tuple[str, ...]:
+    return tuple(name.strip() for name in raw.split(",") if name.strip())
 
 
 def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:

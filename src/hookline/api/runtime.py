@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 
 from hookline.engine.dispatcher import Dispatcher
 from hookline.engine.flows import FlowCache
 from hookline.engine.scope import env_allow_list
+from hookline.plugins import load_plugins
 from hookline.queue.worker import WorkerPool
 from hookline.settings import Settings
 from hookline.store.base import Store
@@ -29,9 +31,8 @@ class Runtime:
 
     @classmethod
     async def open(cls, settings: Settings, store: Store | None = None) -> Runtime:
-        """Open the store (migrating an SQLite file), then start the workers."""
-        import os
-
+        """Load plugins, open the store (migrating an SQLite file), then start the workers."""
+        load_plugins(settings.plugins)
         url = settings.effective_database_url
         if store is None:
             store = await open_store(url, migrate=is_sqlite_url(url))
@@ -58,3 +59,4 @@ class Runtime:
         """Stop the workers (letting running executions finish briefly), then the store."""
         await self.workers.stop()
         await self.store.close()
+
