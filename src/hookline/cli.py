@@ -53,20 +53,42 @@ async def _with_store(settings: Settings, use: Callable[[Store], Awaitable[T]]) 
         await store.close()
 
 
+def database_options(command: Callable[P, T]) -> Callable[P, T]:
+    """Add `--database-url` and `--data-dir` to a command; they override the environment."""
+
+    def remember(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+        if value is not None:
+            ctx.obj = _settings(ctx).with_overrides(**{str(param.name): value})
+
+    url = click.option(
+        "--database-url",
+        expose_value=False,
+        callback=remember,
+        help="Database URL, e.g. postgresql://user@host/db (default: SQLite in the data folder).",
+    )
+    folder = click.option(
+        "--data-dir",
+        expose_value=False,
+        callback=remember,
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Folder of the default SQLite database (default: ./data).",
+    )
+    return url(folder(command))
+
+
 @click.group()
-@click.option("--database-url", envvar="HOOKLINE_DATABASE_URL", help="Database URL (default: SQLite file).")
-@click.option("--data-dir", envvar="HOOKLINE_DATA_DIR", type=click.Path(path_type=Path), help="Data folder.")
 @click.pass_context
-def main(ctx: click.Context, database_url: str | None, data_dir: Path | None) -> None:
+def main(ctx: click.Context) -> None:
     """hookline: a webhook-triggered workflow engine."""
     try:
-        ctx.obj = Settings.from_env().with_overrides(database_url=database_url, data_dir=data_dir)
+        ctx.obj = Settings.from_env()
         load_plugins(ctx.obj.plugins)
     except HooklineError as exc:
         raise click.UsageError(exc.message) from exc
 
 
 @main.command()
+@database_options
 @click.option("--host", help="Interface to listen on (default 127.0.0.1).")
 @click.option("--port", type=int, help="Port to listen on (default 8000).")
 @click.option("--workers", "concurrency", type=int, help="Asynchronous executions run at once.")
@@ -97,6 +119,7 @@ def serve(
 
 
 @main.command()
+@database_options
 @click.pass_context
 @_run
 async def migrate(ctx: click.Context) -> None:
@@ -115,6 +138,7 @@ def workflow() -> None:
 
 
 @workflow.command("import")
+@database_options
 @click.argument(
     "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
 )
@@ -142,6 +166,7 @@ async def import_(ctx: click.Context, files: tuple[Path, ...], if_missing: bool)
 
 
 @workflow.command("export")
+@database_options
 @click.argument("key")
 @click.pass_context
 @_run
@@ -158,6 +183,7 @@ async def export(ctx: click.Context, key: str) -> None:
 
 
 @workflow.command("list")
+@database_options
 @click.option("--json", "as_json", is_flag=True, help="Print JSON lines.")
 @click.pass_context
 @_run
@@ -180,6 +206,7 @@ def execution() -> None:
 
 
 @execution.command("list")
+@database_options
 @click.option("--workflow", "key", help="Only executions of this workflow key.")
 @click.option("--status", type=click.Choice([s.value for s in ExecutionStatus]), help="Only this status.")
 @click.option("--limit", type=int, default=50, show_default=True)
@@ -201,6 +228,7 @@ async def list_executions(
 
 
 @execution.command("show")
+@database_options
 @click.argument("execution_id", type=int)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context

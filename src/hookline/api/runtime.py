@@ -59,4 +59,3 @@ class Runtime:
         """Stop the workers (letting running executions finish briefly), then the store."""
         await self.workers.stop()
         await self.store.close()
-
