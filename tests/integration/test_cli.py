@@ -13,7 +13,6 @@ from click.testing import CliRunner, Result
 from hookline.cli import main
 from tests.integration.conftest import EXAMPLES, Server, example
 
-
 Invoke = Callable[..., Result]
 
 

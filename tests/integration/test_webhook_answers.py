@@ -187,6 +187,12 @@ async def test_async_workflow_answers_its_templated_response(server: Server) -> 
     execution = await server.runtime.store.get_execution(int(response.headers["x-hookline-execution"]))
     assert execution is not None
     assert execution.status == "failed"
+    # The answer that was sent is part of the record, and finishing does not erase it.
+    assert execution.response == {
+        "statusCode": 202,
+        "headers": [{"name": "X-Order", "value": "A-9"}],
+        "body": {"accepted": True, "order": "A-9"},
+    }
 
 
 async def test_non_json_body_leaves_body_null(server: Server) -> None:

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from starlette.requests import Request
 from starlette.responses import Response
 
 from hookline.engine.dispatcher import Dispatcher
 from hookline.engine.flows import FlowCache
-from hookline.engine.scope import build_scope
 from hookline.errors import NotFound, RejectedRequest
 from hookline.trigger.auth import check_basic_auth
 from hookline.trigger.body import parse_body
 from hookline.trigger.context import build_context
 from hookline.trigger.query import parse_query
-from hookline.trigger.responses import configured_answer, to_response
+from hookline.trigger.responses import to_response
 
 ALLOW_POST = {"Allow": "POST"}
 
@@ -50,10 +46,9 @@ class WebhookEndpoint:
         )
         if compiled.flow.workflow.sync:
             result = await self._dispatcher.run_sync(compiled, context)
-            return to_response(result.answer, result.execution.id)
-        execution = await self._dispatcher.enqueue(compiled, context)
-        answer = configured_answer(config, _context_scope(context))
-        return to_response(answer, execution.id)
+        else:
+            result = await self._dispatcher.enqueue(compiled, context)
+        return to_response(result.answer, result.execution.id)
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -73,7 +68,3 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 def _too_large(limit: int) -> RejectedRequest:
     return RejectedRequest(413, "body_too_large", f"The request body is larger than {limit} bytes.")
-
-
-def _context_scope(context: Mapping[str, Any]) -> dict[str, Any]:
-    return build_scope(context=dict(context), jobs_by_node_key={})

@@ -9,16 +9,17 @@ from datetime import UTC, datetime
 
 from hookline.engine.flows import CompiledFlow
 from hookline.engine.processor import Processor
+from hookline.engine.scope import build_scope
 from hookline.ids import new_id
 from hookline.models import Answer, Execution, ExecutionStatus
 from hookline.store.base import Store
-from hookline.trigger.responses import outcome_answer, timeout_answer
+from hookline.trigger.responses import configured_answer, outcome_answer, timeout_answer
 from hookline.types import JsonObject
 
 
 @dataclass(frozen=True, slots=True)
-class SyncResult:
-    """A finished synchronous execution and the answer its caller gets."""
+class Dispatched:
+    """An execution (finished, or queued) and the answer its caller gets."""
 
     execution: Execution
     answer: Answer
@@ -34,7 +35,7 @@ class Dispatcher:
         self._env = dict(env or {})
         self._wake = wake or (lambda: None)
 
-    async def run_sync(self, compiled: CompiledFlow, context: JsonObject) -> SyncResult:
+    async def run_sync(self, compiled: CompiledFlow, context: JsonObject) -> Dispatched:
         """Run the workflow now, record the execution with its jobs, and give the answer."""
         workflow = compiled.flow.workflow
         started = _now()
@@ -63,11 +64,12 @@ class Dispatcher:
             finished_at=_now(),
         )
         await self._store.add_execution(finished, processor.jobs)
-        return SyncResult(finished, answer)
+        return Dispatched(finished, answer)
 
-    async def enqueue(self, compiled: CompiledFlow, context: JsonObject) -> Execution:
-        """Durably record a queued execution; it is safe to answer the caller once this returns."""
+    async def enqueue(self, compiled: CompiledFlow, context: JsonObject) -> Dispatched:
+        """Durably record a queued execution with the answer it gets; safe to answer once this returns."""
         workflow = compiled.flow.workflow
+        answer = configured_answer(workflow.config, build_scope(context=context, jobs_by_node_key={}))
         execution = Execution(
             id=new_id(),
             workflow_id=workflow.id,
@@ -76,10 +78,11 @@ class Dispatcher:
             context=context,
             status=ExecutionStatus.QUEUED,
             created_at=_now(),
+            response=answer.to_json(),
         )
         await self._store.add_execution(execution)
         self._wake()
-        return execution
+        return Dispatched(execution, answer)
 
 
 def _now() -> datetime:

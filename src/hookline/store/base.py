@@ -91,7 +91,10 @@ class Store(Protocol):
         error: str | None = None,
         jobs: Sequence[Job] = (),
     ) -> None:
-        """Durably insert the last jobs and set the final status, both in one transaction."""
+        """Durably insert the last jobs and set the final status, both in one transaction.
+
+        A `response` of None keeps the one recorded when the execution was accepted.
+        """
         ...
 
     async def claim_executions(
@@ -118,6 +121,10 @@ class Store(Protocol):
 
     async def get_execution(self, execution_id: int) -> Execution | None:
         """One execution by id, or None."""
+        ...
+
+    async def get_execution_by_event_key(self, event_key: str) -> Execution | None:
+        """The execution recorded for an event key, or None."""
         ...
 
     async def list_jobs(self, execution_id: int) -> list[Job]:

@@ -129,19 +129,20 @@ class SqlStore:
         error: str | None = None,
         jobs: Sequence[Job] = (),
     ) -> None:
-        """Durably insert the last jobs and set the final status, both in one transaction."""
-        finish = (
-            update(executions)
-            .where(executions.c.id == execution_id)
-            .values(
-                status=status.value,
-                finished_at=finished_at,
-                output=output,
-                response=response,
-                error=error,
-                claim_expires_at=None,
-            )
-        )
+        """Durably insert the last jobs and set the final status, both in one transaction.
+
+        A `response` of None keeps the one recorded when the execution was accepted.
+        """
+        values: dict[str, Any] = {
+            "status": status.value,
+            "finished_at": finished_at,
+            "output": output,
+            "error": error,
+            "claim_expires_at": None,
+        }
+        if response is not None:
+            values["response"] = response
+        finish = update(executions).where(executions.c.id == execution_id).values(**values)
         await self.writer.write(Insert(jobs_table, [_job_row(j) for j in jobs]), _run(finish))
 
     async def claim_executions(
