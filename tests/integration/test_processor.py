@@ -230,3 +230,50 @@ async def test_concurrent_sync_requests_run_at_the_same_time(server: Server) -> 
     responses = await asyncio.gather(*(server.post(key, json={}) for _ in range(10)))
     # Run one at a time, the first run would wait at the gate until its timeout (408).
     assert [r.status_code for r in responses] == [200] * 10
+
+
+def multi(key: str, *rights: Any, continue_on_no_match: bool) -> JsonObject:
+    """A multi-conditions node: condition i is `$context.body.x == rights[i]`."""
+    conditions = [
+        {
+            "engine": "basic",
+            "calculation": {"calculator": "equal", "operands": ["{{$context.body.x}}", right]},
+        }
+        for right in rights
+    ]
+    return node(key, "multi-conditions", conditions=conditions, continueOnNoMatch=continue_on_no_match)
+
+
+async def test_multi_conditions_runs_the_first_matching_branch(server: Server) -> None:
+    """The first true condition i runs branch i+1, then the flow continues after the node."""
+    workflow = sync_workflow(
+        multi("m", 1, 2, 2, continue_on_no_match=False),
+        node("one", "test-record", "m", 1, value=1),
+        node("two", "test-record", "m", 2, value=2),
+        node("three", "test-record", "m", 3, value=3),
+        node("other", "test-record", "m", 0, value=0),
+        node("after", "test-record", "m", value="after"),
+    )
+    response, jobs = await _run(server, workflow, {"x": 2})
+    assert response.status_code == 200
+    assert jobs == ["m:resolved", "two:resolved", "after:resolved"]
+
+
+@pytest.mark.parametrize(("go_on", "status", "expected"), [(True, 200, "after:resolved"), (False, 500, None)])
+async def test_multi_conditions_without_a_match_runs_the_default_branch(
+    server: Server, go_on: bool, status: int, expected: str | None
+) -> None:
+    """No match runs branch 0; only with `continueOnNoMatch` does the flow go on after it."""
+    workflow = sync_workflow(
+        multi("m", 1, continue_on_no_match=go_on),
+        node("one", "test-record", "m", 1, value=1),
+        node("other", "test-record", "m", 0, value=0),
+        node("after", "test-record", "m", value="after"),
+    )
+    response, jobs = await _run(server, workflow, {"x": 9})
+    assert response.status_code == status
+    assert jobs == [
+        "m:" + ("resolved" if go_on else "failed"),
+        "other:resolved",
+        *([expected] if expected else []),
+    ]

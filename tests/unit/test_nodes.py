@@ -168,11 +168,11 @@ async def test_no_match_with_continue_runs_the_default_branch() -> None:
 
 
 async def test_no_match_without_continue_fails() -> None:
-    """Without continueOnNoMatch, no true condition fails the job and runs no branch."""
+    """Without continueOnNoMatch, no true condition runs the default branch, then fails."""
     outcome = await MultiConditionsNode().run(
         {"conditions": [{"engine": "basic", "calculation": UNPAID}]}, CTX
     )
-    assert outcome == Outcome(JobStatus.FAILED, result=0, meta={"conditions": [False]})
+    assert outcome == Outcome(JobStatus.FAILED, result=0, branch=0, meta={"conditions": [False]})
 
 
 async def test_multi_conditions_without_conditions_never_match() -> None:

@@ -148,7 +148,12 @@ class Processor:
         self.jobs.append(job)
         self._results[node.key] = job.result
         if outcome.ends or outcome.status is not JobStatus.RESOLVED:
-            return _Stop(outcome.status.to_execution_status(), outcome.answer, job), None
+            stop = _Stop(outcome.status.to_execution_status(), outcome.answer, job)
+            if outcome.branch is not None and not outcome.ends:
+                # A failing node may still name a branch to run first (a default branch).
+                head = self.graph.branch_head(node, outcome.branch)
+                stop = (await self._run_chain(head) if head else None) or stop
+            return stop, None
         if self.sink is not None:
             await self.sink(job)
         return None, outcome.branch

@@ -18,6 +18,7 @@ class Outcome:
 
     `branch` names the branch to run next (its branch index), `ends` ends the whole
     execution with `status`, and `answer` is the HTTP answer for a synchronous caller.
+    A status other than resolved ends the execution too — after its `branch`, if it names one.
     """
 
     status: JobStatus

@@ -51,7 +51,7 @@ class MultiConditionsNode(NodeType):
                 return Outcome(
                     JobStatus.RESOLVED, result=index + 1, branch=index + 1, meta={"conditions": evaluated}
                 )
-        meta = {"conditions": evaluated}
-        if config.get("continueOnNoMatch") is True:
-            return Outcome(JobStatus.RESOLVED, result=0, branch=0, meta=meta)
-        return Outcome(JobStatus.FAILED, result=0, meta=meta)
+        # No match runs the default branch either way; without continueOnNoMatch the
+        # execution then fails there, as in NocoBase.
+        status = JobStatus.RESOLVED if config.get("continueOnNoMatch") is True else JobStatus.FAILED
+        return Outcome(status, result=0, branch=0, meta={"conditions": evaluated})
