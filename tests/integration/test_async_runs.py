@@ -148,3 +148,37 @@ async def test_interrupted_execution_resumes_after_its_last_finished_job(server:
     assert CountNode.runs == {"n1": 1, "n2": 1}
     jobs = await server.runtime.store.list_jobs(execution.id)
     assert [j.node_key for j in jobs] == ["n0", "n1", "n2"]
+
+
+async def test_a_lapsed_claim_on_a_running_execution_does_not_start_it_twice(make_server: Any) -> None:
+    """If a worker's own claim lapses while the execution still runs, it is not run a second time."""
+    async with make_server(lease_seconds=0.2) as server:
+        store = server.runtime.store
+
+        async def renewals_fail(*args: Any, **kwargs: Any) -> None:
+            """Stand-in for renewals that never reach the database."""
+
+        store.renew_claims = renewals_fail  # type: ignore[method-assign]
+        key = await server.load(chain("test-hold"))
+        assert (await server.post(key, json={"n": 1})).status_code == 200
+        # Let the claim lapse several times while the node waits, then release it.
+        while HoldNode.waiting == 0:
+            await asyncio.sleep(0)
+        for _ in range(3):
+            server.runtime.workers.wake()
+            await asyncio.wait_for(_claim_lapsed(store), timeout=5)
+        HoldNode.release.set()
+        await server.runtime.workers.drain()
+        assert HoldNode.most_waiting == 1
+        jobs = await store.list_jobs((await store.list_executions(ExecutionFilter()))[0].id)
+        assert [j.node_key for j in jobs] == ["n0"]
+
+
+async def _claim_lapsed(store: Any) -> None:
+    """Return once the only execution's claim has expired and been taken again."""
+    first = (await store.list_executions(ExecutionFilter()))[0]
+    while True:
+        await asyncio.sleep(0.05)
+        now = (await store.list_executions(ExecutionFilter()))[0]
+        if now.attempt > first.attempt:
+            return

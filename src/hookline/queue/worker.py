@@ -110,6 +110,9 @@ class WorkerPool:
             self.worker_id, limit=free, lease_seconds=self._lease, now=_now()
         )
         for execution in executions:
+            if execution.id in self._running:
+                # Our own claim lapsed (renewals failed) and we took it again: it still runs here.
+                continue
             task = asyncio.create_task(self._run(execution))
             self._running[execution.id] = task
             task.add_done_callback(functools.partial(self._finished, execution.id))
