@@ -40,11 +40,13 @@ class HoldNode(CountNode):
     waiting: ClassVar[int] = 0
     most_waiting: ClassVar[int] = 0
     release: ClassVar[asyncio.Event]
+    entered: ClassVar[asyncio.Event]
 
     async def run(self, config: JsonObject, ctx: NodeContext) -> Outcome:
         cls = type(self)
         cls.waiting += 1
         cls.most_waiting = max(cls.most_waiting, cls.waiting)
+        cls.entered.set()
         if cls.waiting >= 4:
             cls.release.set()
         await cls.release.wait()
@@ -58,6 +60,7 @@ def count_nodes() -> Iterator[None]:
     CountNode.runs = {}
     HoldNode.waiting = HoldNode.most_waiting = 0
     HoldNode.release = asyncio.Event()
+    HoldNode.entered = asyncio.Event()
     kinds = [CountNode(), HoldNode()]
     for kind in kinds:
         register(kind)
@@ -162,8 +165,7 @@ async def test_a_lapsed_claim_on_a_running_execution_does_not_start_it_twice(mak
         key = await server.load(chain("test-hold"))
         assert (await server.post(key, json={"n": 1})).status_code == 200
         # Let the claim lapse several times while the node waits, then release it.
-        while HoldNode.waiting == 0:
-            await asyncio.sleep(0)
+        await asyncio.wait_for(HoldNode.entered.wait(), timeout=5)
         for _ in range(3):
             server.runtime.workers.wake()
             await asyncio.wait_for(_claim_lapsed(store), timeout=5)
