@@ -234,6 +234,7 @@ async def test_finish_execution_records_jobs_and_final_status(store: SqlStore, f
     """Finishing sets status, output, answer, error and end time, and stores the last jobs."""
     execution = make_execution(flow)
     await store.add_execution(execution)
+    await store.claim_executions("w1", limit=1, lease_seconds=LEASE, now=NOW)
     first = make_job(execution)
     await store.add_job(first)
     last = make_job(execution, status=JobStatus.ERROR, result="boom")
@@ -255,6 +256,8 @@ async def test_finish_execution_records_jobs_and_final_status(store: SqlStore, f
         output=[1, 2],
         response={"statusCode": 500},
         error="boom",
+        attempt=1,
+        started_at=NOW,
     )
     assert await store.list_jobs(execution.id) == [first, last]
 
@@ -357,12 +360,13 @@ async def test_expired_claim_is_taken_over_with_the_next_attempt(store: SqlStore
 
 
 async def test_renewed_claim_is_kept_by_its_worker(store: SqlStore, flow: Flow) -> None:
-    """Renewing pushes the expiry; a renewal from another worker changes nothing."""
+    """Renewing pushes the expiry and says so; a renewal from another worker changes nothing."""
     [execution_id] = await queue(store, flow, 1)
     await store.claim_executions("w1", limit=1, lease_seconds=LEASE, now=NOW)
-    await store.renew_claims("w1", [execution_id], lease_seconds=LEASE, now=NOW + timedelta(seconds=20))
-    await store.renew_claims("w2", [execution_id], lease_seconds=600, now=NOW + timedelta(seconds=20))
-    await store.renew_claims("w1", [], lease_seconds=LEASE, now=NOW)
+    later = NOW + timedelta(seconds=20)
+    assert await store.renew_claims("w1", [execution_id], lease_seconds=LEASE, now=later) == {execution_id}
+    assert await store.renew_claims("w2", [execution_id], lease_seconds=600, now=later) == set()
+    assert await store.renew_claims("w1", [], lease_seconds=LEASE, now=NOW) == set()
     kept = NOW + timedelta(seconds=45)
     assert await store.claim_executions("w3", limit=1, lease_seconds=LEASE, now=kept) == []
     lapsed = NOW + timedelta(seconds=51)

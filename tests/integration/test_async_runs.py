@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from hookline.errors import Problem
+from hookline.errors import Problem, StorageUnavailable
 from hookline.ids import new_id
 from hookline.models import Execution, ExecutionStatus, Job, JobStatus
 from hookline.nodes.base import NodeContext, NodeType, Outcome
@@ -34,13 +34,14 @@ class CountNode(NodeType):
 
 
 class HoldNode(CountNode):
-    """Test node: waits until released, counting how many runs wait at once."""
+    """Test node: waits until released, counting how many runs wait at once and noting a cancel."""
 
     type: ClassVar[str] = "test-hold"
     waiting: ClassVar[int] = 0
     most_waiting: ClassVar[int] = 0
     release: ClassVar[asyncio.Event]
     entered: ClassVar[asyncio.Event]
+    stopped: ClassVar[asyncio.Event]
 
     async def run(self, config: JsonObject, ctx: NodeContext) -> Outcome:
         cls = type(self)
@@ -49,7 +50,11 @@ class HoldNode(CountNode):
         cls.entered.set()
         if cls.waiting >= 4:
             cls.release.set()
-        await cls.release.wait()
+        try:
+            await cls.release.wait()
+        except asyncio.CancelledError:
+            cls.stopped.set()
+            raise
         cls.waiting -= 1
         return Outcome(JobStatus.RESOLVED, None)
 
@@ -61,6 +66,7 @@ def count_nodes() -> Iterator[None]:
     HoldNode.waiting = HoldNode.most_waiting = 0
     HoldNode.release = asyncio.Event()
     HoldNode.entered = asyncio.Event()
+    HoldNode.stopped = asyncio.Event()
     kinds = [CountNode(), HoldNode()]
     for kind in kinds:
         register(kind)
@@ -158,8 +164,9 @@ async def test_a_lapsed_claim_on_a_running_execution_does_not_start_it_twice(mak
     async with make_server(lease_seconds=0.2) as server:
         store = server.runtime.store
 
-        async def renewals_fail(*args: Any, **kwargs: Any) -> None:
+        async def renewals_fail(*args: Any, **kwargs: Any) -> set[int]:
             """Stand-in for renewals that never reach the database."""
+            raise StorageUnavailable("renewals are down in this test")
 
         store.renew_claims = renewals_fail  # type: ignore[method-assign]
         key = await server.load(chain("test-hold"))
@@ -174,6 +181,27 @@ async def test_a_lapsed_claim_on_a_running_execution_does_not_start_it_twice(mak
         assert HoldNode.most_waiting == 1
         jobs = await store.list_jobs((await store.list_executions(ExecutionFilter()))[0].id)
         assert [j.node_key for j in jobs] == ["n0"]
+
+
+async def test_execution_canceled_while_running_stops_and_stays_canceled(make_server: Any) -> None:
+    """Canceling a running execution stops its node at the next renewal; it is never finished or rerun."""
+    async with make_server(lease_seconds=0.3) as server:  # renewals every 0.1 s
+        store = server.runtime.store
+        key = await server.load(chain("test-hold", "test-count"))
+        response = await server.post(key, json={"n": 1})
+        execution_id = int(response.headers["x-hookline-execution"])
+        await asyncio.wait_for(HoldNode.entered.wait(), timeout=5)
+        assert await store.cancel_execution(execution_id, now=datetime.now(UTC)) is True
+        await asyncio.wait_for(HoldNode.stopped.wait(), timeout=5)
+        HoldNode.release.set()
+        await server.runtime.workers.drain()
+        assert server.runtime.workers.running == 0
+        stored = await store.get_execution(execution_id)
+        assert stored is not None
+        assert (stored.status, stored.error) == (ExecutionStatus.CANCELED, "canceled")
+        assert await store.list_jobs(execution_id) == []
+        assert CountNode.runs == {}  # the second node never ran
+        assert HoldNode.most_waiting == 1
 
 
 async def _claim_lapsed(store: Any) -> None:

@@ -125,14 +125,25 @@ class WorkerPool:
     async def _renew_loop(self) -> None:
         while True:
             await asyncio.sleep(self._lease / 3)
-            if not self._running:
-                continue
-            try:
-                await self._store.renew_claims(
-                    self.worker_id, list(self._running), lease_seconds=self._lease, now=_now()
-                )
-            except StorageUnavailable as exc:
-                log.warning("cannot renew claims: %s", exc)
+            if self._running:
+                await self._renew()
+
+    async def _renew(self) -> None:
+        running = dict(self._running)
+        try:
+            renewed = await self._store.renew_claims(
+                self.worker_id, list(running), lease_seconds=self._lease, now=_now()
+            )
+        except StorageUnavailable as exc:
+            log.warning("cannot renew claims: %s", exc)
+            return
+        for execution_id, task in running.items():
+            # Not renewed: it was canceled (API/CLI), deleted, or its claim lapsed and another
+            # worker took it over. Running on would override the cancel or run it twice.
+            # One that finished meanwhile is not renewed either; its task is done or about to be.
+            if execution_id not in renewed and self._running.get(execution_id) is task:
+                log.info("execution %s stopped here: canceled or taken over", execution_id)
+                task.cancel()
 
     async def _run(self, execution: Execution) -> None:
         try:

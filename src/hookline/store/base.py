@@ -27,6 +27,34 @@ class ExecutionFilter:
     status: ExecutionStatus | None = None
     limit: int = 50
     before_id: int | None = None
+    workflow_id: int | None = None
+    """Only executions of this workflow version."""
+    created_after: datetime | None = None
+    """Only executions created at or after this time."""
+    created_before: datetime | None = None
+    """Only executions created before this time."""
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowFilter:
+    """Which current workflow versions to list, ordered by key."""
+
+    enabled: bool | None = None
+    type: str | None = None
+    text: str | None = None
+    """A case-insensitive piece of the key, title or description."""
+    limit: int = 50
+    offset: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionRule:
+    """Which finished executions of some workflow versions the janitor may delete."""
+
+    workflow_ids: tuple[int, ...]
+    finished_before: datetime
+    statuses: tuple[ExecutionStatus, ...] | None = None
+    """Only executions with these final statuses; None means every final status."""
 
 
 class Store(Protocol):
@@ -70,6 +98,43 @@ class Store(Protocol):
         """Workflow versions ordered by key then id; only the current ones by default."""
         ...
 
+    async def find_workflows(self, query: WorkflowFilter) -> list[Workflow]:
+        """Current workflow versions matching the filter, ordered by key, one page of them."""
+        ...
+
+    async def list_versions(self, key: str) -> list[Workflow]:
+        """Every version of a key, oldest first."""
+        ...
+
+    async def update_workflow(self, workflow: Workflow) -> None:
+        """Store a version's title, description, config, options and updated_at (by id)."""
+        ...
+
+    async def replace_nodes(self, workflow_id: int, nodes: Sequence[Node]) -> None:
+        """Replace every node of a version with these, in one transaction."""
+        ...
+
+    async def set_enabled(self, workflow_id: int, enabled: bool, *, now: datetime) -> None:
+        """Enable or disable a version.
+
+        Enabling makes it the current version of its key and disables every other version
+        of that key (which stop being current). Disabling keeps it current.
+        """
+        ...
+
+    async def count_executions(self, workflow_id: int) -> int:
+        """How many executions a version has (a version with any is frozen)."""
+        ...
+
+    async def delete_workflow(self, key: str, *, batch: int = 500) -> int:
+        """Delete every version of a key with its nodes, executions and jobs.
+
+        Executions go in batches of `batch`, each in its own short transaction, so that
+        deleting a busy workflow never blocks webhook traffic. Returns how many
+        executions were deleted.
+        """
+        ...
+
     # -- executions and jobs ---------------------------------------------------------------
 
     async def add_execution(self, execution: Execution, jobs: Sequence[Job] = ()) -> None:
@@ -93,6 +158,7 @@ class Store(Protocol):
     ) -> None:
         """Durably insert the last jobs and set the final status, both in one transaction.
 
+        Only a `started` execution is finished: one canceled meanwhile keeps its status.
         A `response` of None keeps the one recorded when the execution was accepted.
         """
         ...
@@ -111,8 +177,12 @@ class Store(Protocol):
 
     async def renew_claims(
         self, worker_id: str, execution_ids: Sequence[int], *, lease_seconds: float, now: datetime
-    ) -> None:
-        """Push the claim expiry of executions this worker still runs."""
+    ) -> set[int]:
+        """Push the claim expiry of executions this worker still runs.
+
+        Returns the ids it renewed: those still `started` and claimed by this worker. An id
+        missing from the answer was canceled or taken over, and the worker must stop it.
+        """
         ...
 
     async def expire_claims(self, worker_id: str | None = None) -> int:
@@ -133,4 +203,24 @@ class Store(Protocol):
 
     async def list_executions(self, query: ExecutionFilter) -> list[Execution]:
         """Executions matching the filter, newest first."""
+        ...
+
+    async def cancel_execution(self, execution_id: int, *, now: datetime) -> bool:
+        """Make a `queued` or `started` execution `canceled`; False when it was not either."""
+        ...
+
+    async def requeue_execution(self, execution_id: int, *, drop_job_ids: Sequence[int] = ()) -> bool:
+        """Queue a finished execution again, without these jobs (to resume from a failed node).
+
+        Its status becomes `queued`, its error, finish time and claim are cleared. False when
+        the execution does not exist or is not finished.
+        """
+        ...
+
+    async def delete_executions(self, rule: RetentionRule, *, limit: int) -> int:
+        """Delete up to `limit` finished executions (with their jobs) matching the rule."""
+        ...
+
+    async def count_executions_by_status(self) -> dict[tuple[str, str], int]:
+        """How many executions each (workflow key, status) has."""
         ...

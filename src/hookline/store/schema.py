@@ -127,6 +127,9 @@ executions = Table(
     Column("finished_at", UtcDateTime(), nullable=True),
     Index("ix_executions_status_id", "status", "id"),
     Index("ix_executions_key_id", "key", "id"),
+    # Per version: counting, listing and deleting its executions, the janitor, and the
+    # foreign-key check when a version is deleted.
+    Index("ix_executions_workflow_id_id", "workflow_id", "id"),
 )
 
 # Only unfinished rows, so claiming stays one short index scan however many finished rows pile up.

@@ -12,16 +12,19 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import RowMapping, Select, Update, exc, func, literal, or_, select, update
+from sqlalchemy import exc, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hookline.errors import RejectedRequest, StorageUnavailable
-from hookline.models import Execution, ExecutionStatus, Job, JobStatus, Node, Workflow
-from hookline.store.base import ExecutionFilter, Flow
+from hookline.models import Execution, ExecutionStatus, Job, Node, Workflow
+from hookline.store import _statements as sql
+from hookline.store._rows import execution_row, job_row, node_row, to_execution, to_job, to_workflow
+from hookline.store.base import ExecutionFilter, Flow, RetentionRule, WorkflowFilter
 from hookline.store.database import create_engine, is_memory, is_sqlite, is_unavailable, unavailable
 from hookline.store.migrate import upgrade
-from hookline.store.schema import RUNNABLE_STATUSES, UtcDateTime, executions, nodes, workflows
+from hookline.store.schema import executions, workflows
 from hookline.store.schema import jobs as jobs_table
+from hookline.store.schema import nodes as nodes_table
 from hookline.store.writer import Insert, Writer
 from hookline.types import JsonObject, JsonValue
 
@@ -74,29 +77,88 @@ class SqlStore:
 
     async def add_flow(self, flow: Flow) -> None:
         """Store a new workflow version with its nodes, applying the current/enabled rules."""
-        await self.writer.call(lambda c: _insert_flow(c, flow, _utcnow()))
+        await self.writer.call(lambda c: sql.insert_flow(c, flow, _utcnow()))
 
     async def get_live_flow(self, key: str) -> Flow | None:
         """The current, enabled version of a key with its nodes, or None."""
-        query = _current(key).where(workflows.c.enabled.is_(True))
-        return await self._read(lambda c: _load_flow(c, query))
+        query = sql.current_version(key).where(workflows.c.enabled.is_(True))
+        return await self._read(lambda c: sql.load_flow(c, query))
 
     async def get_current_flow(self, key: str) -> Flow | None:
         """The current version of a key with its nodes (enabled or not), or None."""
-        return await self._read(lambda c: _load_flow(c, _current(key)))
+        return await self._read(lambda c: sql.load_flow(c, sql.current_version(key)))
 
     async def get_flow(self, workflow_id: int) -> Flow | None:
         """One workflow version by id with its nodes, or None."""
         query = select(workflows).where(workflows.c.id == workflow_id)
-        return await self._read(lambda c: _load_flow(c, query))
+        return await self._read(lambda c: sql.load_flow(c, query))
 
     async def list_workflows(self, *, current_only: bool = True) -> list[Workflow]:
         """Workflow versions ordered by key then id; only the current ones by default."""
         query = select(workflows).order_by(workflows.c.key, workflows.c.id)
         if current_only:
             query = query.where(workflows.c.current.is_(True))
-        rows = await self._read(lambda c: _fetch(c, query))
-        return [_workflow(row) for row in rows]
+        return await self._workflows(query)
+
+    async def find_workflows(self, query: WorkflowFilter) -> list[Workflow]:
+        """Current versions matching the filter (text: key, title or description, any case), by key."""
+        return await self._workflows(sql.find_workflows(query))
+
+    async def list_versions(self, key: str) -> list[Workflow]:
+        """Every version of a key, oldest first."""
+        return await self._workflows(select(workflows).where(workflows.c.key == key).order_by(workflows.c.id))
+
+    async def update_workflow(self, workflow: Workflow) -> None:
+        """Store a version's title, description, config, options and updated_at (by id)."""
+        change = (
+            update(workflows)
+            .where(workflows.c.id == workflow.id)
+            .values(
+                title=workflow.title,
+                description=workflow.description,
+                config=workflow.config,
+                options=workflow.options,
+                updated_at=workflow.updated_at or _utcnow(),
+            )
+        )
+        await self.writer.write(sql.run(change))
+
+    async def replace_nodes(self, workflow_id: int, nodes: Sequence[Node]) -> None:
+        """Replace every node of a version with these, in one transaction."""
+        foreign = [n.id for n in nodes if n.workflow_id != workflow_id]
+        if foreign:  # a caller bug: these would silently join another version
+            raise ValueError(f"nodes {foreign} belong to another workflow version than {workflow_id}")
+        clear = nodes_table.delete().where(nodes_table.c.workflow_id == workflow_id)
+        await self.writer.write(sql.run(clear), Insert(nodes_table, [node_row(n) for n in nodes]))
+
+    async def set_enabled(self, workflow_id: int, enabled: bool, *, now: datetime) -> None:
+        """Enable a version (it takes over its key) or disable it (it stays current)."""
+        await self.writer.call(lambda c: sql.set_enabled(c, workflow_id, enabled, now))
+
+    async def count_executions(self, workflow_id: int) -> int:
+        """How many executions a version has (a version with any is frozen)."""
+        query = select(func.count()).select_from(executions).where(executions.c.workflow_id == workflow_id)
+        count: int | None = await self._read(lambda c: c.scalar(query))
+        return count or 0
+
+    async def delete_workflow(self, key: str, *, batch: int = 500) -> int:
+        """Delete every version of a key with its nodes, executions and jobs; how many executions.
+
+        Executions go `batch` at a time, each batch its own write, so webhook writes keep
+        flowing in between. The last write deletes whatever arrived meanwhile with the versions.
+        """
+        if batch < 1:
+            raise ValueError(f"batch must be at least 1, got {batch}")
+        conditions = sql.of_key(key)
+        deleted = 0
+        while True:
+            count = await self.writer.call(
+                lambda c: sql.delete_executions(c, conditions, limit=batch, lock=False)
+            )
+            deleted += count
+            if count < batch:
+                break
+        return deleted + await self.writer.call(lambda c: sql.delete_versions(c, key, lock=self._locks_rows))
 
     # -- executions and jobs ---------------------------------------------------------------
 
@@ -104,8 +166,8 @@ class SqlStore:
         """Durably insert an execution and its jobs; a taken event key is a 409 `duplicate_event`."""
         try:
             await self.writer.write(
-                Insert(executions, [_execution_row(execution)]),
-                Insert(jobs_table, [_job_row(job) for job in jobs]),
+                Insert(executions, [execution_row(execution)]),
+                Insert(jobs_table, [job_row(job) for job in jobs]),
             )
         except exc.IntegrityError as error:
             if "event_key" in str(error.orig):
@@ -116,7 +178,7 @@ class SqlStore:
 
     async def add_job(self, job: Job) -> None:
         """Durably insert one finished job."""
-        await self.writer.write(Insert(jobs_table, [_job_row(job)]))
+        await self.writer.write(Insert(jobs_table, [job_row(job)]))
 
     async def finish_execution(
         self,
@@ -131,7 +193,8 @@ class SqlStore:
     ) -> None:
         """Durably insert the last jobs and set the final status, both in one transaction.
 
-        A `response` of None keeps the one recorded when the execution was accepted.
+        Only a `started` execution is finished: one canceled meanwhile keeps its status (its
+        last jobs are still recorded). A `response` of None keeps the one recorded at acceptance.
         """
         values: dict[str, Any] = {
             "status": status.value,
@@ -142,8 +205,8 @@ class SqlStore:
         }
         if response is not None:
             values["response"] = response
-        finish = update(executions).where(executions.c.id == execution_id).values(**values)
-        await self.writer.write(Insert(jobs_table, [_job_row(j) for j in jobs]), _run(finish))
+        finish = sql.finish(execution_id, values)
+        await self.writer.write(Insert(jobs_table, [job_row(j) for j in jobs]), sql.run(finish))
 
     async def claim_executions(
         self, worker_id: str, *, limit: int, lease_seconds: float, now: datetime
@@ -151,29 +214,25 @@ class SqlStore:
         """Claim up to `limit` runnable executions, oldest first, for this worker."""
         if limit <= 0:
             return []
-        statement = _claim(worker_id, limit, now + timedelta(seconds=lease_seconds), now, self._locks_rows)
+        statement = sql.claim(worker_id, limit, now + timedelta(seconds=lease_seconds), now, self._locks_rows)
         if self._claims_through_writer:
-            rows = await self.writer.call(lambda c: _fetch(c, statement))
+            rows = await self.writer.call(lambda c: sql.fetch(c, statement))
         else:
-            rows = await self._pooled(lambda c: _fetch(c, statement))
-        return sorted((_execution(row) for row in rows), key=lambda e: e.id)
+            rows = await self._pooled(lambda c: sql.fetch(c, statement))
+        return sorted((to_execution(row) for row in rows), key=lambda e: e.id)
 
     async def renew_claims(
         self, worker_id: str, execution_ids: Sequence[int], *, lease_seconds: float, now: datetime
-    ) -> None:
-        """Push the claim expiry of executions this worker still runs."""
+    ) -> set[int]:
+        """Push the claim expiry of executions this worker still runs; the ids it renewed.
+
+        An id missing from the answer is no longer `started` under this worker's claim.
+        """
         if not execution_ids:
-            return
-        renew = (
-            update(executions)
-            .where(
-                executions.c.id.in_(list(execution_ids)),
-                executions.c.claimed_by == worker_id,
-                executions.c.status == ExecutionStatus.STARTED.value,
-            )
-            .values(claim_expires_at=now + timedelta(seconds=lease_seconds))
-        )
-        await self.writer.write(_run(renew))
+            return set()
+        renew = sql.renew(worker_id, execution_ids, now + timedelta(seconds=lease_seconds))
+        rows = await self.writer.call(lambda c: sql.fetch(c, renew))
+        return {int(row["id"]) for row in rows}
 
     async def expire_claims(self, worker_id: str | None = None) -> int:
         """Make `started` executions claimable now (all, or one worker's); returns how many.
@@ -188,42 +247,63 @@ class SqlStore:
         )
         if worker_id is not None:
             expire = expire.where(executions.c.claimed_by == worker_id)
-        return int(await self.writer.call(lambda c: _rowcount(c, expire)))
+        return await self.writer.call(lambda c: sql.rowcount(c, expire))
 
     async def get_execution(self, execution_id: int) -> Execution | None:
         """One execution by id, or None."""
-        query = select(executions).where(executions.c.id == execution_id)
-        rows = await self._read(lambda c: _fetch(c, query))
-        return _execution(rows[0]) if rows else None
+        return await self._execution(select(executions).where(executions.c.id == execution_id))
 
     async def get_execution_by_event_key(self, event_key: str) -> Execution | None:
-        """The execution recorded for an event key, or None (not in the Store protocol yet)."""
-        query = select(executions).where(executions.c.event_key == event_key)
-        rows = await self._read(lambda c: _fetch(c, query))
-        return _execution(rows[0]) if rows else None
+        """The execution recorded for an event key, or None."""
+        return await self._execution(select(executions).where(executions.c.event_key == event_key))
 
     async def list_jobs(self, execution_id: int) -> list[Job]:
         """The jobs of an execution in the order they were recorded (by id)."""
         query = select(jobs_table).where(jobs_table.c.execution_id == execution_id).order_by(jobs_table.c.id)
-        return [_job(row) for row in await self._read(lambda c: _fetch(c, query))]
+        return [to_job(row) for row in await self._read(lambda c: sql.fetch(c, query))]
 
     async def list_executions(self, query: ExecutionFilter) -> list[Execution]:
         """Executions matching the filter, newest first."""
-        statement = select(executions).order_by(executions.c.id.desc()).limit(query.limit)
-        if query.workflow_key is not None:
-            statement = statement.where(executions.c.key == query.workflow_key)
-        if query.status is not None:
-            statement = statement.where(executions.c.status == query.status.value)
-        if query.before_id is not None:
-            statement = statement.where(executions.c.id < query.before_id)
-        return [_execution(row) for row in await self._read(lambda c: _fetch(c, statement))]
+        statement = sql.find_executions(query)
+        return [to_execution(row) for row in await self._read(lambda c: sql.fetch(c, statement))]
+
+    async def cancel_execution(self, execution_id: int, *, now: datetime) -> bool:
+        """Make a `queued` or `started` execution `canceled`; False when it was not either."""
+        return await self.writer.call(lambda c: sql.rowcount(c, sql.cancel(execution_id, now))) == 1
+
+    async def requeue_execution(self, execution_id: int, *, drop_job_ids: Sequence[int] = ()) -> bool:
+        """Queue a finished execution again without these jobs; False when missing or not finished."""
+        return await self.writer.call(lambda c: sql.requeue(c, execution_id, drop_job_ids))
+
+    async def delete_executions(self, rule: RetentionRule, *, limit: int) -> int:
+        """Delete up to `limit` finished executions (with their jobs) matching the rule, oldest first."""
+        conditions = sql.expired(rule)
+        if conditions is None or limit <= 0:
+            return 0
+        return await self.writer.call(
+            lambda c: sql.delete_executions(c, conditions, limit=limit, lock=self._locks_rows)
+        )
+
+    async def count_executions_by_status(self) -> dict[tuple[str, str], int]:
+        """How many executions each (workflow key, status) has."""
+        rows = await self._read(lambda c: sql.fetch(c, sql.count_by_status()))
+        return {(row["key"], row["status"]): int(row["count"]) for row in rows}
 
     # -- plumbing --------------------------------------------------------------------------
 
     @property
     def _locks_rows(self) -> bool:
-        """Whether claims need `FOR UPDATE SKIP LOCKED` (not when one writer is exclusive anyway)."""
+        """Whether statements must lock rows (not on SQLite, where the one writer is exclusive anyway)."""
         return not self._claims_through_writer
+
+    async def _workflows(self, query: Any) -> list[Workflow]:
+        """The workflows a query selects."""
+        return [to_workflow(row) for row in await self._read(lambda c: sql.fetch(c, query))]
+
+    async def _execution(self, query: Any) -> Execution | None:
+        """The execution a query selects, or None."""
+        rows = await self._read(lambda c: sql.fetch(c, query))
+        return to_execution(rows[0]) if rows else None
 
     async def _read(self, read: Callable[[AsyncConnection], Awaitable[T]]) -> T:
         """Run a read on a pooled connection (or in the writer for an in-memory database)."""
@@ -244,241 +324,6 @@ class SqlStore:
             raise
 
 
-# -- statements ------------------------------------------------------------------------------
-
-
-def _current(key: str) -> Select[Any]:
-    """The current version of a key."""
-    return select(workflows).where(workflows.c.key == key, workflows.c.current.is_(True))
-
-
-def _claim(worker_id: str, limit: int, expires_at: datetime, now: datetime, lock: bool) -> Update:
-    """UPDATE … WHERE id IN (the oldest runnable ids [FOR UPDATE SKIP LOCKED]) RETURNING *."""
-    c = executions.c
-    runnable = (
-        select(c.id)
-        # The IN list repeats the partial index's condition so both databases can use that index.
-        .where(
-            c.status.in_(RUNNABLE_STATUSES),
-            or_(
-                c.status == ExecutionStatus.QUEUED.value,
-                c.claim_expires_at.is_(None),
-                c.claim_expires_at <= now,
-            ),
-        )
-        .order_by(c.id)
-        .limit(limit)
-    )
-    if lock:
-        runnable = runnable.with_for_update(skip_locked=True)
-    return (
-        update(executions)
-        .where(c.id.in_(runnable.scalar_subquery()))
-        .values(
-            status=ExecutionStatus.STARTED.value,
-            claimed_by=worker_id,
-            claim_expires_at=expires_at,
-            attempt=c.attempt + 1,
-            started_at=_coalesce_time(c.started_at, now),
-        )
-        .returning(*executions.c)
-    )
-
-
-def _coalesce_time(column: Any, value: datetime) -> Any:
-    """COALESCE(column, value) with the value bound as a UTC timestamp."""
-    return func.coalesce(column, literal(value, UtcDateTime()), type_=UtcDateTime())
-
-
-async def _fetch(connection: AsyncConnection, statement: Any) -> Sequence[RowMapping]:
-    """All rows of a statement as mappings."""
-    return (await connection.execute(statement)).mappings().all()
-
-
-async def _rowcount(connection: AsyncConnection, statement: Any) -> int:
-    """How many rows an UPDATE touched."""
-    return int((await connection.execute(statement)).rowcount)
-
-
-def _run(statement: Any) -> Callable[[AsyncConnection], Awaitable[None]]:
-    """A writer action that executes one statement."""
-
-    async def action(connection: AsyncConnection) -> None:
-        await connection.execute(statement)
-
-    return action
-
-
-async def _insert_flow(connection: AsyncConnection, flow: Flow, now: datetime) -> None:
-    """Insert a version; enabled it takes over its key, otherwise it is current only if none is."""
-    workflow = flow.workflow
-    if workflow.enabled:
-        await connection.execute(
-            update(workflows)
-            .where(
-                workflows.c.key == workflow.key,
-                or_(workflows.c.enabled.is_(True), workflows.c.current.is_not(None)),
-            )
-            .values(enabled=False, current=None, updated_at=now)
-        )
-        current = True
-    else:
-        holder = await connection.scalar(_current(workflow.key).with_only_columns(workflows.c.id).limit(1))
-        current = holder is None
-    await connection.execute(workflows.insert(), [_workflow_row(workflow, current=current, now=now)])
-    if flow.nodes:
-        await connection.execute(nodes.insert(), [_node_row(node) for node in flow.nodes])
-
-
-async def _load_flow(connection: AsyncConnection, query: Select[Any]) -> Flow | None:
-    """The first workflow a query finds, with its nodes in id order."""
-    row = (await connection.execute(query.limit(1))).mappings().first()
-    if row is None:
-        return None
-    node_query = select(nodes).where(nodes.c.workflow_id == row["id"]).order_by(nodes.c.id)
-    node_rows = await _fetch(connection, node_query)
-    return Flow(_workflow(row), tuple(_node(n) for n in node_rows))
-
-
-# -- rows <-> records ------------------------------------------------------------------------
-
-
 def _utcnow() -> datetime:
     """Now, in UTC."""
     return datetime.now(UTC)
-
-
-def _workflow_row(workflow: Workflow, *, current: bool, now: datetime) -> dict[str, Any]:
-    """A workflows row; `current` is TRUE or NULL so the unique index allows one per key."""
-    return {
-        "id": workflow.id,
-        "key": workflow.key,
-        "title": workflow.title,
-        "description": workflow.description,
-        "type": workflow.type,
-        "sync": workflow.sync,
-        "enabled": workflow.enabled,
-        "current": True if current else None,
-        "config": workflow.config,
-        "options": workflow.options,
-        "created_at": workflow.created_at or now,
-        "updated_at": workflow.updated_at or now,
-    }
-
-
-def _workflow(row: RowMapping) -> Workflow:
-    """A Workflow from its row."""
-    return Workflow(
-        id=row["id"],
-        key=row["key"],
-        title=row["title"],
-        type=row["type"],
-        sync=row["sync"],
-        enabled=row["enabled"],
-        current=bool(row["current"]),
-        description=row["description"],
-        config=row["config"],
-        options=row["options"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-    )
-
-
-def _node_row(node: Node) -> dict[str, Any]:
-    """A nodes row."""
-    return {
-        "id": node.id,
-        "workflow_id": node.workflow_id,
-        "key": node.key,
-        "type": node.type,
-        "title": node.title,
-        "config": node.config,
-        "upstream_id": node.upstream_id,
-        "downstream_id": node.downstream_id,
-        "branch_index": node.branch_index,
-    }
-
-
-def _node(row: RowMapping) -> Node:
-    """A Node from its row."""
-    return Node(
-        id=row["id"],
-        workflow_id=row["workflow_id"],
-        key=row["key"],
-        type=row["type"],
-        config=row["config"],
-        title=row["title"],
-        upstream_id=row["upstream_id"],
-        downstream_id=row["downstream_id"],
-        branch_index=row["branch_index"],
-    )
-
-
-def _execution_row(execution: Execution) -> dict[str, Any]:
-    """An executions row, not claimed by anyone."""
-    return {
-        "id": execution.id,
-        "workflow_id": execution.workflow_id,
-        "key": execution.key,
-        "event_key": execution.event_key,
-        "context": execution.context,
-        "status": execution.status.value,
-        "output": execution.output,
-        "response": execution.response,
-        "error": execution.error,
-        "attempt": execution.attempt,
-        "claimed_by": None,
-        "claim_expires_at": None,
-        "created_at": execution.created_at,
-        "started_at": execution.started_at,
-        "finished_at": execution.finished_at,
-    }
-
-
-def _execution(row: RowMapping) -> Execution:
-    """An Execution from its row."""
-    return Execution(
-        id=row["id"],
-        workflow_id=row["workflow_id"],
-        key=row["key"],
-        event_key=row["event_key"],
-        context=row["context"],
-        status=ExecutionStatus(row["status"]),
-        created_at=row["created_at"],
-        output=row["output"],
-        response=row["response"],
-        started_at=row["started_at"],
-        finished_at=row["finished_at"],
-        attempt=row["attempt"],
-        error=row["error"],
-    )
-
-
-def _job_row(job: Job) -> dict[str, Any]:
-    """A jobs row."""
-    return {
-        "id": job.id,
-        "execution_id": job.execution_id,
-        "node_id": job.node_id,
-        "node_key": job.node_key,
-        "status": job.status.value,
-        "result": job.result,
-        "meta": job.meta,
-        "started_at": job.started_at,
-        "finished_at": job.finished_at,
-    }
-
-
-def _job(row: RowMapping) -> Job:
-    """A Job from its row."""
-    return Job(
-        id=row["id"],
-        execution_id=row["execution_id"],
-        node_id=row["node_id"],
-        node_key=row["node_key"],
-        status=JobStatus(row["status"]),
-        result=row["result"],
-        meta=row["meta"],
-        started_at=row["started_at"],
-        finished_at=row["finished_at"],
-    )

@@ -1,0 +1,310 @@
+"""The SQL behind SqlStore: statement builders and the multi-statement actions the writer runs."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    RowMapping,
+    Select,
+    Update,
+    delete,
+    func,
+    literal,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hookline.models import ExecutionStatus
+from hookline.store._rows import node_row, to_node, to_workflow, workflow_row
+from hookline.store.base import ExecutionFilter, Flow, RetentionRule, WorkflowFilter
+from hookline.store.schema import RUNNABLE_STATUSES, UtcDateTime, executions, jobs, nodes, workflows
+
+FINAL_STATUSES = tuple(s.value for s in ExecutionStatus if s.is_final)
+"""The statuses of executions that can no longer change."""
+
+# -- plumbing --------------------------------------------------------------------------------
+
+
+async def fetch(connection: AsyncConnection, statement: Any) -> Sequence[RowMapping]:
+    """All rows of a statement as mappings."""
+    return (await connection.execute(statement)).mappings().all()
+
+
+async def rowcount(connection: AsyncConnection, statement: Any) -> int:
+    """How many rows an UPDATE or DELETE touched."""
+    return int((await connection.execute(statement)).rowcount)
+
+
+def run(statement: Any) -> Callable[[AsyncConnection], Awaitable[None]]:
+    """A writer action that executes one statement."""
+
+    async def action(connection: AsyncConnection) -> None:
+        await connection.execute(statement)
+
+    return action
+
+
+def coalesce_time(column: Any, value: datetime) -> Any:
+    """COALESCE(column, value) with the value bound as a UTC timestamp."""
+    return func.coalesce(column, literal(value, UtcDateTime()), type_=UtcDateTime())
+
+
+# -- workflows -------------------------------------------------------------------------------
+
+
+def current_version(key: str) -> Select[Any]:
+    """The current version of a key."""
+    return select(workflows).where(workflows.c.key == key, workflows.c.current.is_(True))
+
+
+def find_workflows(query: WorkflowFilter) -> Select[Any]:
+    """One page of current versions matching a filter, ordered by key."""
+    c = workflows.c
+    statement = select(workflows).where(c.current.is_(True)).order_by(c.key, c.id)
+    if query.enabled is not None:
+        statement = statement.where(c.enabled == query.enabled)
+    if query.type is not None:
+        statement = statement.where(c.type == query.type)
+    if query.text:
+        # icontains is lower(column) LIKE lower(pattern) with % and _ escaped, on both databases.
+        statement = statement.where(
+            or_(
+                *(column.icontains(query.text, autoescape=True) for column in (c.key, c.title, c.description))
+            )
+        )
+    return statement.limit(query.limit).offset(query.offset)
+
+
+def retire_versions(key: str, now: datetime, *, keep: int | None = None) -> Update:
+    """Disable every version of a key (but `keep`) and make none of them current."""
+    c = workflows.c
+    retire = update(workflows).where(c.key == key, or_(c.enabled.is_(True), c.current.is_not(None)))
+    if keep is not None:
+        retire = retire.where(c.id != keep)
+    return retire.values(enabled=False, current=None, updated_at=now)
+
+
+async def insert_flow(connection: AsyncConnection, flow: Flow, now: datetime) -> None:
+    """Insert a version; enabled it takes over its key, otherwise it is current only if none is."""
+    workflow = flow.workflow
+    if workflow.enabled:
+        await connection.execute(retire_versions(workflow.key, now))
+        current = True
+    else:
+        holder = await connection.scalar(
+            current_version(workflow.key).with_only_columns(workflows.c.id).limit(1)
+        )
+        current = holder is None
+    await connection.execute(workflows.insert(), [workflow_row(workflow, current=current, now=now)])
+    if flow.nodes:
+        await connection.execute(nodes.insert(), [node_row(node) for node in flow.nodes])
+
+
+async def load_flow(connection: AsyncConnection, query: Select[Any]) -> Flow | None:
+    """The first workflow a query finds, with its nodes in id order."""
+    row = (await connection.execute(query.limit(1))).mappings().first()
+    if row is None:
+        return None
+    node_query = select(nodes).where(nodes.c.workflow_id == row["id"]).order_by(nodes.c.id)
+    node_rows = await fetch(connection, node_query)
+    return Flow(to_workflow(row), tuple(to_node(n) for n in node_rows))
+
+
+async def set_enabled(connection: AsyncConnection, workflow_id: int, enabled: bool, now: datetime) -> None:
+    """Enable a version (taking over its key) or disable it (it stays current); unknown ids do nothing."""
+    c = workflows.c
+    if enabled:
+        key = await connection.scalar(select(c.key).where(c.id == workflow_id))
+        if key is None:
+            return
+        # The others first: the unique index on (key, current) must never see two current rows.
+        await connection.execute(retire_versions(key, now, keep=workflow_id))
+        changed = or_(c.enabled.is_(False), c.current.is_(None))
+        values: dict[str, Any] = {"enabled": True, "current": True}
+    else:
+        changed = c.enabled.is_(True)
+        values = {"enabled": False}
+    await connection.execute(
+        update(workflows).where(c.id == workflow_id, changed).values(**values, updated_at=now)
+    )
+
+
+async def delete_versions(connection: AsyncConnection, key: str, *, lock: bool) -> int:
+    """Delete every version of a key with its nodes and remaining executions; how many executions."""
+    versions = select(workflows.c.id).where(workflows.c.key == key)
+    if lock:
+        # An insert referencing a version takes a key-share lock on it: holding the rows for
+        # update keeps new executions out until the versions are gone, so no foreign key breaks.
+        await connection.execute(versions.with_for_update())
+    of_key = executions.c.workflow_id.in_(versions)
+    await connection.execute(
+        delete(jobs).where(jobs.c.execution_id.in_(select(executions.c.id).where(of_key)))
+    )
+    deleted = await rowcount(connection, delete(executions).where(of_key))
+    await connection.execute(delete(nodes).where(nodes.c.workflow_id.in_(versions)))
+    await connection.execute(delete(workflows).where(workflows.c.key == key))
+    return deleted
+
+
+# -- executions ------------------------------------------------------------------------------
+
+
+def find_executions(query: ExecutionFilter) -> Select[Any]:
+    """Executions matching a filter, newest first, up to its limit."""
+    c = executions.c
+    statement = select(executions).order_by(c.id.desc()).limit(query.limit)
+    if query.workflow_key is not None:
+        statement = statement.where(c.key == query.workflow_key)
+    if query.workflow_id is not None:
+        statement = statement.where(c.workflow_id == query.workflow_id)
+    if query.status is not None:
+        statement = statement.where(c.status == query.status.value)
+    if query.before_id is not None:
+        statement = statement.where(c.id < query.before_id)
+    if query.created_after is not None:
+        statement = statement.where(c.created_at >= query.created_after)
+    if query.created_before is not None:
+        statement = statement.where(c.created_at < query.created_before)
+    return statement
+
+
+def finish(execution_id: int, values: dict[str, Any]) -> Update:
+    """Set the final values of an execution that is still `started` (not one canceled meanwhile)."""
+    c = executions.c
+    return (
+        update(executions)
+        .where(c.id == execution_id, c.status == ExecutionStatus.STARTED.value)
+        .values(**values)
+    )
+
+
+def claim(worker_id: str, limit: int, expires_at: datetime, now: datetime, lock: bool) -> Update:
+    """UPDATE … WHERE id IN (the oldest runnable ids [FOR UPDATE SKIP LOCKED]) RETURNING *."""
+    c = executions.c
+    runnable = (
+        select(c.id)
+        # The IN list repeats the partial index's condition so both databases can use that index.
+        .where(
+            c.status.in_(RUNNABLE_STATUSES),
+            or_(
+                c.status == ExecutionStatus.QUEUED.value,
+                c.claim_expires_at.is_(None),
+                c.claim_expires_at <= now,
+            ),
+        )
+        .order_by(c.id)
+        .limit(limit)
+    )
+    if lock:
+        runnable = runnable.with_for_update(skip_locked=True)
+    return (
+        update(executions)
+        .where(c.id.in_(runnable.scalar_subquery()))
+        .values(
+            status=ExecutionStatus.STARTED.value,
+            claimed_by=worker_id,
+            claim_expires_at=expires_at,
+            attempt=c.attempt + 1,
+            started_at=coalesce_time(c.started_at, now),
+        )
+        .returning(*executions.c)
+    )
+
+
+def renew(worker_id: str, execution_ids: Sequence[int], expires_at: datetime) -> Update:
+    """Push the claims this worker still holds on `started` executions; RETURNING their ids."""
+    c = executions.c
+    return (
+        update(executions)
+        .where(
+            c.id.in_(list(execution_ids)),
+            c.claimed_by == worker_id,
+            c.status == ExecutionStatus.STARTED.value,
+        )
+        .values(claim_expires_at=expires_at)
+        .returning(c.id)
+    )
+
+
+def cancel(execution_id: int, now: datetime) -> Update:
+    """Make a `queued` or `started` execution `canceled` and release its claim."""
+    c = executions.c
+    return (
+        update(executions)
+        .where(c.id == execution_id, c.status.in_(RUNNABLE_STATUSES))
+        .values(
+            status=ExecutionStatus.CANCELED.value,
+            finished_at=now,
+            error="canceled",
+            claimed_by=None,
+            claim_expires_at=None,
+        )
+    )
+
+
+async def requeue(connection: AsyncConnection, execution_id: int, drop_job_ids: Sequence[int]) -> bool:
+    """Queue a finished execution again and drop the named jobs; False when it was not finished."""
+    c = executions.c
+    again = (
+        update(executions)
+        .where(c.id == execution_id, c.status.in_(FINAL_STATUSES))
+        .values(
+            status=ExecutionStatus.QUEUED.value,
+            error=None,
+            finished_at=None,
+            claimed_by=None,
+            claim_expires_at=None,
+        )
+    )
+    if await rowcount(connection, again) != 1:
+        return False  # never drop jobs of an execution that may be running
+    if drop_job_ids:
+        dropped = jobs.c.id.in_(list(drop_job_ids))
+        await connection.execute(delete(jobs).where(jobs.c.execution_id == execution_id, dropped))
+    return True
+
+
+def of_key(key: str) -> list[ColumnElement[bool]]:
+    """The conditions for executions of any version of a key."""
+    return [executions.c.workflow_id.in_(select(workflows.c.id).where(workflows.c.key == key))]
+
+
+def expired(rule: RetentionRule) -> list[ColumnElement[bool]] | None:
+    """The conditions for executions a retention rule lets go, or None when it matches nothing."""
+    wanted = rule.statuses if rule.statuses is not None else tuple(ExecutionStatus)
+    statuses = [s.value for s in wanted if s.is_final]
+    if not statuses or not rule.workflow_ids:
+        return None
+    c = executions.c
+    return [
+        c.workflow_id.in_(list(rule.workflow_ids)),
+        c.status.in_(statuses),
+        c.finished_at < rule.finished_before,
+    ]
+
+
+async def delete_executions(
+    connection: AsyncConnection, conditions: list[ColumnElement[bool]], *, limit: int, lock: bool
+) -> int:
+    """Delete the oldest `limit` executions matching the conditions, jobs first; how many."""
+    chosen = select(executions.c.id).where(*conditions).order_by(executions.c.id).limit(limit)
+    if lock:
+        # Locking the chosen rows keeps a concurrent requeue from reviving one whose jobs go.
+        chosen = chosen.with_for_update(skip_locked=True)
+    ids = list((await connection.execute(chosen)).scalars())
+    if ids:
+        await connection.execute(delete(jobs).where(jobs.c.execution_id.in_(ids)))
+        await connection.execute(delete(executions).where(executions.c.id.in_(ids)))
+    return len(ids)
+
+
+def count_by_status() -> Select[Any]:
+    """(workflow key, status, count) for every pair that has executions."""
+    c = executions.c
+    return select(c.key, c.status, func.count().label("count")).group_by(c.key, c.status)
