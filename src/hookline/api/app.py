@@ -30,7 +30,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         runtime = await Runtime.open(settings)
         app.state.runtime = runtime
-        holder["webhook"] = WebhookEndpoint(runtime.flows, runtime.dispatcher, body_limit=settings.body_limit)
+        holder["webhook"] = WebhookEndpoint(
+            runtime.flows, runtime.dispatcher, runtime.metrics, body_limit=settings.body_limit
+        )
         try:
             yield
         finally:

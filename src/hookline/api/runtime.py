@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from hookline.engine.dispatcher import Dispatcher
 from hookline.engine.flows import FlowCache
 from hookline.engine.scope import env_allow_list
+from hookline.metrics import Metrics
 from hookline.plugins import load_plugins
 from hookline.queue.worker import WorkerPool
 from hookline.settings import Settings
@@ -28,6 +29,7 @@ class Runtime:
     flows: FlowCache
     dispatcher: Dispatcher
     workers: WorkerPool
+    metrics: Metrics
 
     @classmethod
     async def open(cls, settings: Settings, store: Store | None = None) -> Runtime:
@@ -46,14 +48,15 @@ class Runtime:
             poll_seconds=settings.poll_seconds,
             env=env,
         )
-        dispatcher = Dispatcher(store, env=env, wake=workers.wake)
+        metrics = Metrics()
+        dispatcher = Dispatcher(store, env=env, wake=workers.wake, metrics=metrics)
         if is_sqlite_url(url):
             # One process owns an SQLite file, so whatever was running when it stopped is ours to resume.
             resumed = await store.expire_claims()
             if resumed:
                 log.info("resuming %d interrupted executions", resumed)
         workers.start()
-        return cls(settings, store, flows, dispatcher, workers)
+        return cls(settings, store, flows, dispatcher, workers, metrics)
 
     async def close(self) -> None:
         """Stop the workers (letting running executions finish briefly), then the store."""

@@ -7,7 +7,8 @@ from starlette.responses import Response
 
 from hookline.engine.dispatcher import Dispatcher
 from hookline.engine.flows import FlowCache
-from hookline.errors import NotFound, RejectedRequest
+from hookline.errors import HooklineError, NotFound, RejectedRequest
+from hookline.metrics import Metrics
 from hookline.trigger.auth import check_basic_auth
 from hookline.trigger.body import parse_body
 from hookline.trigger.context import build_context
@@ -20,13 +21,25 @@ ALLOW_POST = {"Allow": "POST"}
 class WebhookEndpoint:
     """Handles every request to a webhook URL; only POST runs anything."""
 
-    def __init__(self, flows: FlowCache, dispatcher: Dispatcher, *, body_limit: int) -> None:
+    def __init__(
+        self, flows: FlowCache, dispatcher: Dispatcher, metrics: Metrics, *, body_limit: int
+    ) -> None:
         self._flows = flows
         self._dispatcher = dispatcher
+        self._metrics = metrics
         self._body_limit = body_limit
 
     async def __call__(self, request: Request) -> Response:
-        """Answer one webhook request (errors are raised and rendered by the app)."""
+        """Answer one webhook request (errors are raised and rendered by the app), and count it."""
+        try:
+            response, key = await self._answer(request)
+        except HooklineError as error:
+            self._metrics.rejected(error.code)
+            raise
+        self._metrics.answered(key, response.status_code)
+        return response
+
+    async def _answer(self, request: Request) -> tuple[Response, str]:
         if request.method != "POST":
             raise RejectedRequest(
                 405, "method_not_allowed", "Webhook URLs only accept POST.", headers=ALLOW_POST
@@ -48,7 +61,7 @@ class WebhookEndpoint:
             result = await self._dispatcher.run_sync(compiled, context)
         else:
             result = await self._dispatcher.enqueue(compiled, context)
-        return to_response(result.answer, result.execution.id)
+        return to_response(result.answer, result.execution.id), key
 
 
 async def read_body(request: Request, limit: int) -> bytes:

@@ -11,6 +11,7 @@ from hookline.engine.flows import CompiledFlow
 from hookline.engine.processor import Processor
 from hookline.engine.scope import build_scope
 from hookline.ids import new_id
+from hookline.metrics import Metrics
 from hookline.models import Answer, Execution, ExecutionStatus
 from hookline.store.base import Store
 from hookline.trigger.responses import configured_answer, outcome_answer, timeout_answer
@@ -29,11 +30,17 @@ class Dispatcher:
     """Turns trigger events into executions; `wake` tells the local workers there is work."""
 
     def __init__(
-        self, store: Store, *, env: Mapping[str, str] | None = None, wake: Callable[[], None] | None = None
+        self,
+        store: Store,
+        *,
+        env: Mapping[str, str] | None = None,
+        wake: Callable[[], None] | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self._store = store
         self._env = dict(env or {})
         self._wake = wake or (lambda: None)
+        self._metrics = metrics or Metrics()
 
     async def run_sync(self, compiled: CompiledFlow, context: JsonObject) -> Dispatched:
         """Run the workflow now, record the execution with its jobs, and give the answer."""
@@ -50,7 +57,9 @@ class Dispatcher:
             started_at=started,
             attempt=1,
         )
-        processor = Processor(workflow, compiled.graph, execution, env=self._env)
+        processor = Processor(
+            workflow, compiled.graph, execution, env=self._env, observe=self._metrics.job_finished
+        )
         result = await processor.run()
         if result.timed_out:
             answer = timeout_answer(processor.timeout_ms, execution.id)
@@ -64,6 +73,7 @@ class Dispatcher:
             finished_at=_now(),
         )
         await self._store.add_execution(finished, processor.jobs)
+        self._metrics.execution_finished(finished)
         return Dispatched(finished, answer)
 
     async def enqueue(self, compiled: CompiledFlow, context: JsonObject) -> Dispatched:

@@ -72,6 +72,8 @@ class Processor:
     sink: JobSink | None = None
     previous_jobs: Sequence[Job] = ()
     env: Mapping[str, str] = field(default_factory=dict)
+    observe: Callable[[Node, Job], None] | None = None
+    """Called with every job as it finishes (metrics, logging)."""
     jobs: list[Job] = field(default_factory=list)
     _done: dict[int, Job] = field(init=False, default_factory=dict)
     _results: dict[str, JsonValue] = field(init=False, default_factory=dict)
@@ -147,6 +149,8 @@ class Processor:
         )
         self.jobs.append(job)
         self._results[node.key] = job.result
+        if self.observe is not None:
+            self.observe(node, job)
         if outcome.ends or outcome.status is not JobStatus.RESOLVED:
             stop = _Stop(outcome.status.to_execution_status(), outcome.answer, job)
             if outcome.branch is not None and not outcome.ends:
