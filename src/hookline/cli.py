@@ -13,6 +13,7 @@ from typing import Any, ParamSpec, TypeVar
 import click
 import orjson
 
+from hookline.admin.views import execution_detail_view, execution_view
 from hookline.errors import HooklineError, NotFound
 from hookline.exchange import flow_to_json, load_flow_file
 from hookline.models import ExecutionStatus
@@ -221,7 +222,7 @@ async def list_executions(
     executions = await _with_store(_settings(ctx), lambda store: store.list_executions(query))
     for e in executions:
         if as_json:
-            click.echo(orjson.dumps(_execution_json(e)).decode())
+            click.echo(orjson.dumps(execution_view(e)).decode())
         else:
             when = e.created_at.isoformat(timespec="seconds")
             click.echo(f"{e.id}  {e.key}  {e.status.value:9}  {when}  {e.error or ''}".rstrip())
@@ -240,41 +241,10 @@ async def show_execution(ctx: click.Context, execution_id: int, as_json: bool) -
         found = await store.get_execution(execution_id)
         if found is None:
             raise NotFound(f"No execution has the id {execution_id}.")
-        data = _execution_json(found)
-        data["jobs"] = [_job_json(j) for j in await store.list_jobs(execution_id)]
-        return data
+        return execution_detail_view(found, await store.list_jobs(execution_id))
 
     data = await _with_store(_settings(ctx), use)
     click.echo(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() if as_json else _human(data))
-
-
-def _execution_json(e: Any) -> dict[str, Any]:
-    return {
-        "id": str(e.id),
-        "workflow_id": str(e.workflow_id),
-        "key": e.key,
-        "status": e.status.value,
-        "attempt": e.attempt,
-        "created_at": e.created_at.isoformat(),
-        "started_at": e.started_at.isoformat() if e.started_at else None,
-        "finished_at": e.finished_at.isoformat() if e.finished_at else None,
-        "error": e.error,
-        "context": e.context,
-        "response": e.response,
-        "output": e.output,
-    }
-
-
-def _job_json(j: Any) -> dict[str, Any]:
-    return {
-        "id": str(j.id),
-        "node_key": j.node_key,
-        "status": j.status.value,
-        "result": j.result,
-        "meta": j.meta,
-        "started_at": j.started_at.isoformat() if j.started_at else None,
-        "finished_at": j.finished_at.isoformat() if j.finished_at else None,
-    }
 
 
 def _human(data: dict[str, Any]) -> str:

@@ -71,6 +71,18 @@ class NotFound(HooklineError):
     exit_code = 3
 
 
+class Conflict(HooklineError):
+    """The change contradicts the current state (an executed version is frozen)."""
+
+    status = 409
+    code = "conflict"
+    exit_code = 5
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 class RejectedRequest(HooklineError):
     """A webhook request that hookline refuses before running anything."""
 

@@ -233,7 +233,7 @@ def _node_problems(raw: JsonObject, where: str) -> list[Problem]:
         problems.append(Problem(f"{where}.upstream", "must be the key of another node, or null for the head"))
     if not _is_branch_index(raw.get("branchIndex")):
         problems.append(Problem(f"{where}.branchIndex", "must be a whole number, 0 or more, or null"))
-    return problems + _check_node_config(kind, raw.get("config", {}), where)
+    return problems + check_node_config(kind, raw.get("config", {}), where)
 
 
 def _is_type(value: Any) -> bool:
@@ -248,7 +248,7 @@ def _is_branch_index(value: Any) -> bool:
     return value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 0)
 
 
-def _check_node_config(kind: Any, config: Any, where: str) -> list[Problem]:
+def check_node_config(kind: Any, config: Any, where: str) -> list[Problem]:
     """The node type's own checks of its config, each placed under `nodes[<key>].config`."""
     if not isinstance(config, dict):
         return [Problem(f"{where}.config", "must be an object")]

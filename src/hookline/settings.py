@@ -35,6 +35,10 @@ class Settings:
     """How long a process trusts its cached copy of a workflow before reading it again."""
     plugins: tuple[str, ...] = ()
     """Python modules imported at start-up; each may register node types."""
+    admin_token: str = ""
+    """The bearer token of the admin API; generated into the data folder when empty."""
+    metrics_public: bool = False
+    """Serve /metrics without the admin token (its labels hold webhook keys, so off by default)."""
 
     @property
     def effective_database_url(self) -> str:
@@ -75,11 +79,22 @@ class Settings:
             env_allow_list=_names(allow),
             cache_seconds=_float(env, "HOOKLINE_CACHE_SECONDS", 1.0),
             plugins=_names(env.get("HOOKLINE_PLUGINS", "")),
+            admin_token=env.get("HOOKLINE_ADMIN_TOKEN", ""),
+            metrics_public=_bool(env, "HOOKLINE_METRICS_PUBLIC"),
         )
 
 
 def _names(raw: str) -> tuple[str, ...]:
     return tuple(name.strip() for name in raw.split(",") if name.strip())
+
+
+def _bool(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise ConfigError(f"{name} must be true or false, not {raw!r}.")
 
 
 def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:

@@ -6,6 +6,8 @@ import logging
 import os
 from dataclasses import dataclass
 
+from hookline.admin.executions import ExecutionAdmin
+from hookline.admin.workflows import WorkflowAdmin
 from hookline.engine.dispatcher import Dispatcher
 from hookline.engine.flows import FlowCache
 from hookline.engine.scope import env_allow_list
@@ -30,16 +32,23 @@ class Runtime:
     dispatcher: Dispatcher
     workers: WorkerPool
     metrics: Metrics
+    workflows: WorkflowAdmin
+    executions: ExecutionAdmin
 
     @classmethod
-    async def open(cls, settings: Settings, store: Store | None = None) -> Runtime:
-        """Load plugins, open the store (migrating an SQLite file), then start the workers."""
+    async def open(cls, settings: Settings, store: Store | None = None, *, serve: bool = True) -> Runtime:
+        """Load plugins, open the store (migrating an SQLite file), then start the workers.
+
+        With `serve=False` (the CLI) no worker starts and no claim is touched: a server
+        may be running on the same database.
+        """
         load_plugins(settings.plugins)
         url = settings.effective_database_url
         if store is None:
             store = await open_store(url, migrate=is_sqlite_url(url))
         flows = FlowCache(store, settings.cache_seconds)
         env = env_allow_list(settings.env_allow_list, os.environ)
+        metrics = Metrics()
         workers = WorkerPool(
             store,
             flows,
@@ -47,16 +56,19 @@ class Runtime:
             lease_seconds=settings.lease_seconds,
             poll_seconds=settings.poll_seconds,
             env=env,
+            metrics=metrics,
         )
-        metrics = Metrics()
         dispatcher = Dispatcher(store, env=env, wake=workers.wake, metrics=metrics)
-        if is_sqlite_url(url):
+        if serve and is_sqlite_url(url):
             # One process owns an SQLite file, so whatever was running when it stopped is ours to resume.
             resumed = await store.expire_claims()
             if resumed:
                 log.info("resuming %d interrupted executions", resumed)
-        workers.start()
-        return cls(settings, store, flows, dispatcher, workers, metrics)
+        if serve:
+            workers.start()
+        workflows = WorkflowAdmin(store, changed=flows.forget)
+        executions = ExecutionAdmin(store, flows, dispatcher, stop_local=workers.cancel)
+        return cls(settings, store, flows, dispatcher, workers, metrics, workflows, executions)
 
     async def close(self) -> None:
         """Stop the workers (letting running executions finish briefly), then the store."""

@@ -42,6 +42,10 @@ class Dispatcher:
         self._wake = wake or (lambda: None)
         self._metrics = metrics or Metrics()
 
+    def wake(self) -> None:
+        """Tell the local workers that there is queued work."""
+        self._wake()
+
     async def run_sync(self, compiled: CompiledFlow, context: JsonObject) -> Dispatched:
         """Run the workflow now, record the execution with its jobs, and give the answer."""
         workflow = compiled.flow.workflow
@@ -91,7 +95,7 @@ class Dispatcher:
             response=answer.to_json(),
         )
         await self._store.add_execution(execution)
-        self._wake()
+        self.wake()
         return Dispatched(execution, answer)
 
 

@@ -37,6 +37,10 @@ class FlowCache:
         """The current, enabled version of a key, or None."""
         return await self._get(("key", key), lambda: self._store.get_live_flow(key))
 
+    async def current(self, key: str) -> CompiledFlow | None:
+        """The current version of a key, enabled or not, or None."""
+        return await self._get(("current", key), lambda: self._store.get_current_flow(key))
+
     async def version(self, workflow_id: int) -> CompiledFlow | None:
         """One workflow version by id, or None."""
         return await self._get(("id", workflow_id), lambda: self._store.get_flow(workflow_id))

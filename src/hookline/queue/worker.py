@@ -9,12 +9,14 @@ import logging
 import os
 import socket
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from hookline.engine.flows import FlowCache
 from hookline.engine.processor import Processor
 from hookline.errors import StorageUnavailable
 from hookline.ids import new_id
+from hookline.metrics import Metrics
 from hookline.models import Execution, ExecutionStatus
 from hookline.store.base import Store
 
@@ -38,8 +40,10 @@ class WorkerPool:
         lease_seconds: float = 30.0,
         poll_seconds: float = 1.0,
         env: Mapping[str, str] | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self._store = store
+        self._metrics = metrics or Metrics()
         self._flows = flows
         self._concurrency = concurrency
         self._lease = lease_seconds
@@ -58,6 +62,14 @@ class WorkerPool:
     def running(self) -> int:
         """How many executions this pool runs right now."""
         return len(self._running)
+
+    def cancel(self, execution_id: int) -> bool:
+        """Stop an execution if this pool runs it; True when it did."""
+        task = self._running.get(execution_id)
+        if task is None:
+            return False
+        task.cancel()
+        return True
 
     def start(self) -> None:
         """Start claiming and renewing in the background."""
@@ -177,16 +189,19 @@ class WorkerPool:
             self._store.add_job,
             previous_jobs=previous,
             env=self._env,
+            observe=self._metrics.job_finished,
         )
         result = await processor.run()
+        finished = replace(execution, status=result.status, finished_at=_now(), error=result.error)
         await self._store.finish_execution(
             execution.id,
             result.status,
-            finished_at=_now(),
+            finished_at=finished.finished_at or _now(),
             response=result.answer.to_json() if result.answer else None,
             error=result.error,
             jobs=[result.final_job] if result.final_job else [],
         )
+        self._metrics.execution_finished(finished)
 
 
 def _now() -> datetime:

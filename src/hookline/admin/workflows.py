@@ -1,0 +1,257 @@
+"""Workflow administration: create, edit, version, enable, delete, import and export workflows."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+from hookline.engine import editing
+from hookline.engine.editing import UNSET, Unset
+from hookline.engine.graph import check_graph
+from hookline.errors import Conflict, InvalidWorkflow, NotFound, Problem
+from hookline.exchange import check_node_config, flow_from_json, flow_to_json
+from hookline.ids import new_id, new_webhook_key
+from hookline.models import Node, Workflow
+from hookline.store.base import Flow, Store, WorkflowFilter
+from hookline.trigger.config import check_options, check_trigger_config
+from hookline.types import JsonObject
+
+
+class WorkflowAdmin:
+    """Every change to workflows goes through here, so the API and the CLI behave the same.
+
+    `changed` is called after each change (the server drops its cached workflows then).
+    """
+
+    def __init__(self, store: Store, *, changed: Callable[[], None] | None = None) -> None:
+        self._store = store
+        self._changed = changed or (lambda: None)
+
+    # -- reading ---------------------------------------------------------------------------
+
+    async def find(self, query: WorkflowFilter) -> list[Workflow]:
+        """The current versions matching a filter."""
+        return await self._store.find_workflows(query)
+
+    async def get(self, workflow_id: int) -> Flow:
+        """One version with its nodes; `NotFound` when there is none."""
+        flow = await self._store.get_flow(workflow_id)
+        if flow is None:
+            raise NotFound(f"No workflow version has the id {workflow_id}.")
+        return flow
+
+    async def get_by_key(self, key: str) -> Flow:
+        """The current version of a key; `NotFound` when the key is unknown."""
+        flow = await self._store.get_current_flow(key)
+        if flow is None:
+            raise NotFound(f"No workflow has the key {key!r}.")
+        return flow
+
+    async def versions(self, workflow_id: int) -> list[Workflow]:
+        """Every version of the workflow's key, oldest first."""
+        flow = await self.get(workflow_id)
+        return await self._store.list_versions(flow.workflow.key)
+
+    async def execution_count(self, workflow_id: int) -> int:
+        """How many executions a version has; a version with any is frozen."""
+        return await self._store.count_executions(workflow_id)
+
+    async def export(self, workflow_id: int) -> JsonObject:
+        """The version in the workflow JSON format (SPEC §7)."""
+        return flow_to_json(await self.get(workflow_id))
+
+    # -- changing workflows ----------------------------------------------------------------
+
+    async def create(
+        self,
+        *,
+        title: str,
+        sync: bool,
+        description: str | None = None,
+        config: JsonObject | None = None,
+        options: JsonObject | None = None,
+    ) -> Flow:
+        """A new workflow (disabled, no nodes) with a freshly generated webhook key."""
+        config, options = config or {}, options or {}
+        _raise_if(_settings_problems(title, sync, config, options))
+        now = _now()
+        workflow = Workflow(
+            id=new_id(),
+            key=new_webhook_key(),
+            title=title,
+            description=description,
+            sync=sync,
+            config=config,
+            options=options,
+            created_at=now,
+            updated_at=now,
+        )
+        await self._store.add_flow(Flow(workflow, ()))
+        self._changed()
+        return await self.get(workflow.id)
+
+    async def import_(self, data: Any) -> Flow:
+        """Store workflow JSON; a key that already exists gets a new version."""
+        flow = flow_from_json(data)
+        await self._store.add_flow(flow)
+        self._changed()
+        return await self.get(flow.workflow.id)
+
+    async def update(
+        self,
+        workflow_id: int,
+        *,
+        title: str | Unset = UNSET,
+        description: str | Unset | None = UNSET,
+        config: JsonObject | Unset = UNSET,
+        options: JsonObject | Unset = UNSET,
+    ) -> Flow:
+        """Change a version's title, description, trigger config or options."""
+        flow = await self._editable(workflow_id)
+        old = flow.workflow
+        workflow = replace(
+            old,
+            title=old.title if isinstance(title, Unset) else title,
+            description=old.description if isinstance(description, Unset) else description,
+            config=old.config if isinstance(config, Unset) else config,
+            options=old.options if isinstance(options, Unset) else options,
+            updated_at=_now(),
+        )
+        _raise_if(_settings_problems(workflow.title, workflow.sync, workflow.config, workflow.options))
+        await self._store.update_workflow(workflow)
+        self._changed()
+        return await self.get(workflow_id)
+
+    async def set_enabled(self, workflow_id: int, enabled: bool) -> Flow:
+        """Enable a version (it becomes the current one of its key) or disable it.
+
+        Only a complete, valid workflow can be enabled.
+        """
+        flow = await self.get(workflow_id)
+        if enabled:
+            _raise_if(_flow_problems(flow))
+        await self._store.set_enabled(workflow_id, enabled, now=_now())
+        self._changed()
+        return await self.get(workflow_id)
+
+    async def new_version(self, workflow_id: int) -> Flow:
+        """A disabled copy of a version with the same key and node keys, ready to be edited."""
+        flow = await self.get(workflow_id)
+        now = _now()
+        workflow = replace(
+            flow.workflow, id=new_id(), enabled=False, current=False, created_at=now, updated_at=now
+        )
+        nodes = editing.copy_version(flow.nodes, workflow.id, new_id)
+        await self._store.add_flow(Flow(workflow, nodes))
+        self._changed()
+        return await self.get(workflow.id)
+
+    async def delete(self, workflow_id: int) -> int:
+        """Delete the workflow: every version of its key and their executions; returns how many."""
+        flow = await self.get(workflow_id)
+        deleted = await self._store.delete_workflow(flow.workflow.key)
+        self._changed()
+        return deleted
+
+    # -- changing nodes --------------------------------------------------------------------
+
+    async def add_node(
+        self,
+        workflow_id: int,
+        *,
+        type: str,
+        config: JsonObject,
+        title: str | None = None,
+        key: str | None = None,
+        upstream_id: int | None = None,
+        branch_index: int | None = None,
+    ) -> Node:
+        """Add a node after `upstream_id` (or at the head), or as the head of one of its branches."""
+        flow = await self._editable(workflow_id)
+        node = Node(new_id(), workflow_id, key or new_webhook_key(), type, config, title)
+        nodes = editing.add_node(
+            flow.nodes, node, upstream_id=upstream_id, branch_index=branch_index, sync=flow.workflow.sync
+        )
+        await self._save_nodes(flow, nodes, node)
+        return node
+
+    async def update_node(
+        self,
+        workflow_id: int,
+        node_id: int,
+        *,
+        title: str | Unset | None = UNSET,
+        config: JsonObject | Unset = UNSET,
+    ) -> Node:
+        """Change a node's title or config."""
+        flow = await self._editable(workflow_id)
+        nodes = editing.update_node(flow.nodes, node_id, title=title, config=config)
+        node = next(n for n in nodes if n.id == node_id)
+        await self._save_nodes(flow, nodes, node)
+        return node
+
+    async def move_node(
+        self, workflow_id: int, node_id: int, *, upstream_id: int | None, branch_index: int | None
+    ) -> Node:
+        """Move a node (with its branches) to another place in the graph."""
+        flow = await self._editable(workflow_id)
+        nodes = editing.move_node(flow.nodes, node_id, upstream_id=upstream_id, branch_index=branch_index)
+        await self._save_nodes(flow, nodes, None)
+        return next(n for n in nodes if n.id == node_id)
+
+    async def delete_node(self, workflow_id: int, node_id: int) -> None:
+        """Delete a node with every node in its branches."""
+        flow = await self._editable(workflow_id)
+        nodes = editing.remove_node(flow.nodes, node_id)
+        await self._save_nodes(flow, nodes, None)
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    async def _editable(self, workflow_id: int) -> Flow:
+        """The version, unless it has executions: an executed version is frozen."""
+        flow = await self.get(workflow_id)
+        if await self._store.count_executions(workflow_id):
+            raise Conflict(
+                "version_frozen",
+                "This version has executions and cannot change; create a new version and edit that.",
+            )
+        return flow
+
+    async def _save_nodes(self, flow: Flow, nodes: tuple[Node, ...], checked: Node | None) -> None:
+        if checked is not None:
+            _raise_if(check_node_config(checked.type, checked.config, f"nodes[{checked.key}]"))
+        await self._store.replace_nodes(flow.workflow.id, nodes)
+        await self._store.update_workflow(replace(flow.workflow, updated_at=_now()))
+        self._changed()
+
+
+def _settings_problems(title: Any, sync: Any, config: Any, options: Any) -> list[Problem]:
+    problems = []
+    if not isinstance(title, str) or not title.strip():
+        problems.append(Problem("title", "is required and must be text"))
+    if not isinstance(sync, bool):
+        problems.append(Problem("sync", "must be true or false"))
+    problems += check_trigger_config(config, sync=bool(sync))
+    problems += check_options(options)
+    return problems
+
+
+def _flow_problems(flow: Flow) -> list[Problem]:
+    """Everything that keeps a version from being enabled."""
+    workflow = flow.workflow
+    problems = _settings_problems(workflow.title, workflow.sync, workflow.config, workflow.options)
+    problems += check_graph(flow.nodes, sync=workflow.sync)
+    for node in flow.nodes:
+        problems += check_node_config(node.type, node.config, f"nodes[{node.key}]")
+    return problems
+
+
+def _raise_if(problems: list[Problem]) -> None:
+    if problems:
+        raise InvalidWorkflow(problems)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
