@@ -1,1 +1,1 @@
-"""What a person does with hookline — create, edit, version, enable, replay — for the API and the CLI alike."""
+"""What a person does with workflows and executions, shared by the admin API and the CLI."""

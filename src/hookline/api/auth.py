@@ -10,7 +10,7 @@ from pathlib import Path
 from hookline.errors import ConfigError, RejectedRequest
 from hookline.settings import Settings
 
-TOKEN_FILE = "admin-token"
+TOKEN_FILE = "admin-token"  # noqa: S105 (a file name, not a secret)
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="hookline"'}
 
 
