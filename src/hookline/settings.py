@@ -35,6 +35,8 @@ class Settings:
     """How long a process trusts its cached copy of a workflow before reading it again."""
     plugins: tuple[str, ...] = ()
     """Python modules imported at start-up; each may register node types."""
+    janitor_seconds: float = 60.0
+    """How often the janitor applies the workflows' retention options."""
     admin_token: str = ""
     """The bearer token of the admin API; generated into the data folder when empty."""
     metrics_public: bool = False
@@ -79,6 +81,7 @@ class Settings:
             env_allow_list=_names(allow),
             cache_seconds=_float(env, "HOOKLINE_CACHE_SECONDS", 1.0),
             plugins=_names(env.get("HOOKLINE_PLUGINS", "")),
+            janitor_seconds=_float(env, "HOOKLINE_JANITOR_SECONDS", 60.0),
             admin_token=env.get("HOOKLINE_ADMIN_TOKEN", ""),
             metrics_public=_bool(env, "HOOKLINE_METRICS_PUBLIC"),
         )

@@ -106,8 +106,8 @@ def test_trigger_config_reports_every_problem() -> None:
         {"concurrency": None, "queueLimit": None, "dedupe": None, "retention": None},
         {"dedupe": {"source": "header:Idempotency-Key", "window": 86400}},
         {"dedupe": {"source": "body.id"}},
-        {"retention": "failed"},
-        {"retention": {"maxAge": 3600, "keep": "all"}},
+        {"retention": {"successDays": 0}},
+        {"retention": {"successDays": 7, "maxAgeDays": 90}},
     ],
 )
 def test_good_options_have_no_problems(options: dict[str, Any]) -> None:
@@ -129,6 +129,10 @@ def test_good_options_have_no_problems(options: dict[str, Any]) -> None:
         ({"dedupe": {"window": 60}}, "options.dedupe.source"),
         ({"dedupe": {"source": "body.id", "window": 0}}, "options.dedupe.window"),
         ({"retention": 30}, "options.retention"),
+        ({"retention": "failed"}, "options.retention"),
+        ({"retention": {"keep": "all"}}, "options.retention.keep"),
+        ({"retention": {"successDays": -1}}, "options.retention.successDays"),
+        ({"retention": {"maxAgeDays": 0}}, "options.retention.maxAgeDays"),
         ({"retries": 3}, "options.retries"),
     ],
 )

@@ -13,6 +13,7 @@ from hookline.engine.flows import FlowCache
 from hookline.engine.scope import env_allow_list
 from hookline.metrics import Metrics
 from hookline.plugins import load_plugins
+from hookline.queue.janitor import Janitor
 from hookline.queue.worker import WorkerPool
 from hookline.settings import Settings
 from hookline.store.base import Store
@@ -34,6 +35,7 @@ class Runtime:
     metrics: Metrics
     workflows: WorkflowAdmin
     executions: ExecutionAdmin
+    janitor: Janitor
 
     @classmethod
     async def open(cls, settings: Settings, store: Store | None = None, *, serve: bool = True) -> Runtime:
@@ -64,13 +66,16 @@ class Runtime:
             resumed = await store.expire_claims()
             if resumed:
                 log.info("resuming %d interrupted executions", resumed)
+        janitor = Janitor(store, interval=settings.janitor_seconds)
         if serve:
             workers.start()
+            janitor.start()
         workflows = WorkflowAdmin(store, changed=flows.forget)
         executions = ExecutionAdmin(store, flows, dispatcher, stop_local=workers.cancel)
-        return cls(settings, store, flows, dispatcher, workers, metrics, workflows, executions)
+        return cls(settings, store, flows, dispatcher, workers, metrics, workflows, executions, janitor)
 
     async def close(self) -> None:
-        """Stop the workers (letting running executions finish briefly), then the store."""
+        """Stop the janitor and the workers (running executions finish briefly), then the store."""
+        await self.janitor.stop()
         await self.workers.stop()
         await self.store.close()

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from hookline.errors import Problem
+from hookline.queue.retention import check_retention
 
 TRIGGER_FIELDS = ("basicAuthentication", "request", "response")
 """The fields a webhook trigger config may hold."""
@@ -51,9 +52,7 @@ def check_options(options: Any) -> list[Problem]:
         if options.get(name) is not None and not _is_int(options[name], low=1):
             problems.append(Problem(f"options.{name}", "must be a whole number, 1 or more, or null"))
     problems += _check_dedupe(options.get("dedupe"))
-    retention = options.get("retention")
-    if retention is not None and not isinstance(retention, str | dict):
-        problems.append(Problem("options.retention", "must be a string, an object or null"))
+    problems += check_retention(options.get("retention"))
     return problems
 
 

@@ -1,0 +1,78 @@
+"""The janitor: deletes executions past their workflow's retention, in small batches."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from datetime import UTC, datetime
+
+from hookline.errors import StorageUnavailable
+from hookline.models import Workflow
+from hookline.queue.retention import retention_rules
+from hookline.store.base import Store
+
+log = logging.getLogger(__name__)
+
+
+class Janitor:
+    """Applies every workflow's retention option every `interval` seconds.
+
+    Each batch is its own short transaction of at most `batch` executions, and the
+    janitor yields between batches, so webhook traffic never waits behind a cleanup.
+    """
+
+    def __init__(self, store: Store, *, interval: float = 60.0, batch: int = 500) -> None:
+        self._store = store
+        self._interval = interval
+        self._batch = batch
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Sweep in the background until stopped."""
+        self._task = asyncio.create_task(self._loop(), name="hookline-janitor")
+
+    async def stop(self) -> None:
+        """Stop sweeping (a batch in progress is abandoned before its commit or after it)."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def sweep(self, now: datetime | None = None) -> int:
+        """One pass over every workflow; returns how many executions it deleted."""
+        now = now or datetime.now(UTC)
+        deleted = 0
+        for current, version_ids in _by_key(await self._store.list_workflows(current_only=False)):
+            for rule in retention_rules(current, version_ids, now):
+                while True:
+                    count = await self._store.delete_executions(rule, limit=self._batch)
+                    deleted += count
+                    await asyncio.sleep(0)  # let requests in between batches
+                    if count < self._batch:
+                        break
+        return deleted
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                deleted = await self.sweep()
+                if deleted:
+                    log.info("janitor deleted %d executions past their retention", deleted)
+            except StorageUnavailable as exc:
+                log.warning("janitor skipped a sweep: %s", exc)
+            await asyncio.sleep(self._interval)
+
+
+def _by_key(workflows: list[Workflow]) -> list[tuple[Workflow, list[int]]]:
+    """For each key with a current version: that version and the ids of all its versions."""
+    versions: dict[str, list[Workflow]] = defaultdict(list)
+    for workflow in workflows:
+        versions[workflow.key].append(workflow)
+    grouped = []
+    for group in versions.values():
+        current = next((w for w in group if w.current), None)
+        if current is not None:
+            grouped.append((current, [w.id for w in group]))
+    return grouped
