@@ -1,91 +1,76 @@
-"""The command line: serve, migrate, and look at workflows and executions."""
+"""The command line: serve, migrate, manage workflows and executions, and parse samples.
+
+How the CLI reaches the data: it talks to the database directly (`HOOKLINE_DATABASE_URL`, or
+`--database-url` / `--data-dir`, exactly as the server does), through the same admin services as
+the HTTP API (`Runtime.open(settings, serve=False)`: `WorkflowAdmin` and `ExecutionAdmin`). So a
+command behaves as the matching API call, works whether or not a server runs, and needs no admin
+token (reaching the database is the permission). The CLI never runs queued work itself and never
+touches claims: a command that queues an execution (replaying an asynchronous workflow, resuming a
+failed execution) leaves it to a running `hookline serve` or `hookline worker`, and says so.
+
+Output: human text by default; `--json` prints the admin API's JSON views, one indented document
+for one thing and one document per line for a list. Exit codes come from `HooklineError.exit_code`:
+2 invalid input, 3 not found, 4 storage unavailable, 5 conflict (click's usage errors exit 2 too).
+The command groups live in `_cli_workflows.py` and `_cli_executions.py`; their shared plumbing in
+`_cli_context.py` and their human output in `_cli_output.py`.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import sys
-from collections.abc import Awaitable, Callable, Coroutine
-from functools import wraps
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import IO, Any
 
 import click
-import orjson
 
-from hookline.admin.views import execution_detail_view, execution_view
-from hookline.errors import HooklineError, NotFound
-from hookline.exchange import flow_to_json, load_flow_file
-from hookline.models import ExecutionStatus
+from hookline._cli_context import (
+    database_options,
+    json_option,
+    reports_errors,
+    run_async,
+    settings_of,
+)
+from hookline._cli_executions import execution
+from hookline._cli_output import echo_json
+from hookline._cli_workflows import workflow
+from hookline.api.auth import TOKEN_FILE, admin_token
+from hookline.errors import ConfigError, HooklineError, RejectedRequest
 from hookline.plugins import load_plugins
 from hookline.settings import Settings
-from hookline.store.base import ExecutionFilter, Store
 from hookline.store.migrate import upgrade
 from hookline.store.sql_store import open_store
+from hookline.trigger.samples import MAX_SAMPLE_BYTES, items_from_paths, parse_sample_body, parse_sample_query
 
-P = ParamSpec("P")
-T = TypeVar("T")
-
-
-def _run(func: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, T]:
-    """Run an async command; a HooklineError prints its message and exits with its code."""
-
-    @wraps(func)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
-        try:
-            return asyncio.run(func(*args, **kwargs))
-        except HooklineError as exc:
-            click.echo(f"error: {exc.message}", err=True)
-            sys.exit(exc.exit_code)
-
-    return wrapper
-
-
-def _settings(ctx: click.Context) -> Settings:
-    settings: Settings = ctx.obj
-    return settings
-
-
-async def _with_store(settings: Settings, use: Callable[[Store], Awaitable[T]]) -> T:
-    store = await open_store(settings.effective_database_url, migrate=True)
-    try:
-        return await use(store)
-    finally:
-        await store.close()
-
-
-def database_options(command: Callable[P, T]) -> Callable[P, T]:
-    """Add `--database-url` and `--data-dir` to a command; they override the environment."""
-
-    def remember(ctx: click.Context, param: click.Parameter, value: Any) -> None:
-        if value is not None:
-            ctx.obj = _settings(ctx).with_overrides(**{str(param.name): value})
-
-    url = click.option(
-        "--database-url",
-        expose_value=False,
-        callback=remember,
-        help="Database URL, e.g. postgresql://user@host/db (default: SQLite in the data folder).",
-    )
-    folder = click.option(
-        "--data-dir",
-        expose_value=False,
-        callback=remember,
-        type=click.Path(file_okay=False, path_type=Path),
-        help="Folder of the default SQLite database (default: ./data).",
-    )
-    return url(folder(command))
+__all__ = ["database_options", "main"]
 
 
 @click.group()
 @click.pass_context
 def main(ctx: click.Context) -> None:
-    """hookline: a webhook-triggered workflow engine."""
+    """hookline: a webhook-triggered workflow engine.
+
+    The CLI talks to the database directly (HOOKLINE_DATABASE_URL, or --database-url and
+    --data-dir, the same as the server) through the same admin services as the HTTP API,
+    so it works whether or not a server runs and needs no admin token. A command that
+    queues work (replaying an asynchronous workflow, resuming an execution) leaves it for
+    a running `hookline serve` or `hookline worker` to run.
+
+    Most commands print text for people and JSON with --json.
+
+    \b
+    Exit codes: 0 done, 1 other error or aborted, 2 invalid input or usage,
+    3 not found, 4 storage unavailable, 5 conflict.
+    """
     try:
         ctx.obj = Settings.from_env()
         load_plugins(ctx.obj.plugins)
     except HooklineError as exc:
         raise click.UsageError(exc.message) from exc
+
+
+main.add_command(workflow)
+main.add_command(execution)
 
 
 @main.command()
@@ -95,21 +80,30 @@ def main(ctx: click.Context) -> None:
 @click.option("--workers", "concurrency", type=int, help="Asynchronous executions run at once.")
 @click.option("--log-level", default="info", show_default=True)
 @click.pass_context
+@reports_errors
 def serve(
     ctx: click.Context, host: str | None, port: int | None, concurrency: int | None, log_level: str
 ) -> None:
-    """Start the HTTP server (and its workers); an SQLite database is created or upgraded."""
+    """Start the HTTP server (and its workers); an SQLite database is created or upgraded.
+
+    Without HOOKLINE_ADMIN_TOKEN, the admin API token is generated on the first start,
+    saved in the data folder (readable by its owner only) and printed once.
+    """
     import uvicorn
 
     from hookline.api.app import create_app
 
-    settings = _settings(ctx).with_overrides(host=host, port=port, workers=concurrency)
+    settings = settings_of(ctx).with_overrides(host=host, port=port, workers=concurrency)
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    token, fresh = admin_token(settings)
+    if fresh:
+        saved = Path(settings.data_dir) / TOKEN_FILE
+        click.echo(f"Admin API token (saved in {saved}; shown once): {token}")
     click.echo(
         f"hookline listening on {settings.base_url} (database: {_redact(settings.effective_database_url)})"
     )
     uvicorn.run(
-        create_app(settings),
+        create_app(settings.with_overrides(admin_token=token)),
         host=settings.host,
         port=settings.port,
         log_level=log_level,
@@ -122,10 +116,10 @@ def serve(
 @main.command()
 @database_options
 @click.pass_context
-@_run
+@run_async
 async def migrate(ctx: click.Context) -> None:
     """Create or upgrade the database schema."""
-    store = await open_store(_settings(ctx).effective_database_url, migrate=False)
+    store = await open_store(settings_of(ctx).effective_database_url, migrate=False)
     try:
         await upgrade(store.engine)
     finally:
@@ -134,133 +128,60 @@ async def migrate(ctx: click.Context) -> None:
 
 
 @main.group()
-def workflow() -> None:
-    """Import, export and list workflows."""
+def parse() -> None:
+    """Parse a sample query or JSON body into the paths a trigger config can name."""
 
 
-@workflow.command("import")
-@database_options
-@click.argument(
-    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+ITEMS_OPTION = click.option(
+    "--items", is_flag=True, help='Print the paths as [{"key", "alias"}] items for a workflow config.'
 )
-@click.option("--if-missing", is_flag=True, help="Skip a file whose key already has a version.")
-@click.pass_context
-@_run
-async def import_(ctx: click.Context, files: tuple[Path, ...], if_missing: bool) -> None:
-    """Import workflow JSON files; a key that exists gets a new version."""
-    settings = _settings(ctx)
-
-    async def use(store: Store) -> None:
-        for path in files:
-            flow = load_flow_file(path)
-            key = flow.workflow.key
-            if if_missing and await store.get_current_flow(key) is not None:
-                click.echo(f"{path}: {key} already exists, left as it is")
-                continue
-            await store.add_flow(flow)
-            mode = "sync" if flow.workflow.sync else "async"
-            state = "enabled" if flow.workflow.enabled else "disabled"
-            click.echo(f"{path}: imported {key} (id {flow.workflow.id}, {mode}, {state})")
-            click.echo(f"  webhook URL: {settings.webhook_url(key)}")
-
-    await _with_store(settings, use)
+PARSE_JSON_OPTION = json_option('Print JSON: {"parsed": …, "paths": […]}.')
 
 
-@workflow.command("export")
-@database_options
-@click.argument("key")
-@click.pass_context
-@_run
-async def export(ctx: click.Context, key: str) -> None:
-    """Print the current version of a workflow as JSON."""
-
-    async def use(store: Store) -> None:
-        flow = await store.get_current_flow(key)
-        if flow is None:
-            raise NotFound(f"No workflow has the key {key!r}.")
-        click.echo(orjson.dumps(flow_to_json(flow), option=orjson.OPT_INDENT_2).decode())
-
-    await _with_store(_settings(ctx), use)
-
-
-@workflow.command("list")
-@database_options
-@click.option("--json", "as_json", is_flag=True, help="Print JSON lines.")
-@click.pass_context
-@_run
-async def list_workflows(ctx: click.Context, as_json: bool) -> None:
-    """List the current version of every workflow."""
-    settings = _settings(ctx)
-    workflows = await _with_store(settings, lambda store: store.list_workflows())
-    for w in workflows:
-        if as_json:
-            row = {"id": str(w.id), "key": w.key, "title": w.title, "sync": w.sync, "enabled": w.enabled}
-            click.echo(orjson.dumps(row).decode())
-        else:
-            mode, state = ("sync" if w.sync else "async"), ("enabled" if w.enabled else "disabled")
-            click.echo(f"{w.key}  {mode:5}  {state:8}  {w.title}  {settings.webhook_url(w.key)}")
+@parse.command("query")
+@click.argument("sample", metavar="URL_OR_QUERY")
+@ITEMS_OPTION
+@PARSE_JSON_OPTION
+@reports_errors
+def parse_query(sample: str, items: bool, as_json: bool) -> None:
+    """Parse the query of a sample URL (or a bare query string): its JSON and its paths."""
+    parsed, paths = _parse_sample(parse_sample_query, sample)
+    if items or as_json:
+        _echo_parsed(parsed, paths, items=items)
+        return
+    click.echo("parsed:")
+    echo_json(parsed)
+    click.echo("paths:" if paths else "paths: (none)")
+    for path in paths:
+        click.echo(f"  {path}")
 
 
-@main.group()
-def execution() -> None:
-    """Look at executions."""
+@parse.command("json")
+@click.argument("sample", metavar="FILE|-", type=click.File("rb"))
+@ITEMS_OPTION
+@PARSE_JSON_OPTION
+@reports_errors
+def parse_json(sample: IO[bytes], items: bool, as_json: bool) -> None:
+    """Print the paths of a sample JSON body read from a file, or from stdin with `-`."""
+    # One byte over the limit is enough for the parser to refuse the sample as too large.
+    parsed, paths = _parse_sample(parse_sample_body, sample.read(MAX_SAMPLE_BYTES + 1))
+    if items or as_json:
+        _echo_parsed(parsed, paths, items=items)
+        return
+    for path in paths:
+        click.echo(path)
 
 
-@execution.command("list")
-@database_options
-@click.option("--workflow", "key", help="Only executions of this workflow key.")
-@click.option("--status", type=click.Choice([s.value for s in ExecutionStatus]), help="Only this status.")
-@click.option("--limit", type=int, default=50, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON lines.")
-@click.pass_context
-@_run
-async def list_executions(
-    ctx: click.Context, key: str | None, status: str | None, limit: int, as_json: bool
-) -> None:
-    """List executions, newest first."""
-    query = ExecutionFilter(key, ExecutionStatus(status) if status else None, limit)
-    executions = await _with_store(_settings(ctx), lambda store: store.list_executions(query))
-    for e in executions:
-        if as_json:
-            click.echo(orjson.dumps(execution_view(e)).decode())
-        else:
-            when = e.created_at.isoformat(timespec="seconds")
-            click.echo(f"{e.id}  {e.key}  {e.status.value:9}  {when}  {e.error or ''}".rstrip())
+def _parse_sample(parser: Callable[[Any], tuple[Any, list[str]]], sample: Any) -> tuple[Any, list[str]]:
+    """The parser's answer; a sample it refuses is invalid input (exit code 2)."""
+    try:
+        return parser(sample)
+    except RejectedRequest as exc:
+        raise ConfigError(exc.message) from exc
 
 
-@execution.command("show")
-@database_options
-@click.argument("execution_id", type=int)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@click.pass_context
-@_run
-async def show_execution(ctx: click.Context, execution_id: int, as_json: bool) -> None:
-    """Show one execution with its context, answer and jobs."""
-
-    async def use(store: Store) -> dict[str, Any]:
-        found = await store.get_execution(execution_id)
-        if found is None:
-            raise NotFound(f"No execution has the id {execution_id}.")
-        return execution_detail_view(found, await store.list_jobs(execution_id))
-
-    data = await _with_store(_settings(ctx), use)
-    click.echo(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() if as_json else _human(data))
-
-
-def _human(data: dict[str, Any]) -> str:
-    lines = [
-        f"execution {data['id']}  workflow {data['key']}  status {data['status']}  attempt {data['attempt']}",
-        f"created {data['created_at']}  finished {data['finished_at'] or '-'}",
-    ]
-    if data["error"]:
-        lines.append(f"error: {data['error']}")
-    lines.append("context: " + orjson.dumps(data["context"]).decode())
-    if data["response"] is not None:
-        lines.append("response: " + orjson.dumps(data["response"]).decode())
-    lines.append("jobs:")
-    for job in data["jobs"]:
-        lines.append(f"  {job['node_key']:20} {job['status']:9} {orjson.dumps(job['result']).decode()}")
-    return "\n".join(lines)
+def _echo_parsed(parsed: Any, paths: list[str], *, items: bool) -> None:
+    echo_json(items_from_paths(paths) if items else {"parsed": parsed, "paths": paths})
 
 
 def _redact(url: str) -> str:

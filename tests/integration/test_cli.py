@@ -6,6 +6,7 @@ import asyncio
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -110,3 +111,138 @@ async def test_execution_list_and_show_describe_what_ran(run: Invoke, server: Se
     human = (await asyncio.to_thread(run, "execution", "show", execution_id)).output
     assert f"execution {execution_id}" in human
     assert "status resolved" in human
+
+
+def test_help_says_how_the_cli_reaches_the_data(run: Invoke) -> None:
+    """`hookline --help` explains that the CLI uses the database directly and needs no token."""
+    result = run("--help")
+    assert result.exit_code == 0
+    text = " ".join(result.output.split())
+    assert "talks to the database directly" in text
+    assert "needs no admin token" in text
+    assert "`hookline serve` or `hookline worker`" in text
+
+
+def test_list_filters_by_state_and_text(run: Invoke) -> None:
+    """`workflow list` filters with --enabled/--disabled and --search; JSON lines carry the webhook URL."""
+    run("workflow", "import", str(EXAMPLES / "order-paid.json"), str(EXAMPLES / "order-paid-async.json"))
+    run("workflow", "disable", "orders-paid-async")
+    enabled = [
+        json.loads(line) for line in run("workflow", "list", "--enabled", "--json").output.splitlines()
+    ]
+    assert [w["key"] for w in enabled] == ["orders-paid"]
+    assert enabled[0]["webhook_url"] == "http://127.0.0.1:8000/api/webhook:trigger/orders-paid"
+    disabled = run("workflow", "list", "--disabled").output.splitlines()
+    assert [line.split()[0] for line in disabled] == ["orders-paid-async"]
+    found = run("workflow", "list", "--search", "QUEUED").output.splitlines()
+    assert [line.split()[0] for line in found] == ["orders-paid-async"]
+
+
+def test_import_of_an_existing_key_adds_a_version_and_export_takes_an_id(run: Invoke) -> None:
+    """Importing a key again adds a version; `export` of the old version's id gives that version."""
+    path = str(EXAMPLES / "order-paid.json")
+    run("workflow", "import", path)
+    second = run("workflow", "import", path)
+    assert second.exit_code == 0
+    versions = [
+        json.loads(line) for line in run("workflow", "versions", "orders-paid", "--json").output.splitlines()
+    ]
+    assert len(versions) == 2
+    exported = json.loads(run("workflow", "export", versions[0]["id"]).output)
+    assert exported["key"] == "orders-paid"
+    assert exported["enabled"] is False
+
+
+def test_import_of_a_file_that_is_not_json_exits_2(run: Invoke, tmp_path: Path) -> None:
+    """A workflow file that is not JSON is invalid input: exit 2 naming the file."""
+    bad = tmp_path / "broken.json"
+    bad.write_text("{")
+    result = run("workflow", "import", str(bad))
+    assert result.exit_code == 2
+    assert "broken.json is not valid JSON" in result.stderr
+
+
+# -- parse -----------------------------------------------------------------------------------------
+
+
+def test_parse_query_prints_the_parsed_json_and_paths(run: Invoke) -> None:
+    """`parse query URL` prints the parsed query and its paths, branches before leaves."""
+    result = run("parse", "query", "https://shop.test/hook?a[0][b]=1&a[1]=x&c=2#top")
+    assert result.exit_code == 0
+    parsed, paths = result.output.split("paths:\n")
+    assert json.loads(parsed.removeprefix("parsed:\n")) == {"a": [{"b": "1"}, "x"], "c": "2"}
+    assert paths.split() == ["a", "a[0]", "a[0].b", "a[1]", "c"]
+
+
+def test_parse_query_json_and_items(run: Invoke) -> None:
+    """`--json` prints {"parsed", "paths"}; `--items` prints the config items ready to paste."""
+    as_json = json.loads(run("parse", "query", "a=1&b[c]=2", "--json").output)
+    assert as_json == {"parsed": {"a": "1", "b": {"c": "2"}}, "paths": ["a", "b", "b.c"]}
+    items = json.loads(run("parse", "query", "?a=1", "--items").output)
+    assert items == [{"key": "a", "alias": ""}]
+
+
+def test_parse_json_reads_stdin_and_files(run: Invoke, tmp_path: Path) -> None:
+    """`parse json -` reads stdin, `parse json FILE` a file; both print one path per line."""
+    sample = '{"a": 1, "b": {"c": [{"id": 1}, {"id": 2}]}, "x.y": true}'
+    result = run("parse", "json", "-", input=sample)
+    assert result.exit_code == 0
+    assert result.output.splitlines() == ["a", "b", "b.c", "b.c[0]", "b.c[0].id", '["x.y"]']
+    path = tmp_path / "sample.json"
+    path.write_text(sample)
+    items = json.loads(run("parse", "json", str(path), "--items").output)
+    assert items[1] == {"key": "b", "alias": ""}
+    as_json = json.loads(run("parse", "json", str(path), "--json").output)
+    assert as_json["parsed"] == json.loads(sample)
+    assert as_json["paths"][-1] == '["x.y"]'
+
+
+def test_parse_json_refuses_bad_or_huge_samples_with_exit_2(run: Invoke) -> None:
+    """A sample that is not JSON, or larger than the limit, is invalid input (exit 2)."""
+    broken = run("parse", "json", "-", input='{"a":')
+    assert broken.exit_code == 2
+    assert "The sample is not valid JSON" in broken.stderr
+    huge = run("parse", "json", "-", input='"' + "x" * (1024 * 1024) + '"')
+    assert huge.exit_code == 2
+    assert "larger than" in huge.stderr
+
+
+# -- serve -----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fake_server(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Replace uvicorn and the app factory; collects the settings each `serve` gave the app."""
+    import uvicorn
+
+    import hookline.api.app
+
+    given: list[Any] = []
+    monkeypatch.setattr(hookline.api.app, "create_app", lambda settings: given.append(settings) or "app")
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: None)
+    monkeypatch.delenv("HOOKLINE_ADMIN_TOKEN", raising=False)
+    return given
+
+
+def test_serve_prints_a_fresh_admin_token_once(run: Invoke, tmp_path: Path, fake_server: list[Any]) -> None:
+    """The first `serve` generates, saves and prints the token; the next one reuses it silently."""
+    first = run("serve")
+    assert first.exit_code == 0, first.output
+    saved = (tmp_path / "admin-token").read_text().strip()
+    assert f"Admin API token (saved in {tmp_path / 'admin-token'}; shown once): {saved}" in first.output
+    second = run("serve")
+    assert second.exit_code == 0
+    assert saved not in second.output
+    assert [settings.admin_token for settings in fake_server] == [saved, saved]
+
+
+def test_serve_with_a_configured_token_prints_nothing_of_it(
+    run: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_server: list[Any]
+) -> None:
+    """With HOOKLINE_ADMIN_TOKEN set, no token is generated, saved or printed."""
+    monkeypatch.setenv("HOOKLINE_ADMIN_TOKEN", "from-the-environment")
+    result = run("serve")
+    assert result.exit_code == 0
+    assert "token" not in result.output.lower()
+    assert not (tmp_path / "admin-token").exists()
+    assert fake_server[0].admin_token == "from-the-environment"
