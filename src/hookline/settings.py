@@ -29,6 +29,11 @@ class Settings:
     """How many asynchronous executions one process runs at once."""
     lease_seconds: float = 30.0
     poll_seconds: float = 1.0
+    """How often idle workers look for work when no wake-up came (the fallback of LISTEN/NOTIFY)."""
+    max_attempts: int = 5
+    """How many times an asynchronous execution is claimed before it ends `failed` (crashes, outages)."""
+    shutdown_grace_seconds: float = 10.0
+    """At shutdown, how long running executions may finish before they are stopped and handed over."""
     env_allow_list: tuple[str, ...] = ()
     """Process environment variables that workflows may read as `$env.NAME`."""
     cache_seconds: float = 1.0
@@ -78,6 +83,8 @@ class Settings:
             workers=_int(env, "HOOKLINE_WORKERS", 8, minimum=0),
             lease_seconds=_float(env, "HOOKLINE_LEASE_SECONDS", 30.0),
             poll_seconds=_float(env, "HOOKLINE_POLL_SECONDS", 1.0),
+            max_attempts=_int(env, "HOOKLINE_MAX_ATTEMPTS", 5, minimum=1),
+            shutdown_grace_seconds=_float(env, "HOOKLINE_SHUTDOWN_GRACE_SECONDS", 10.0, zero_ok=True),
             env_allow_list=_names(allow),
             cache_seconds=_float(env, "HOOKLINE_CACHE_SECONDS", 1.0),
             plugins=_names(env.get("HOOKLINE_PLUGINS", "")),
@@ -113,7 +120,7 @@ def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> in
     return value
 
 
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
+def _float(env: Mapping[str, str], name: str, default: float, *, zero_ok: bool = False) -> float:
     raw = env.get(name)
     if raw is None or raw == "":
         return default
@@ -121,6 +128,6 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         value = float(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a number of seconds, not {raw!r}.") from None
-    if value <= 0:
-        raise ConfigError(f"{name} must be more than 0, not {value}.")
+    if value < 0 or (value == 0 and not zero_ok):
+        raise ConfigError(f"{name} must be {'at least' if zero_ok else 'more than'} 0, not {value}.")
     return value

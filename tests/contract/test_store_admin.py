@@ -351,7 +351,7 @@ async def test_finish_after_cancel_keeps_canceled(store: SqlStore, flow: Flow) -
 
 
 async def test_requeue_drops_the_named_jobs_and_queues_again(store: SqlStore, flow: Flow) -> None:
-    """A failed execution loses the dropped jobs, is queued with no error, and is claimed again."""
+    """A failed execution loses the dropped jobs, is queued with no error, and is claimed afresh."""
     execution = make_execution(flow)
     await store.add_execution(execution)
     await store.claim_executions("w1", limit=1, lease_seconds=LEASE, now=NOW)
@@ -364,7 +364,8 @@ async def test_requeue_drops_the_named_jobs_and_queues_again(store: SqlStore, fl
     assert (stored.status, stored.error, stored.finished_at) == (ExecutionStatus.QUEUED, None, None)
     assert await store.list_jobs(execution.id) == [good]
     [claimed] = await store.claim_executions("w2", limit=5, lease_seconds=LEASE, now=LATER)
-    assert (claimed.id, claimed.attempt, claimed.started_at) == (execution.id, 2, NOW)
+    # The attempts restart (a new budget); started_at keeps the first run's time.
+    assert (claimed.id, claimed.attempt, claimed.started_at) == (execution.id, 1, NOW)
 
 
 async def test_requeue_refuses_unfinished_or_missing_executions(store: SqlStore, flow: Flow) -> None:

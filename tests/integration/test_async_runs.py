@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
+from sqlalchemy import select
 
 from hookline.errors import Problem, StorageUnavailable
 from hookline.ids import new_id
@@ -15,6 +17,8 @@ from hookline.models import Execution, ExecutionStatus, Job, JobStatus
 from hookline.nodes.base import NodeContext, NodeType, Outcome
 from hookline.nodes.registry import register, unregister
 from hookline.store.base import ExecutionFilter
+from hookline.store.schema import executions
+from hookline.store.sql_store import open_store
 from hookline.types import JsonObject
 from tests.integration.conftest import Server
 
@@ -202,6 +206,42 @@ async def test_execution_canceled_while_running_stops_and_stays_canceled(make_se
         assert await store.list_jobs(execution_id) == []
         assert CountNode.runs == {}  # the second node never ran
         assert HoldNode.most_waiting == 1
+
+
+async def test_shutdown_hands_running_executions_over_after_the_grace(
+    make_server: Any, tmp_path: Path
+) -> None:
+    """Closing a server stops a blocked run after the grace, frees its claim, and a restart resumes it."""
+    running = make_server(shutdown_grace_seconds=0.1, lease_seconds=600.0)
+    server = await running.__aenter__()
+    key = await server.load(chain("test-count", "test-hold", "test-count"))
+    response = await server.post(key, json={"n": 1})
+    execution_id = int(response.headers["x-hookline-execution"])
+    await asyncio.wait_for(HoldNode.entered.wait(), timeout=5)
+    closing = asyncio.get_running_loop().time()
+    await running.__aexit__(None, None, None)
+    assert asyncio.get_running_loop().time() - closing < 5  # the 0.1 s grace, not the 10 s default
+    assert HoldNode.stopped.is_set()
+    store = await open_store(f"sqlite:///{tmp_path / 'hookline.db'}", migrate=False)
+    try:
+        c = executions.c
+        async with store.engine.connect() as connection:
+            query = select(c.status, c.claimed_by, c.claim_expires_at).where(c.id == execution_id)
+            row = (await connection.execute(query)).one()
+        assert tuple(row) == ("started", None, None)
+        assert [j.node_key for j in await store.list_jobs(execution_id)] == ["n0"]
+    finally:
+        await store.close()
+
+    HoldNode.release.set()
+    async with make_server() as restarted:
+        await restarted.runtime.workers.drain()
+        resumed = await restarted.runtime.store.get_execution(execution_id)
+        assert resumed is not None
+        assert (resumed.status, resumed.attempt) == (ExecutionStatus.RESOLVED, 2)
+        jobs = await restarted.runtime.store.list_jobs(execution_id)
+    assert [j.node_key for j in jobs] == ["n0", "n1", "n2"]
+    assert CountNode.runs == {"n0": 1, "n2": 1}
 
 
 async def _claim_lapsed(store: Any) -> None:

@@ -18,6 +18,7 @@ from hookline.queue.worker import WorkerPool
 from hookline.settings import Settings
 from hookline.store.base import Store
 from hookline.store.database import is_sqlite_url
+from hookline.store.notify import Listener
 from hookline.store.sql_store import open_store
 
 log = logging.getLogger(__name__)
@@ -36,13 +37,16 @@ class Runtime:
     workflows: WorkflowAdmin
     executions: ExecutionAdmin
     janitor: Janitor
+    listener: Listener | None = None
+    """On PostgreSQL with workers: wakes them when any process queues an execution."""
 
     @classmethod
     async def open(cls, settings: Settings, store: Store | None = None, *, serve: bool = True) -> Runtime:
         """Load plugins, open the store (migrating an SQLite file), then start the workers.
 
         With `serve=False` (the CLI) no worker starts and no claim is touched: a server
-        may be running on the same database.
+        may be running on the same database. On PostgreSQL a serving runtime also listens
+        for the notifications other processes send when they queue executions.
         """
         load_plugins(settings.plugins)
         url = settings.effective_database_url
@@ -57,6 +61,7 @@ class Runtime:
             concurrency=settings.workers,
             lease_seconds=settings.lease_seconds,
             poll_seconds=settings.poll_seconds,
+            max_attempts=settings.max_attempts,
             env=env,
             metrics=metrics,
         )
@@ -67,15 +72,28 @@ class Runtime:
             if resumed:
                 log.info("resuming %d interrupted executions", resumed)
         janitor = Janitor(store, interval=settings.janitor_seconds)
+        listener = None
         if serve:
             workers.start()
             janitor.start()
+            # SQLite has one process, where the dispatcher's wake is enough; no workers, nothing to wake.
+            if not is_sqlite_url(url) and settings.workers > 0:
+                listener = Listener(url, workers.wake)
+                listener.start()
         workflows = WorkflowAdmin(store, changed=flows.forget)
         executions = ExecutionAdmin(store, flows, dispatcher, stop_local=workers.cancel)
-        return cls(settings, store, flows, dispatcher, workers, metrics, workflows, executions, janitor)
+        return cls(
+            settings, store, flows, dispatcher, workers, metrics, workflows, executions, janitor, listener
+        )
 
     async def close(self) -> None:
-        """Stop the janitor and the workers (running executions finish briefly), then the store."""
+        """Stop the janitor, the listener and the workers, then the store.
+
+        Running executions get `shutdown_grace_seconds` to finish; the rest are stopped and
+        their claims released, so another process resumes them at once.
+        """
         await self.janitor.stop()
-        await self.workers.stop()
+        if self.listener is not None:
+            await self.listener.stop()
+        await self.workers.stop(self.settings.shutdown_grace_seconds)
         await self.store.close()

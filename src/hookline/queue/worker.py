@@ -1,4 +1,8 @@
-"""Workers: claim queued executions, run them concurrently, record each job, keep claims alive."""
+"""Workers: claim queued executions, run them concurrently, record each job, keep claims alive.
+
+An attempt that stops because the database is unavailable releases its claim with a back-off
+(`run_after`); after `max_attempts` claims an execution is not run again but ends `failed`.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,11 @@ import contextlib
 import functools
 import logging
 import os
+import random
 import socket
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from hookline.engine.flows import FlowCache
 from hookline.engine.processor import Processor
@@ -22,6 +27,27 @@ from hookline.store.base import Store
 
 log = logging.getLogger(__name__)
 
+RETRY_BASE_SECONDS = 1.0
+"""The back-off ceiling after a first failed attempt; it doubles with every further attempt."""
+RETRY_CAP_SECONDS = 300.0
+"""The longest back-off between two attempts."""
+
+
+def backoff_seconds(
+    attempt: int,
+    *,
+    base: float = RETRY_BASE_SECONDS,
+    cap: float = RETRY_CAP_SECONDS,
+    draw: Callable[[float, float], float] = random.uniform,
+) -> float:
+    """How long to wait after failed attempt number `attempt`: full jitter below base * 2^(attempt-1), capped.
+
+    The jitter spreads the retries of executions that failed together (one outage) over the
+    whole interval, so they do not all come back at the same instant.
+    """
+    ceiling = min(cap, base * 2 ** min(max(attempt - 1, 0), 32))
+    return draw(0.0, ceiling)
+
 
 class WorkerPool:
     """Runs up to `concurrency` asynchronous executions at once in this process.
@@ -29,6 +55,7 @@ class WorkerPool:
     The executions table is the queue: the pool claims rows (with a lease it renews while
     they run), resumes each one after its last finished job, and records the final status.
     A claim that is not renewed — the process died — expires and any worker takes it over.
+    An execution claimed for more than `max_attempts` times is not run: it ends `failed`.
     """
 
     def __init__(
@@ -39,6 +66,9 @@ class WorkerPool:
         concurrency: int = 8,
         lease_seconds: float = 30.0,
         poll_seconds: float = 1.0,
+        max_attempts: int = 5,
+        retry_base_seconds: float = RETRY_BASE_SECONDS,
+        retry_cap_seconds: float = RETRY_CAP_SECONDS,
         env: Mapping[str, str] | None = None,
         metrics: Metrics | None = None,
     ) -> None:
@@ -48,11 +78,15 @@ class WorkerPool:
         self._concurrency = concurrency
         self._lease = lease_seconds
         self._poll = poll_seconds
+        self._max_attempts = max_attempts
+        self._retry_base = retry_base_seconds
+        self._retry_cap = retry_cap_seconds
         self._env = dict(env or {})
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{new_id()}"
         self._wakeup = asyncio.Event()
         self._running: dict[int, asyncio.Task[None]] = {}
-        self._tasks: list[asyncio.Task[None]] = []
+        self._claimer: asyncio.Task[None] | None = None
+        self._renewer: asyncio.Task[None] | None = None
 
     def wake(self) -> None:
         """Say that new work may be waiting (called after an enqueue commits)."""
@@ -73,22 +107,30 @@ class WorkerPool:
 
     def start(self) -> None:
         """Start claiming and renewing in the background."""
-        if self._concurrency > 0:
-            self._tasks = [asyncio.create_task(self._claim_loop()), asyncio.create_task(self._renew_loop())]
+        if self._concurrency > 0 and self._claimer is None:
+            self._claimer = asyncio.create_task(self._claim_loop(), name="hookline-claims")
+            self._renewer = asyncio.create_task(self._renew_loop(), name="hookline-renewals")
 
     async def stop(self, grace: float = 10.0) -> None:
-        """Stop claiming, give running executions `grace` seconds, then cancel the rest."""
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        """Stop claiming, give running executions `grace` seconds, then cancel the rest.
+
+        Claims stay renewed during the grace period. The executions canceled at its end have
+        their claims removed at once, so another process takes them over (resuming after
+        their last finished job) without waiting for the lease to run out.
+        """
+        await _stop_task(self._claimer)
+        self._claimer = None
         if self._running:
             await asyncio.wait(list(self._running.values()), timeout=grace)
-        for task in list(self._running.values()):
+        interrupted = list(self._running.values())
+        for task in interrupted:
             task.cancel()
-        if self._running:
-            await asyncio.wait(list(self._running.values()))
+        if interrupted:
+            await asyncio.wait(interrupted)
+        await _stop_task(self._renewer)
+        self._renewer = None
+        if interrupted:
+            await self._release_claims(len(interrupted))
 
     async def drain(self) -> None:
         """Wait until nothing is queued or running here (for tests and the CLI)."""
@@ -104,13 +146,15 @@ class WorkerPool:
 
     async def _claim_loop(self) -> None:
         while True:
+            # Cleared before the claim, not after: a wake-up that arrives while the claim runs
+            # (its commit maybe too late for this claim to see) must trigger another claim.
+            self._wakeup.clear()
             try:
                 claimed = await self._claim()
             except StorageUnavailable as exc:
                 log.warning("cannot claim executions: %s", exc)
                 claimed = 0
             if claimed == 0 or len(self._running) >= self._concurrency:
-                self._wakeup.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wakeup.wait(), self._poll)
 
@@ -118,14 +162,15 @@ class WorkerPool:
         free = self._concurrency - len(self._running)
         if free <= 0:
             return 0
+        claimed_at = _now()
         executions = await self._store.claim_executions(
-            self.worker_id, limit=free, lease_seconds=self._lease, now=_now()
+            self.worker_id, limit=free, lease_seconds=self._lease, now=claimed_at
         )
         for execution in executions:
             if execution.id in self._running:
                 # Our own claim lapsed (renewals failed) and we took it again: it still runs here.
                 continue
-            task = asyncio.create_task(self._run(execution))
+            task = asyncio.create_task(self._run(execution, claimed_at))
             self._running[execution.id] = task
             task.add_done_callback(functools.partial(self._finished, execution.id))
         return len(executions)
@@ -157,21 +202,58 @@ class WorkerPool:
                 log.info("execution %s stopped here: canceled or taken over", execution_id)
                 task.cancel()
 
-    async def _run(self, execution: Execution) -> None:
+    async def _run(self, execution: Execution, claimed_at: datetime) -> None:
+        if execution.attempt > self._max_attempts:
+            await self._give_up(execution)
+            return
         try:
-            await self._execute(execution)
+            await self._execute(execution, claimed_at)
         except StorageUnavailable as exc:
-            # The claim expires and the execution is taken over later; nothing is lost.
-            log.warning("execution %s paused, storage unavailable: %s", execution.id, exc)
+            await self._pause(execution, exc)
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("execution %s failed inside the engine", execution.id)
-            await self._store.finish_execution(
-                execution.id, ExecutionStatus.ERROR, finished_at=_now(), error="internal engine error"
-            )
+            await self._finish_failed(execution, ExecutionStatus.ERROR, "internal engine error")
 
-    async def _execute(self, execution: Execution) -> None:
+    async def _pause(self, execution: Execution, error: StorageUnavailable) -> None:
+        """Release the claim of an attempt the database cut short, to be retried after a back-off."""
+        delay = backoff_seconds(execution.attempt, base=self._retry_base, cap=self._retry_cap)
+        log.warning(
+            "execution %s paused after attempt %d, storage unavailable (%s); retrying in %.1f s",
+            execution.id,
+            execution.attempt,
+            error,
+            delay,
+        )
+        try:
+            await self._store.release_execution(
+                execution.id, self.worker_id, run_after=_now() + timedelta(seconds=delay), error=str(error)
+            )
+        except StorageUnavailable:
+            # Nothing is lost: the claim is no longer renewed, so it expires and is taken over.
+            log.warning("execution %s keeps its claim until the lease ends", execution.id)
+
+    async def _give_up(self, execution: Execution) -> None:
+        """End an execution that used up its attempts as `failed`, keeping the last error."""
+        tried = execution.attempt - 1
+        error = f"gave up after {tried} attempts" + (f": {execution.error}" if execution.error else "")
+        log.warning("execution %s: %s", execution.id, error)
+        await self._finish_failed(execution, ExecutionStatus.FAILED, error)
+
+    async def _finish_failed(self, execution: Execution, status: ExecutionStatus, error: str) -> None:
+        """Record a final status the engine decided itself (the workflow did not run to it)."""
+        finished_at = _now()
+        try:
+            await self._store.finish_execution(execution.id, status, finished_at=finished_at, error=error)
+        except StorageUnavailable as exc:
+            log.warning("execution %s not finished, storage unavailable: %s", execution.id, exc)
+            return
+        self._metrics.execution_finished(
+            replace(execution, status=status, finished_at=finished_at, error=error)
+        )
+
+    async def _execute(self, execution: Execution, claimed_at: datetime) -> None:
         compiled = await self._flows.version(execution.workflow_id)
         if compiled is None:
             await self._store.finish_execution(
@@ -181,7 +263,7 @@ class WorkerPool:
                 error="the workflow version of this execution no longer exists",
             )
             return
-        previous = await self._store.list_jobs(execution.id) if execution.attempt > 1 else []
+        previous = await self._store.list_jobs(execution.id) if _ran_before(execution, claimed_at) else []
         processor = Processor(
             compiled.flow.workflow,
             compiled.graph,
@@ -202,6 +284,32 @@ class WorkerPool:
             jobs=[result.final_job] if result.final_job else [],
         )
         self._metrics.execution_finished(finished)
+
+    async def _release_claims(self, count: int) -> None:
+        """Remove this pool's claims so other processes take the interrupted executions at once."""
+        try:
+            released = await self._store.expire_claims(self.worker_id)
+        except StorageUnavailable as exc:
+            log.warning("%d interrupted executions keep their claims until the lease ends: %s", count, exc)
+            return
+        log.info("released %d interrupted executions for other workers", released)
+
+
+async def _stop_task(task: asyncio.Task[None] | None) -> None:
+    """Cancel a background task and wait until it has stopped."""
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def _ran_before(execution: Execution, claimed_at: datetime) -> bool:
+    """Whether an execution may have jobs from an earlier run, so they must be read to resume.
+
+    A retry has an attempt above 1. A requeued (resumed) one restarts its attempts but kept
+    the `started_at` of its first run, whereas the claim sets it for a fresh one to its time.
+    """
+    return execution.attempt > 1 or execution.started_at != claimed_at
 
 
 def _now() -> datetime:

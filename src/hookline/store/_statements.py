@@ -50,6 +50,11 @@ def run(statement: Any) -> Callable[[AsyncConnection], Awaitable[None]]:
     return action
 
 
+async def notify(connection: AsyncConnection, channel: str) -> None:
+    """Send a PostgreSQL notification on a channel; it is delivered when the transaction commits."""
+    await connection.execute(select(func.pg_notify(channel, "")))
+
+
 def coalesce_time(column: Any, value: datetime) -> Any:
     """COALESCE(column, value) with the value bound as a UTC timestamp."""
     return func.coalesce(column, literal(value, UtcDateTime()), type_=UtcDateTime())
@@ -185,7 +190,11 @@ def finish(execution_id: int, values: dict[str, Any]) -> Update:
 
 
 def claim(worker_id: str, limit: int, expires_at: datetime, now: datetime, lock: bool) -> Update:
-    """UPDATE … WHERE id IN (the oldest runnable ids [FOR UPDATE SKIP LOCKED]) RETURNING *."""
+    """UPDATE … WHERE id IN (the oldest runnable ids [FOR UPDATE SKIP LOCKED]) RETURNING *.
+
+    Runnable: `queued`, or `started` with no live claim; either way not waiting for a later
+    `run_after`. The claim clears `run_after` and keeps `error`, the last attempt's reason.
+    """
     c = executions.c
     runnable = (
         select(c.id)
@@ -197,6 +206,7 @@ def claim(worker_id: str, limit: int, expires_at: datetime, now: datetime, lock:
                 c.claim_expires_at.is_(None),
                 c.claim_expires_at <= now,
             ),
+            or_(c.run_after.is_(None), c.run_after <= now),
         )
         .order_by(c.id)
         .limit(limit)
@@ -210,6 +220,7 @@ def claim(worker_id: str, limit: int, expires_at: datetime, now: datetime, lock:
             status=ExecutionStatus.STARTED.value,
             claimed_by=worker_id,
             claim_expires_at=expires_at,
+            run_after=None,
             attempt=c.attempt + 1,
             started_at=coalesce_time(c.started_at, now),
         )
@@ -230,6 +241,35 @@ def renew(worker_id: str, execution_ids: Sequence[int], expires_at: datetime) ->
         .values(claim_expires_at=expires_at)
         .returning(c.id)
     )
+
+
+def release(execution_id: int, worker_id: str, run_after: datetime, error: str | None) -> Update:
+    """Drop this worker's claim on a `started` execution, runnable again from `run_after`.
+
+    It stays `started` (it has begun and may have jobs) with no claim, which the claim
+    query treats as runnable once `run_after` has passed; `error` says why it waits.
+    """
+    c = executions.c
+    return (
+        update(executions)
+        .where(
+            c.id == execution_id,
+            c.claimed_by == worker_id,
+            c.status == ExecutionStatus.STARTED.value,
+        )
+        .values(claimed_by=None, claim_expires_at=None, run_after=run_after, error=error)
+    )
+
+
+def expire(worker_id: str | None) -> Update:
+    """Remove the claims (and any back-off) of `started` executions: all, or one worker's."""
+    c = executions.c
+    expire = (
+        update(executions)
+        .where(c.status == ExecutionStatus.STARTED.value)
+        .values(claimed_by=None, claim_expires_at=None, run_after=None)
+    )
+    return expire if worker_id is None else expire.where(c.claimed_by == worker_id)
 
 
 def cancel(execution_id: int, now: datetime) -> Update:
@@ -260,6 +300,9 @@ async def requeue(connection: AsyncConnection, execution_id: int, drop_job_ids: 
             finished_at=None,
             claimed_by=None,
             claim_expires_at=None,
+            run_after=None,
+            # A new run gets the whole attempt budget; the old count would make it give up at once.
+            attempt=0,
         )
     )
     if await rowcount(connection, again) != 1:

@@ -168,10 +168,12 @@ class Store(Protocol):
     ) -> list[Execution]:
         """Claim up to `limit` runnable executions, oldest first, for this worker.
 
-        Runnable: `queued`, or `started` with an expired claim. Claimed rows become
-        `started`, get `claimed_by = worker_id`, a claim expiry of now + lease, their
-        `attempt` incremented and `started_at` set if it was empty. PostgreSQL uses
-        `FOR UPDATE SKIP LOCKED` so that competing workers never claim the same row.
+        Runnable: `queued`, or `started` with no claim or an expired one; in both cases
+        only once its `run_after` (if any) is not after `now`. Claimed rows become
+        `started`, get `claimed_by = worker_id`, a claim expiry of now + lease, no
+        `run_after`, their `attempt` incremented and `started_at` set if it was empty; their
+        `error` (why the last attempt stopped) is kept. PostgreSQL uses `FOR UPDATE SKIP
+        LOCKED` so that competing workers never claim the same row.
         """
         ...
 
@@ -186,7 +188,21 @@ class Store(Protocol):
         ...
 
     async def expire_claims(self, worker_id: str | None = None) -> int:
-        """Make `started` executions claimable now (all, or one worker's); returns how many."""
+        """Make `started` executions claimable now (all, or one worker's); returns how many.
+
+        Their claim and any `run_after` are cleared.
+        """
+        ...
+
+    async def release_execution(
+        self, execution_id: int, worker_id: str, *, run_after: datetime, error: str | None
+    ) -> bool:
+        """Drop this worker's claim on a `started` execution so it is claimed again from `run_after`.
+
+        The execution stays `started` (with its jobs) but unclaimed; `error` records why
+        the attempt stopped and stays until the execution finishes. False when it is no
+        longer `started` under this worker's claim (canceled, finished or taken over).
+        """
         ...
 
     async def get_execution(self, execution_id: int) -> Execution | None:
@@ -212,8 +228,9 @@ class Store(Protocol):
     async def requeue_execution(self, execution_id: int, *, drop_job_ids: Sequence[int] = ()) -> bool:
         """Queue a finished execution again, without these jobs (to resume from a failed node).
 
-        Its status becomes `queued`, its error, finish time and claim are cleared. False when
-        the execution does not exist or is not finished.
+        Its status becomes `queued`; its error, finish time, claim and `run_after` are
+        cleared and its `attempt` count restarts from 0, so the new run has every attempt
+        again. False when the execution does not exist or is not finished.
         """
         ...
 

@@ -122,6 +122,8 @@ executions = Table(
     Column("attempt", Integer, nullable=False, server_default=text("0")),
     Column("claimed_by", String(255), nullable=True),
     Column("claim_expires_at", UtcDateTime(), nullable=True),
+    # Not claimable before this time: a run paused by an outage waits out its back-off here.
+    Column("run_after", UtcDateTime(), nullable=True),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("started_at", UtcDateTime(), nullable=True),
     Column("finished_at", UtcDateTime(), nullable=True),
@@ -133,6 +135,7 @@ executions = Table(
 )
 
 # Only unfinished rows, so claiming stays one short index scan however many finished rows pile up.
+# Rows waiting for their `run_after` stay in it: they are few, and the claim filters them out.
 _runnable = executions.c.status.in_(RUNNABLE_STATUSES)
 Index(
     "ix_executions_runnable",

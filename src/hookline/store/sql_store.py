@@ -22,10 +22,11 @@ from hookline.store._rows import execution_row, job_row, node_row, to_execution,
 from hookline.store.base import ExecutionFilter, Flow, RetentionRule, WorkflowFilter
 from hookline.store.database import create_engine, is_memory, is_sqlite, is_unavailable, unavailable
 from hookline.store.migrate import upgrade
+from hookline.store.notify import EXECUTIONS_CHANNEL
 from hookline.store.schema import executions, workflows
 from hookline.store.schema import jobs as jobs_table
 from hookline.store.schema import nodes as nodes_table
-from hookline.store.writer import Insert, Writer
+from hookline.store.writer import Insert, Notify, Step, Writer
 from hookline.types import JsonObject, JsonValue
 
 T = TypeVar("T")
@@ -63,6 +64,8 @@ class SqlStore:
         self._timeout = timeout
         self._claims_through_writer = is_sqlite(engine)
         self._reads_through_writer = is_memory(engine)
+        # Other processes learn of new work by LISTEN/NOTIFY; SQLite has one process, woken in-process.
+        self._notifies = not is_sqlite(engine)
 
     async def close(self) -> None:
         """Finish pending writes and release connections."""
@@ -163,12 +166,18 @@ class SqlStore:
     # -- executions and jobs ---------------------------------------------------------------
 
     async def add_execution(self, execution: Execution, jobs: Sequence[Job] = ()) -> None:
-        """Durably insert an execution and its jobs; a taken event key is a 409 `duplicate_event`."""
+        """Durably insert an execution and its jobs; a taken event key is a 409 `duplicate_event`.
+
+        On PostgreSQL a queued execution also notifies the listeners, in the same transaction.
+        """
+        steps: list[Step] = [
+            Insert(executions, [execution_row(execution)]),
+            Insert(jobs_table, [job_row(job) for job in jobs]),
+        ]
+        if execution.status is ExecutionStatus.QUEUED and self._notifies:
+            steps.append(Notify(EXECUTIONS_CHANNEL))
         try:
-            await self.writer.write(
-                Insert(executions, [execution_row(execution)]),
-                Insert(jobs_table, [job_row(job) for job in jobs]),
-            )
+            await self.writer.write(*steps)
         except exc.IntegrityError as error:
             if "event_key" in str(error.orig):
                 raise RejectedRequest(
@@ -237,17 +246,21 @@ class SqlStore:
     async def expire_claims(self, worker_id: str | None = None) -> int:
         """Make `started` executions claimable now (all, or one worker's); returns how many.
 
-        The claim is removed (no holder, no expiry); a `started` execution without a claim
-        is runnable.
+        The claim is removed (no holder, no expiry, no back-off); a `started` execution
+        without a claim is runnable. On PostgreSQL the listeners are told when any was freed.
         """
-        expire = (
-            update(executions)
-            .where(executions.c.status == ExecutionStatus.STARTED.value)
-            .values(claimed_by=None, claim_expires_at=None)
-        )
-        if worker_id is not None:
-            expire = expire.where(executions.c.claimed_by == worker_id)
-        return await self.writer.call(lambda c: sql.rowcount(c, expire))
+        expire = sql.expire(worker_id)
+        return await self.writer.call(lambda c: self._count_and_notify(c, expire))
+
+    async def release_execution(
+        self, execution_id: int, worker_id: str, *, run_after: datetime, error: str | None
+    ) -> bool:
+        """Give up this worker's claim so the execution runs again from `run_after`; False if not held.
+
+        It stays `started` with its jobs and no claim; `error` says why it waits.
+        """
+        release = sql.release(execution_id, worker_id, run_after, error)
+        return await self.writer.call(lambda c: sql.rowcount(c, release)) == 1
 
     async def get_execution(self, execution_id: int) -> Execution | None:
         """One execution by id, or None."""
@@ -273,7 +286,14 @@ class SqlStore:
 
     async def requeue_execution(self, execution_id: int, *, drop_job_ids: Sequence[int] = ()) -> bool:
         """Queue a finished execution again without these jobs; False when missing or not finished."""
-        return await self.writer.call(lambda c: sql.requeue(c, execution_id, drop_job_ids))
+
+        async def requeue(connection: AsyncConnection) -> bool:
+            queued = await sql.requeue(connection, execution_id, drop_job_ids)
+            if queued and self._notifies:
+                await sql.notify(connection, EXECUTIONS_CHANNEL)
+            return queued
+
+        return await self.writer.call(requeue)
 
     async def delete_executions(self, rule: RetentionRule, *, limit: int) -> int:
         """Delete up to `limit` finished executions (with their jobs) matching the rule, oldest first."""
@@ -295,6 +315,13 @@ class SqlStore:
     def _locks_rows(self) -> bool:
         """Whether statements must lock rows (not on SQLite, where the one writer is exclusive anyway)."""
         return not self._claims_through_writer
+
+    async def _count_and_notify(self, connection: AsyncConnection, statement: Any) -> int:
+        """Run an UPDATE that makes executions runnable; notify the listeners when it touched any."""
+        count = await sql.rowcount(connection, statement)
+        if count and self._notifies:
+            await sql.notify(connection, EXECUTIONS_CHANNEL)
+        return count
 
     async def _workflows(self, query: Any) -> list[Workflow]:
         """The workflows a query selects."""

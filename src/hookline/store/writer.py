@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias, TypeVar, cast
 
-from sqlalchemy import Table, exc
+from sqlalchemy import Table, exc, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
 
 from hookline.errors import StorageUnavailable
@@ -35,7 +35,18 @@ class Insert:
     rows: Sequence[Mapping[str, Any]]
 
 
-Step: TypeAlias = Insert | Action
+@dataclass(frozen=True, slots=True)
+class Notify:
+    """A PostgreSQL notification on a channel, delivered when the transaction commits.
+
+    However many writes of a batch ask for one, the batch sends it once (after its other
+    steps), so group commit keeps one round trip per batch rather than one per write.
+    """
+
+    channel: str
+
+
+Step: TypeAlias = Insert | Notify | Action
 """One part of a write; all steps of a write commit together or not at all."""
 
 
@@ -282,14 +293,19 @@ async def _run_plan(connection: AsyncConnection, batch: list[_Write]) -> list[An
     for step in _plan(batch):
         if isinstance(step, _Inserts):
             await step.run(connection)
+        elif isinstance(step, Notify):
+            await connection.execute(select(func.pg_notify(step.channel, "")))
         else:
             results[step.index] = await step.action(connection)
     return results
 
 
-def _plan(batch: list[_Write]) -> list[_Inserts | _Call]:
-    """The batch as merged insert groups and actions, keeping every write's own order."""
-    plan: list[_Inserts | _Call] = []
+def _plan(batch: list[_Write]) -> list[_Inserts | _Call | Notify]:
+    """The batch as merged insert groups and actions, keeping every write's own order.
+
+    The notifications come last, each channel once: PostgreSQL delivers them at COMMIT anyway.
+    """
+    plan: list[_Inserts | _Call | Notify] = []
     group: _Inserts | None = None
     for index, write in enumerate(batch):
         for part in _parts(write.steps):
@@ -301,13 +317,16 @@ def _plan(batch: list[_Write]) -> list[_Inserts | _Call]:
             else:
                 group = None
                 plan.append(_Call(index, part))
-    return plan
+    notes = {step.channel: step for write in batch for step in write.steps if isinstance(step, Notify)}
+    return plan + list(notes.values())
 
 
 def _parts(steps: tuple[Step, ...]) -> Iterator[list[Insert] | Action]:
-    """Consecutive non-empty inserts as one list, each action alone."""
+    """Consecutive non-empty inserts as one list, each action alone; notifications are left out."""
     inserts: list[Insert] = []
     for step in steps:
+        if isinstance(step, Notify):
+            continue  # _plan sends them once, after everything else
         if isinstance(step, Insert):
             if step.rows:
                 inserts.append(step)
