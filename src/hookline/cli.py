@@ -26,6 +26,7 @@ import click
 
 from hookline._cli_context import (
     database_options,
+    fail,
     json_option,
     reports_errors,
     run_async,
@@ -77,12 +78,20 @@ main.add_command(execution)
 @database_options
 @click.option("--host", help="Interface to listen on (default 127.0.0.1).")
 @click.option("--port", type=int, help="Port to listen on (default 8000).")
-@click.option("--workers", "concurrency", type=int, help="Asynchronous executions run at once.")
+@click.option(
+    "--workers", "concurrency", type=click.IntRange(min=0), help="Asynchronous executions run at once."
+)
+@click.option("--no-worker", is_flag=True, help="Accept and answer only; `hookline worker` runs the queue.")
 @click.option("--log-level", default="info", show_default=True)
 @click.pass_context
 @reports_errors
 def serve(
-    ctx: click.Context, host: str | None, port: int | None, concurrency: int | None, log_level: str
+    ctx: click.Context,
+    host: str | None,
+    port: int | None,
+    concurrency: int | None,
+    no_worker: bool,
+    log_level: str,
 ) -> None:
     """Start the HTTP server (and its workers); an SQLite database is created or upgraded.
 
@@ -93,7 +102,7 @@ def serve(
 
     from hookline.api.app import create_app
 
-    settings = settings_of(ctx).with_overrides(host=host, port=port, workers=concurrency)
+    settings = settings_of(ctx).with_overrides(host=host, port=port, workers=0 if no_worker else concurrency)
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     token, fresh = admin_token(settings)
     if fresh:
@@ -111,6 +120,31 @@ def serve(
         loop="uvloop",
         http="httptools",
     )
+
+
+@main.command()
+@database_options
+@click.option("--host", help="Interface of the health and metrics endpoints (default 127.0.0.1).")
+@click.option(
+    "--port", type=int, default=8001, show_default=True, help="Port of /healthz, /readyz, /metrics."
+)
+@click.option("--workers", "concurrency", type=click.IntRange(min=1), help="Executions run at once.")
+@click.option("--log-level", default="info", show_default=True)
+@click.pass_context
+def worker(ctx: click.Context, host: str | None, port: int, concurrency: int | None, log_level: str) -> None:
+    """Run queued asynchronous executions only (PostgreSQL); HTTP is health and metrics."""
+    import uvicorn
+
+    from hookline.api.worker_app import create_worker_app
+
+    settings = settings_of(ctx).with_overrides(host=host, port=port, workers=concurrency)
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        app = create_worker_app(settings)
+    except HooklineError as exc:
+        fail(exc)
+    click.echo(f"hookline worker running {settings.workers} at once; health on http://{settings.host}:{port}")
+    uvicorn.run(app, host=settings.host, port=port, log_level=log_level, access_log=False, loop="uvloop")
 
 
 @main.command()

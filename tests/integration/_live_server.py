@@ -59,9 +59,10 @@ class LiveServer:
     the tail of its output is printed when the block fails.
     """
 
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+    def __init__(self, env: dict[str, str], log_path: Path, command: tuple[str, ...] = ("serve",)) -> None:
         self.env = env
         self.log_path = log_path
+        self.command = command
         self.port = 0
         self.starts = 0
         self._process: subprocess.Popen[bytes] | None = None
@@ -117,7 +118,7 @@ class LiveServer:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
     def _spawn(self) -> None:
-        """Launch `python -m hookline serve` with its output appended to the log file."""
+        """Launch `python -m hookline <command>` with its output appended to the log file."""
         if self._process is not None:
             raise RuntimeError("the server is already running")
         self.port = free_port()
@@ -126,7 +127,16 @@ class LiveServer:
             log.write(f"--- start {self.starts} on port {self.port}\n".encode())
             log.flush()
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "hookline", "serve", "--port", str(self.port), "--log-level", "info"],
+                [
+                    sys.executable,
+                    "-m",
+                    "hookline",
+                    *self.command,
+                    "--port",
+                    str(self.port),
+                    "--log-level",
+                    "info",
+                ],
                 env=self.env,
                 cwd=REPO_ROOT,
                 stdout=log,
