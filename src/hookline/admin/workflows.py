@@ -175,7 +175,7 @@ class WorkflowAdmin:
             flow.nodes, node, upstream_id=upstream_id, branch_index=branch_index, sync=flow.workflow.sync
         )
         await self._save_nodes(flow, nodes, node)
-        return node
+        return next(n for n in nodes if n.id == node.id)  # as linked into the graph
 
     async def update_node(
         self,

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.responses import Response
+from starlette.routing import Mount, Route
 
+from hookline.api.admin import create_admin_api
+from hookline.api.auth import TOKEN_FILE, admin_token
 from hookline.api.errors import CatchAll, hookline_error, http_error
+from hookline.api.health import health_routes
 from hookline.api.runtime import Runtime
 from hookline.api.webhook import WebhookEndpoint
 from hookline.errors import HooklineError
@@ -20,17 +25,23 @@ from hookline.settings import Settings
 
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
+log = logging.getLogger(__name__)
+
 
 def create_app(settings: Settings | None = None) -> Starlette:
-    """The hookline server as an ASGI app; it opens its store when the app starts."""
+    """The hookline server as an ASGI app; it opens its store when the app starts.
+
+    The webhook route comes before the admin API's mount, so webhook calls never pass through it.
+    """
     settings = settings or Settings.from_env()
-    holder: dict[str, WebhookEndpoint] = {}
+    started = _Started()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        started.token = _token(settings)
         runtime = await Runtime.open(settings)
-        app.state.runtime = runtime
-        holder["webhook"] = WebhookEndpoint(
+        started.runtime = app.state.runtime = runtime
+        started.webhook = WebhookEndpoint(
             runtime.flows, runtime.dispatcher, runtime.metrics, body_limit=settings.body_limit
         )
         try:
@@ -39,17 +50,37 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await runtime.close()
 
     async def webhook(request: Request) -> Response:
-        return await holder["webhook"](request)
+        return await started.webhook(request)
 
-    async def healthz(request: Request) -> Response:
-        return JSONResponse({"status": "ok"})
+    def get_runtime() -> Runtime:
+        return started.runtime
+
+    def get_token() -> str:
+        return started.token
 
     return Starlette(
         routes=[
             Route("/api/webhook:trigger/{key}", webhook, methods=ALL_METHODS),
-            Route("/healthz", healthz, methods=["GET"]),
+            Mount("/api", app=create_admin_api(get_runtime, get_token)),
+            *health_routes(get_runtime, get_token),
         ],
         middleware=[Middleware(CatchAll)],
         exception_handlers={HooklineError: hookline_error, HTTPException: http_error},
         lifespan=lifespan,
     )
+
+
+class _Started:
+    """What the lifespan builds, for the routes to reach once the app has started."""
+
+    runtime: Runtime
+    token: str
+    webhook: WebhookEndpoint
+
+
+def _token(settings: Settings) -> str:
+    """The admin token, read (or generated) once at start-up; never logged."""
+    token, generated = admin_token(settings)
+    if generated:
+        log.warning("generated an admin token in %s", Path(settings.data_dir) / TOKEN_FILE)
+    return token

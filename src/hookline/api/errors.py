@@ -3,18 +3,39 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from typing import Any
 
+from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hookline.errors import HooklineError, RejectedRequest
+from hookline.errors import HooklineError, Problem, RejectedRequest
 from hookline.trigger.responses import error_response
 
 log = logging.getLogger(__name__)
 
-_HTTP_CODES = {404: "not_found", 405: "method_not_allowed"}
+_HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}
+
+
+class InvalidRequest(HooklineError):
+    """An admin API request whose body, query or path does not have the documented shape."""
+
+    status = 422
+    code = "invalid_request"
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = list(problems)
+        summary = "; ".join(str(p) for p in self.problems[:5])
+        more = f" (and {len(self.problems) - 5} more)" if len(self.problems) > 5 else ""
+        super().__init__(f"The request is not valid: {summary}{more}")
+
+    def to_json(self) -> dict[str, object]:
+        """The error with one entry per problem."""
+        details = [{"where": p.where, "message": p.message} for p in self.problems]
+        return {"error": {"code": self.code, "message": self.message, "details": details}}
 
 
 async def hookline_error(request: Request, exc: Exception) -> Response:
@@ -33,6 +54,27 @@ async def http_error(request: Request, exc: Exception) -> Response:
     code = _HTTP_CODES.get(exc.status_code, "http_error")
     error = RejectedRequest(exc.status_code, code, str(exc.detail), headers=exc.headers)
     return error_response(error)
+
+
+async def invalid_request(request: Request, exc: Exception) -> Response:
+    """Answer FastAPI's validation errors: 400 for a body that is not JSON, else 422 with each problem."""
+    assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    broken = next((e for e in errors if e.get("type") == "json_invalid"), None)
+    if broken is not None:
+        reason = broken.get("ctx", {}).get("error", "it does not parse")
+        message = f"The request body is not valid JSON: {reason}."
+        return await hookline_error(request, RejectedRequest(400, "malformed_json", message))
+    return await hookline_error(request, InvalidRequest([_problem(e) for e in errors]))
+
+
+def _problem(error: Any) -> Problem:
+    """One pydantic error as a Problem placed at `body.a.b[0]`, `query.limit`, …"""
+    where = ""
+    for part in error.get("loc", ()):
+        where += f"[{part}]" if isinstance(part, int) else f".{part}" if where else str(part)
+    message = str(error.get("msg", "is not valid")).removeprefix("Value error, ")
+    return Problem(where, message)
 
 
 class CatchAll:

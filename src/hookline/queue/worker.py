@@ -156,7 +156,9 @@ class WorkerPool:
                 claimed = 0
             if claimed == 0 or len(self._running) >= self._concurrency:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wakeup.wait(), self._poll)
+                    # Not wait_for: on Python 3.11 it can swallow a cancel that lands with a wake-up.
+                    async with asyncio.timeout(self._poll):
+                        await self._wakeup.wait()
 
     async def _claim(self) -> int:
         free = self._concurrency - len(self._running)

@@ -1,0 +1,86 @@
+"""Helpers for the admin API tests: the admin token, error answers, and workflows built over HTTP."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from hookline.api.auth import TOKEN_FILE
+from hookline.types import JsonObject
+from tests.integration.conftest import Server
+
+PAID = {"order": {"id": 42, "status": "paid"}}
+
+CONDITION = {
+    "rejectOnFalse": False,
+    "engine": "basic",
+    "calculation": {
+        "group": {
+            "type": "and",
+            "calculations": [{"calculator": "equal", "operands": ["{{$context.body.order.status}}", "paid"]}],
+        }
+    },
+}
+
+
+def authorize(server: Server) -> Server:
+    """Make the server's client send the admin token the server saved in its data folder."""
+    token = (server.runtime.settings.data_dir / TOKEN_FILE).read_text().strip()
+    server.client.headers["Authorization"] = f"Bearer {token}"
+    return server
+
+
+def error_of(response: httpx.Response, status: int) -> dict[str, Any]:
+    """The `error` object of an answer, after checking its status and shape."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    error: dict[str, Any] = response.json()["error"]
+    assert isinstance(error["code"], str)
+    assert error["message"]
+    return error
+
+
+def where(error: dict[str, Any]) -> list[str]:
+    """The `where` of each problem an error lists."""
+    return [detail["where"] for detail in error["details"]]
+
+
+def chain(*kinds: str, sync: bool = False) -> JsonObject:
+    """Workflow JSON whose nodes `n0`, `n1`, … of the given types form one chain."""
+    nodes = [
+        {
+            "key": f"n{i}",
+            "type": kind,
+            "upstream": f"n{i - 1}" if i else None,
+            "branchIndex": None,
+            "config": {},
+        }
+        for i, kind in enumerate(kinds)
+    ]
+    return {"title": "chain", "type": "webhook", "sync": sync, "enabled": True, "config": {}, "nodes": nodes}
+
+
+async def create(server: Server, **fields: Any) -> JsonObject:
+    """Create a workflow through the API (a sync one titled "hook" unless told) and return its view."""
+    body = {"title": "hook", "sync": True, **fields}
+    response = await server.client.post("/api/workflows", json=body)
+    assert response.status_code == 201, response.text
+    created: JsonObject = response.json()
+    return created
+
+
+async def import_(server: Server, workflow: JsonObject) -> JsonObject:
+    """Import workflow JSON through the API and return the new version's view."""
+    response = await server.client.post("/api/workflows/import", json=workflow)
+    assert response.status_code == 201, response.text
+    imported: JsonObject = response.json()
+    return imported
+
+
+async def add_node(server: Server, workflow_id: str, **fields: Any) -> JsonObject:
+    """Add a node through the API and return its view."""
+    response = await server.client.post(f"/api/workflows/{workflow_id}/nodes", json=fields)
+    assert response.status_code == 201, response.text
+    node: JsonObject = response.json()
+    return node
