@@ -213,3 +213,21 @@ async def test_slow_write_times_out_as_unavailable(engine: AsyncEngine) -> None:
     finally:
         await writer.close()
     assert await names(engine) == {2: "p2"}
+
+
+async def test_a_write_whose_caller_gave_up_is_never_committed(writer: Writer, engine: AsyncEngine) -> None:
+    """A caller told "not stored" must not find its write committed later; the rest of its batch commits."""
+    gate = asyncio.Event()
+    running = asyncio.Event()
+
+    async def slow(_connection: AsyncConnection) -> None:
+        running.set()
+        await gate.wait()
+
+    given_up = writer.submit(parent(1), slow)
+    kept = writer.submit(parent(2))  # same batch: both were queued before the writer ran
+    await asyncio.wait_for(running.wait(), timeout=5)
+    given_up.cancel()  # what `write` does when its timeout passes
+    gate.set()
+    await asyncio.wait_for(kept, timeout=5)
+    assert await names(engine) == {2: "p2"}

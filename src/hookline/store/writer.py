@@ -56,6 +56,8 @@ class _Write:
 
     steps: tuple[Step, ...]
     future: asyncio.Future[Any]
+    committing: bool = False
+    """Set just before COMMIT: from then on the caller waits for the real outcome."""
 
 
 @dataclass(slots=True)
@@ -137,11 +139,14 @@ class Writer:
 
     async def write(self, *steps: Step) -> Any:
         """Commit these steps together; returns the last action's value once durable."""
-        future = self.submit(*steps)
+        write = self._submit(steps)
         try:
-            return await asyncio.wait_for(asyncio.shield(future), self._timeout)
+            return await asyncio.wait_for(asyncio.shield(write.future), self._timeout)
         except TimeoutError:
-            future.cancel()  # still waiting in the queue: it will never run
+            if write.committing:
+                # Its COMMIT is under way: answering "not stored" now could be a lie.
+                return await write.future
+            write.future.cancel()  # it will never commit: a batch drops given-up writes before COMMIT
             raise StorageUnavailable("The database did not store this write in time.") from None
 
     async def call(self, action: Callable[[AsyncConnection], Awaitable[T]]) -> T:
@@ -159,6 +164,9 @@ class Writer:
 
     def submit(self, *steps: Step) -> asyncio.Future[Any]:
         """Queue a write now and return its future (no timeout); refused when closing or full."""
+        return self._submit(steps).future
+
+    def _submit(self, steps: tuple[Step, ...]) -> _Write:
         if self._closing:
             raise StorageUnavailable("The store is closed; the write was not accepted.")
         if len(self._pending) >= self._max_pending:
@@ -167,9 +175,10 @@ class Writer:
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         # A caller that gave up never reads the outcome; mark it read so asyncio does not log it.
         future.add_done_callback(lambda f: f.cancelled() or f.exception())
-        self._pending.append(_Write(steps, future))
+        write = _Write(steps, future)
+        self._pending.append(write)
         self._wakeup.set()
-        return future
+        return write
 
     async def _loop(self) -> None:
         """Take everything pending, commit it, answer its callers; until closed and drained."""
@@ -203,6 +212,11 @@ class Writer:
         """Commit a batch; on failure, rerun each write alone so only the faulty one fails."""
         try:
             results = await self._transaction_with_reconnect(batch)
+        except _GaveUp:
+            live = [write for write in batch if not write.future.done()]
+            if live:
+                await self._commit(live)
+            return
         except Exception as error:
             await self._fail(batch, error)
             return
@@ -216,7 +230,8 @@ class Writer:
             _settle(batch, lambda: unavailable(error))
         elif len(batch) > 1:
             for write in batch:
-                await self._commit([write])
+                if not write.future.done():  # a caller that gave up must not be committed later
+                    await self._commit([write])
         else:
             _settle_all(batch, error)
 
@@ -243,6 +258,10 @@ class Writer:
                 transaction = await connection.begin()
                 try:
                     results = await _run_plan(connection, batch)
+                    if any(write.future.done() for write in batch):
+                        raise _GaveUp  # a caller timed out meanwhile and was told "not stored"
+                    for write in batch:
+                        write.committing = True
                     committing = True
                     await transaction.commit()
                 except BaseException:
@@ -277,6 +296,10 @@ class Writer:
         if connection is not None:
             with contextlib.suppress(Exception):
                 await connection.close()
+
+
+class _GaveUp(Exception):
+    """A caller of the batch gave up before COMMIT; the batch is rolled back and rerun without it."""
 
 
 class _NotCommitted(Exception):
