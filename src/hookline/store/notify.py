@@ -107,14 +107,16 @@ class Listener:
 
     async def _listen_until_lost(self) -> None:
         """Connect, LISTEN, call back once, then return when the connection is lost."""
-        connection = await asyncio.wait_for(
-            asyncpg.connect(self._dsn, server_settings={"application_name": APPLICATION_NAME}),
-            self._timeout,
-        )
+        # asyncio.timeout, never wait_for: on Python 3.11 wait_for can swallow the cancel of stop().
+        async with asyncio.timeout(self._timeout):
+            connection = await asyncpg.connect(
+                self._dsn, server_settings={"application_name": APPLICATION_NAME}
+            )
         lost = asyncio.Event()
         connection.add_termination_listener(lambda _connection: lost.set())
         try:
-            await asyncio.wait_for(connection.add_listener(self._channel, self._notified), self._timeout)
+            async with asyncio.timeout(self._timeout):
+                await connection.add_listener(self._channel, self._notified)
             self.connections += 1
             self._call_back()  # whatever was queued while nobody listened
             self._listening.set()
@@ -128,9 +130,11 @@ class Listener:
         """Return when the connection closes; a silent network may hide that, so ask now and then."""
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(lost.wait(), self._check)
+                async with asyncio.timeout(self._check):
+                    await lost.wait()
                 return
-            await asyncio.wait_for(connection.fetchval("SELECT 1"), self._timeout)
+            async with asyncio.timeout(self._timeout):
+                await connection.fetchval("SELECT 1")
 
     def _notified(self, _connection: object, _pid: int, _channel: str, _payload: object) -> None:
         """asyncpg's listener callback."""
@@ -149,7 +153,8 @@ async def _close(connection: asyncpg.Connection) -> None:
     if connection.is_closed():
         return
     try:
-        await asyncio.wait_for(connection.close(), 1.0)
+        async with asyncio.timeout(1.0):
+            await connection.close()
     except Exception:
         connection.terminate()
 

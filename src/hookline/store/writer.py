@@ -141,7 +141,10 @@ class Writer:
         """Commit these steps together; returns the last action's value once durable."""
         write = self._submit(steps)
         try:
-            return await asyncio.wait_for(asyncio.shield(write.future), self._timeout)
+            # Not wait_for: on Python 3.11 it can swallow a cancel that lands as the write completes,
+            # and a worker being stopped would then never stop.
+            async with asyncio.timeout(self._timeout):
+                return await asyncio.shield(write.future)
         except TimeoutError:
             if write.committing:
                 # Its COMMIT is under way: answering "not stored" now could be a lie.
