@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Hashable, Mapping
+from typing import Any, TypeVar
 
 from prometheus_client import CONTENT_TYPE_LATEST as CONTENT_TYPE
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -10,6 +11,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from hookline.models import Execution, Job, Node
 
 __all__ = ["CONTENT_TYPE", "Metrics"]
+
+C = TypeVar("C")
 
 _DURATIONS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
@@ -71,10 +74,21 @@ class Metrics:
             "Asynchronous executions this process runs right now.",
             registry=self.registry,
         )
+        # The labelled children of the metrics that are never cleared, so each label set is
+        # looked up once rather than on every request (prometheus_client's labels() locks and
+        # validates every time).
+        self._children: dict[Hashable, Any] = {}
+
+    def _child(self, key: Hashable, make: Callable[[], C]) -> C:
+        """The child cached under `key`, made (by a `labels` call) the first time."""
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = make()
+        return child
 
     def answered(self, workflow: str, status: int) -> None:
         """Count one webhook answer."""
-        self.requests.labels(workflow, str(status)).inc()
+        self._child(("requests", workflow, status), lambda: self.requests.labels(workflow, str(status))).inc()
 
     def rejected(self, reason: str) -> None:
         """Count one refused webhook request."""
@@ -84,14 +98,15 @@ class Metrics:
         """Record how long one node run took (the processor's `observe` hook)."""
         if job.started_at is not None and job.finished_at is not None:
             seconds = (job.finished_at - job.started_at).total_seconds()
-            self.node_seconds.labels(node.type).observe(seconds)
+            self._child(("node", node.type), lambda: self.node_seconds.labels(node.type)).observe(seconds)
 
     def execution_finished(self, execution: Execution) -> None:
         """Count an execution that reached its final status, with how long it ran."""
-        self.executions.labels(execution.key, execution.status.value).inc()
+        key, status = execution.key, execution.status.value
+        self._child(("executions", key, status), lambda: self.executions.labels(key, status)).inc()
         if execution.started_at is not None and execution.finished_at is not None:
             seconds = (execution.finished_at - execution.started_at).total_seconds()
-            self.execution_seconds.labels(execution.key).observe(seconds)
+            self._child(("duration", key), lambda: self.execution_seconds.labels(key)).observe(seconds)
 
     def set_stored(self, counts: Mapping[tuple[str, str], int], running: int) -> None:
         """Refresh the gauges read from the database just before a scrape."""

@@ -78,5 +78,6 @@ class ExecutionAdmin:
         unfinished = [job.id for job in jobs if job.status is not JobStatus.RESOLVED]
         if not await self._store.requeue_execution(execution_id, drop_job_ids=unfinished):
             raise Conflict("not_resumable", "The execution changed meanwhile; look at it again.")
+        queued = (await self.get(execution_id))[0]  # read before waking: a worker may claim it at once
         self._dispatcher.wake()
-        return (await self.get(execution_id))[0]
+        return queued

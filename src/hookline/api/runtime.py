@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 from dataclasses import dataclass
@@ -82,9 +83,12 @@ class Runtime:
                 listener.start()
         workflows = WorkflowAdmin(store, changed=flows.forget)
         executions = ExecutionAdmin(store, flows, dispatcher, stop_local=workers.cancel)
-        return cls(
+        runtime = cls(
             settings, store, flows, dispatcher, workers, metrics, workflows, executions, janitor, listener
         )
+        if serve:
+            settle_heap()
+        return runtime
 
     async def close(self) -> None:
         """Stop the janitor, the listener and the workers, then the store.
@@ -97,3 +101,24 @@ class Runtime:
             await self.listener.stop()
         await self.workers.stop(self.settings.shutdown_grace_seconds)
         await self.store.close()
+
+
+GC_THRESHOLD = (50_000, 20, 100)
+"""The collector's thresholds once serving: young collections every 50,000 allocations, not 700."""
+
+
+def settle_heap() -> None:
+    """Take what start-up built out of the cyclic collector's scans; once per process.
+
+    A server keeps its modules, engines and caches for its whole life, yet every full collection
+    walked all of them (about 110,000 objects, 20 to 40 ms each, several times a second under load),
+    which set the latency tail. Frozen, they are never scanned again; reference counting still
+    frees them. The higher threshold makes young collections rarer, so fewer short-lived request
+    objects survive into the older generations. A second runtime in the same process (tests)
+    changes nothing.
+    """
+    if gc.get_freeze_count():
+        return
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLD)

@@ -56,6 +56,7 @@ class WebhookEndpoint:
             parse_query(request.scope["query_string"].decode("latin-1")),
             parse_body(request.headers.get("content-type"), raw),
             config,
+            plan=compiled.context,
         )
         if compiled.flow.workflow.sync:
             result = await self._dispatcher.run_sync(compiled, context)

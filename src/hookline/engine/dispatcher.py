@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import uuid
+import os
+import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from hookline.engine.flows import CompiledFlow
@@ -54,7 +55,7 @@ class Dispatcher:
             id=new_id(),
             workflow_id=workflow.id,
             key=workflow.key,
-            event_key=uuid.uuid4().hex,
+            event_key=_event_key(),
             context=context,
             status=ExecutionStatus.STARTED,
             created_at=started,
@@ -69,12 +70,20 @@ class Dispatcher:
             answer = timeout_answer(processor.timeout_ms, execution.id)
         else:
             answer = result.answer or outcome_answer(result.status, execution.id)
-        finished = replace(
-            execution,
+        # Built directly rather than with dataclasses.replace, which is several times slower.
+        finished = Execution(
+            id=execution.id,
+            workflow_id=execution.workflow_id,
+            key=execution.key,
+            event_key=execution.event_key,
+            context=context,
             status=result.status,
-            error=result.error,
+            created_at=started,
             response=answer.to_json(),
+            started_at=started,
             finished_at=_now(),
+            attempt=execution.attempt,
+            error=result.error,
         )
         await self._store.add_execution(finished, processor.jobs)
         self._metrics.execution_finished(finished)
@@ -88,7 +97,7 @@ class Dispatcher:
             id=new_id(),
             workflow_id=workflow.id,
             key=workflow.key,
-            event_key=uuid.uuid4().hex,
+            event_key=_event_key(),
             context=context,
             status=ExecutionStatus.QUEUED,
             created_at=_now(),
@@ -101,3 +110,16 @@ class Dispatcher:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _event_key() -> str:
+    """A new UUID version 7 (RFC 9562) in hex: the time in milliseconds, then 74 random bits.
+
+    Like the version 4 keys used before, it is unique and 32 hex digits long; being ordered by
+    time, new keys land at the end of the unique index instead of on a random page of it, which
+    made every insert touch (and write back to the WAL) one more page of a growing index.
+    """
+    raw = bytearray((time.time_ns() // 1_000_000).to_bytes(6, "big") + os.urandom(10))
+    raw[6] = (raw[6] & 0x0F) | 0x70  # version 7
+    raw[8] = (raw[8] & 0x3F) | 0x80  # RFC 9562 variant
+    return raw.hex()

@@ -5,18 +5,24 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from hookline.engine.graph import Graph
 from hookline.store.base import Flow, Store
+from hookline.trigger.context import ContextPlan, context_plan
 
 
 @dataclass(frozen=True, slots=True)
 class CompiledFlow:
-    """A workflow version with its graph built once for every execution that uses it."""
+    """A workflow version with its graph (and its trigger's context plan) built once for every execution."""
 
     flow: Flow
     graph: Graph
+    context: ContextPlan = field(init=False)
+    """What the trigger config asks of each request's context (see `build_context`)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "context", context_plan(self.flow.workflow.config))
 
 
 class FlowCache:

@@ -86,7 +86,8 @@ def _walk(value: Any, path: Path) -> Any:
     for segment in path:
         if value is None:
             return None
-        value = _step(value, segment)
+        # The common case (a dict and a name) without a call.
+        value = value.get(segment) if type(value) is dict and type(segment) is str else _step(value, segment)
         if callable(value):
             value = value()
     return value
@@ -182,8 +183,36 @@ def _placeholder(match: re.Match[str]) -> Placeholder:
     return Placeholder(parse_path(path), None if default is None else default.strip())
 
 
+_PLAIN_SCALARS = frozenset({int, float, bool, type(None)})
+"""Types whose values render to themselves (exact types: subclasses take the general path)."""
+
+
 def render(value: JsonValue, scope: Mapping[str, Any]) -> JsonValue:
     """A copy of a JSON value with the placeholders in its strings and object keys resolved."""
+    kind = type(value)
+    if kind is str:
+        return compile_template(value).render(scope) if "{{" in value else value
+    # Plain dicts and lists (what JSON configs hold) skip the abstract-class checks, and their
+    # constant leaves are copied without a call per leaf; the result is the same.
+    if kind is dict:
+        return {_render_key(key, scope): _render_item(item, scope) for key, item in value.items()}
+    if kind is list:
+        return [_render_item(item, scope) for item in value]
+    if kind in _PLAIN_SCALARS:
+        return value
+    return _render_other(value, scope)
+
+
+def _render_item(item: Any, scope: Mapping[str, Any]) -> Any:
+    """`render` of one member of a container, with constant scalars and text returned directly."""
+    kind = type(item)
+    if kind in _PLAIN_SCALARS or (kind is str and "{{" not in item):
+        return item
+    return render(item, scope)
+
+
+def _render_other(value: Any, scope: Mapping[str, Any]) -> JsonValue:
+    """`render` of values that are not plain JSON types: str subclasses, other mappings, tuples."""
     if isinstance(value, str):
         return compile_template(value).render(scope) if "{{" in value else value
     if isinstance(value, Mapping):
@@ -213,6 +242,9 @@ def has_placeholders(value: JsonValue) -> bool:
 
 def _detached(value: Any) -> Any:
     """A plain copy of the containers in `value`, lazy values evaluated, so callers may change it."""
+    kind = type(value)
+    if kind is str or kind in _PLAIN_SCALARS:
+        return value
     if callable(value):
         value = value()
     if isinstance(value, Mapping):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -97,7 +98,7 @@ def execution_row(execution: Execution) -> dict[str, Any]:
     }
 
 
-def to_execution(row: RowMapping) -> Execution:
+def to_execution(row: Mapping[Any, Any]) -> Execution:
     """An Execution from its row."""
     return Execution(
         id=row["id"],

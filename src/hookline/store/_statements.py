@@ -1,27 +1,36 @@
-"""The SQL behind SqlStore: statement builders and the multi-statement actions the writer runs."""
+"""The SQL behind SqlStore: statement builders and the multi-statement actions the writer runs.
+
+The actions take a synchronous `Connection`: the writer runs them on its SQLite thread as they
+are, and on the async path (PostgreSQL, reads) through `AsyncConnection.run_sync`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+import functools
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Integer,
     RowMapping,
     Select,
+    String,
     Update,
+    bindparam,
     delete,
     func,
-    literal,
+    literal_column,
     or_,
     select,
     update,
 )
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.engine import Connection
 
 from hookline.models import ExecutionStatus
 from hookline.store._rows import node_row, to_node, to_workflow, workflow_row
+from hookline.store._sqlite_prepared import PreparedStatement
 from hookline.store.base import ExecutionFilter, Flow, RetentionRule, WorkflowFilter
 from hookline.store.schema import RUNNABLE_STATUSES, UtcDateTime, executions, jobs, nodes, workflows
 
@@ -31,33 +40,28 @@ FINAL_STATUSES = tuple(s.value for s in ExecutionStatus if s.is_final)
 # -- plumbing --------------------------------------------------------------------------------
 
 
-async def fetch(connection: AsyncConnection, statement: Any) -> Sequence[RowMapping]:
+def fetch(connection: Connection, statement: Any) -> Sequence[RowMapping]:
     """All rows of a statement as mappings."""
-    return (await connection.execute(statement)).mappings().all()
+    return connection.execute(statement).mappings().all()
 
 
-async def rowcount(connection: AsyncConnection, statement: Any) -> int:
+def rowcount(connection: Connection, statement: Any) -> int:
     """How many rows an UPDATE or DELETE touched."""
-    return int((await connection.execute(statement)).rowcount)
+    return int(connection.execute(statement).rowcount)
 
 
-def run(statement: Any) -> Callable[[AsyncConnection], Awaitable[None]]:
+def run(statement: Any) -> Callable[[Connection], None]:
     """A writer action that executes one statement."""
 
-    async def action(connection: AsyncConnection) -> None:
-        await connection.execute(statement)
+    def action(connection: Connection) -> None:
+        connection.execute(statement)
 
     return action
 
 
-async def notify(connection: AsyncConnection, channel: str) -> None:
+def notify(connection: Connection, channel: str) -> None:
     """Send a PostgreSQL notification on a channel; it is delivered when the transaction commits."""
-    await connection.execute(select(func.pg_notify(channel, "")))
-
-
-def coalesce_time(column: Any, value: datetime) -> Any:
-    """COALESCE(column, value) with the value bound as a UTC timestamp."""
-    return func.coalesce(column, literal(value, UtcDateTime()), type_=UtcDateTime())
+    connection.execute(select(func.pg_notify(channel, "")))
 
 
 # -- workflows -------------------------------------------------------------------------------
@@ -95,65 +99,59 @@ def retire_versions(key: str, now: datetime, *, keep: int | None = None) -> Upda
     return retire.values(enabled=False, current=None, updated_at=now)
 
 
-async def insert_flow(connection: AsyncConnection, flow: Flow, now: datetime) -> None:
+def insert_flow(connection: Connection, flow: Flow, now: datetime) -> None:
     """Insert a version; enabled it takes over its key, otherwise it is current only if none is."""
     workflow = flow.workflow
     if workflow.enabled:
-        await connection.execute(retire_versions(workflow.key, now))
+        connection.execute(retire_versions(workflow.key, now))
         current = True
     else:
-        holder = await connection.scalar(
-            current_version(workflow.key).with_only_columns(workflows.c.id).limit(1)
-        )
+        holder = connection.scalar(current_version(workflow.key).with_only_columns(workflows.c.id).limit(1))
         current = holder is None
-    await connection.execute(workflows.insert(), [workflow_row(workflow, current=current, now=now)])
+    connection.execute(workflows.insert(), [workflow_row(workflow, current=current, now=now)])
     if flow.nodes:
-        await connection.execute(nodes.insert(), [node_row(node) for node in flow.nodes])
+        connection.execute(nodes.insert(), [node_row(node) for node in flow.nodes])
 
 
-async def load_flow(connection: AsyncConnection, query: Select[Any]) -> Flow | None:
+def load_flow(connection: Connection, query: Select[Any]) -> Flow | None:
     """The first workflow a query finds, with its nodes in id order."""
-    row = (await connection.execute(query.limit(1))).mappings().first()
+    row = connection.execute(query.limit(1)).mappings().first()
     if row is None:
         return None
     node_query = select(nodes).where(nodes.c.workflow_id == row["id"]).order_by(nodes.c.id)
-    node_rows = await fetch(connection, node_query)
+    node_rows = fetch(connection, node_query)
     return Flow(to_workflow(row), tuple(to_node(n) for n in node_rows))
 
 
-async def set_enabled(connection: AsyncConnection, workflow_id: int, enabled: bool, now: datetime) -> None:
+def set_enabled(connection: Connection, workflow_id: int, enabled: bool, now: datetime) -> None:
     """Enable a version (taking over its key) or disable it (it stays current); unknown ids do nothing."""
     c = workflows.c
     if enabled:
-        key = await connection.scalar(select(c.key).where(c.id == workflow_id))
+        key = connection.scalar(select(c.key).where(c.id == workflow_id))
         if key is None:
             return
         # The others first: the unique index on (key, current) must never see two current rows.
-        await connection.execute(retire_versions(key, now, keep=workflow_id))
+        connection.execute(retire_versions(key, now, keep=workflow_id))
         changed = or_(c.enabled.is_(False), c.current.is_(None))
         values: dict[str, Any] = {"enabled": True, "current": True}
     else:
         changed = c.enabled.is_(True)
         values = {"enabled": False}
-    await connection.execute(
-        update(workflows).where(c.id == workflow_id, changed).values(**values, updated_at=now)
-    )
+    connection.execute(update(workflows).where(c.id == workflow_id, changed).values(**values, updated_at=now))
 
 
-async def delete_versions(connection: AsyncConnection, key: str, *, lock: bool) -> int:
+def delete_versions(connection: Connection, key: str, *, lock: bool) -> int:
     """Delete every version of a key with its nodes and remaining executions; how many executions."""
     versions = select(workflows.c.id).where(workflows.c.key == key)
     if lock:
         # An insert referencing a version takes a key-share lock on it: holding the rows for
         # update keeps new executions out until the versions are gone, so no foreign key breaks.
-        await connection.execute(versions.with_for_update())
+        connection.execute(versions.with_for_update())
     of_key = executions.c.workflow_id.in_(versions)
-    await connection.execute(
-        delete(jobs).where(jobs.c.execution_id.in_(select(executions.c.id).where(of_key)))
-    )
-    deleted = await rowcount(connection, delete(executions).where(of_key))
-    await connection.execute(delete(nodes).where(nodes.c.workflow_id.in_(versions)))
-    await connection.execute(delete(workflows).where(workflows.c.key == key))
+    connection.execute(delete(jobs).where(jobs.c.execution_id.in_(select(executions.c.id).where(of_key))))
+    deleted = rowcount(connection, delete(executions).where(of_key))
+    connection.execute(delete(nodes).where(nodes.c.workflow_id.in_(versions)))
+    connection.execute(delete(workflows).where(workflows.c.key == key))
     return deleted
 
 
@@ -179,28 +177,47 @@ def find_executions(query: ExecutionFilter) -> Select[Any]:
     return statement
 
 
-def finish(execution_id: int, values: dict[str, Any]) -> Update:
-    """Set the final values of an execution that is still `started` (not one canceled meanwhile)."""
-    c = executions.c
-    return (
-        update(executions)
-        .where(c.id == execution_id, c.status == ExecutionStatus.STARTED.value)
-        .values(**values)
+def finish(execution_id: int, values: dict[str, Any]) -> tuple[PreparedStatement, dict[str, Any]]:
+    """Set the final values of an execution that is still `started` (not one canceled meanwhile).
+
+    The statement and its parameters: the SET clause holds the columns named in `values`.
+    """
+    return _FINISH, {"finished_id": execution_id, **values}
+
+
+_FINISH = PreparedStatement(
+    update(executions).where(
+        executions.c.id == bindparam("finished_id"), executions.c.status == ExecutionStatus.STARTED.value
     )
+)
+"""Built once: constructing the statement per call cost more than running it (the SET clause
+comes from the parameters' keys, as SQLAlchemy does for parameters that name columns)."""
 
 
-def claim(worker_id: str, limit: int, expires_at: datetime, now: datetime, lock: bool) -> Update:
+def claim(
+    worker_id: str, limit: int, expires_at: datetime, now: datetime, lock: bool
+) -> tuple[PreparedStatement, dict[str, Any]]:
     """UPDATE … WHERE id IN (the oldest runnable ids [FOR UPDATE SKIP LOCKED]) RETURNING *.
 
     Runnable: `queued`, or `started` with no live claim; either way not waiting for a later
     `run_after`. The claim clears `run_after` and keeps `error`, the last attempt's reason.
+    The statement (built once per locking mode) and its parameters.
     """
+    parameters = {"worker_id": worker_id, "claim_limit": limit, "expires_at": expires_at, "now": now}
+    return _claim_statement(lock), parameters
+
+
+@functools.cache
+def _claim_statement(lock: bool) -> PreparedStatement:
+    """The claim with bound parameters; building it took longer than running it."""
     c = executions.c
+    now = bindparam("now", type_=UtcDateTime())
     runnable = (
         select(c.id)
-        # The IN list repeats the partial index's condition so both databases can use that index.
+        # The IN list repeats the partial index's condition so both databases can use that index;
+        # its values are written into the SQL (an expanding IN is rendered again on every run).
         .where(
-            c.status.in_(RUNNABLE_STATUSES),
+            c.status.in_([literal_column(f"'{status}'", String()) for status in RUNNABLE_STATUSES]),
             or_(
                 c.status == ExecutionStatus.QUEUED.value,
                 c.claim_expires_at.is_(None),
@@ -209,20 +226,20 @@ def claim(worker_id: str, limit: int, expires_at: datetime, now: datetime, lock:
             or_(c.run_after.is_(None), c.run_after <= now),
         )
         .order_by(c.id)
-        .limit(limit)
+        .limit(bindparam("claim_limit", type_=Integer()))
     )
     if lock:
         runnable = runnable.with_for_update(skip_locked=True)
-    return (
+    return PreparedStatement(
         update(executions)
         .where(c.id.in_(runnable.scalar_subquery()))
         .values(
             status=ExecutionStatus.STARTED.value,
-            claimed_by=worker_id,
-            claim_expires_at=expires_at,
+            claimed_by=bindparam("worker_id", type_=c.claimed_by.type),
+            claim_expires_at=bindparam("expires_at", type_=UtcDateTime()),
             run_after=None,
             attempt=c.attempt + 1,
-            started_at=coalesce_time(c.started_at, now),
+            started_at=func.coalesce(c.started_at, now, type_=UtcDateTime()),
         )
         .returning(*executions.c)
     )
@@ -288,7 +305,7 @@ def cancel(execution_id: int, now: datetime) -> Update:
     )
 
 
-async def requeue(connection: AsyncConnection, execution_id: int, drop_job_ids: Sequence[int]) -> bool:
+def requeue(connection: Connection, execution_id: int, drop_job_ids: Sequence[int]) -> bool:
     """Queue a finished execution again and drop the named jobs; False when it was not finished."""
     c = executions.c
     again = (
@@ -305,11 +322,11 @@ async def requeue(connection: AsyncConnection, execution_id: int, drop_job_ids: 
             attempt=0,
         )
     )
-    if await rowcount(connection, again) != 1:
+    if rowcount(connection, again) != 1:
         return False  # never drop jobs of an execution that may be running
     if drop_job_ids:
         dropped = jobs.c.id.in_(list(drop_job_ids))
-        await connection.execute(delete(jobs).where(jobs.c.execution_id == execution_id, dropped))
+        connection.execute(delete(jobs).where(jobs.c.execution_id == execution_id, dropped))
     return True
 
 
@@ -332,18 +349,18 @@ def expired(rule: RetentionRule) -> list[ColumnElement[bool]] | None:
     ]
 
 
-async def delete_executions(
-    connection: AsyncConnection, conditions: list[ColumnElement[bool]], *, limit: int, lock: bool
+def delete_executions(
+    connection: Connection, conditions: list[ColumnElement[bool]], *, limit: int, lock: bool
 ) -> int:
     """Delete the oldest `limit` executions matching the conditions, jobs first; how many."""
     chosen = select(executions.c.id).where(*conditions).order_by(executions.c.id).limit(limit)
     if lock:
         # Locking the chosen rows keeps a concurrent requeue from reviving one whose jobs go.
         chosen = chosen.with_for_update(skip_locked=True)
-    ids = list((await connection.execute(chosen)).scalars())
+    ids = list(connection.execute(chosen).scalars())
     if ids:
-        await connection.execute(delete(jobs).where(jobs.c.execution_id.in_(ids)))
-        await connection.execute(delete(executions).where(executions.c.id.in_(ids)))
+        connection.execute(delete(jobs).where(jobs.c.execution_id.in_(ids)))
+        connection.execute(delete(executions).where(executions.c.id.in_(ids)))
     return len(ids)
 
 

@@ -6,9 +6,11 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy import event, exc
-from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import StaticPool
 
 from hookline.errors import ConfigError, StorageUnavailable
 
@@ -55,12 +57,30 @@ def create_engine(url: str) -> AsyncEngine:
     parsed = make_url(database_url(url))
     if parsed.get_backend_name() != "sqlite":
         return create_async_engine(
-            parsed, json_serializer=_dump_json, json_deserializer=_load_json, pool_pre_ping=True
+            parsed, json_serializer=dump_json, json_deserializer=_load_json, pool_pre_ping=True
         )
     if not is_memory_url(parsed):
         Path(str(parsed.database)).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(parsed, json_serializer=_dump_json, json_deserializer=_load_json)
-    _take_over_sqlite_transactions(engine)
+    engine = create_async_engine(parsed, json_serializer=dump_json, json_deserializer=_load_json)
+    _set_sqlite_pragmas(engine.sync_engine)
+    _begin_through_sqlalchemy(engine.sync_engine)
+    return engine
+
+
+def sqlite_sync_engine(url: URL) -> Engine:
+    """A synchronous engine (stdlib sqlite3) on the SQLite file of an async engine's URL.
+
+    It holds one connection, meant for one thread (the writer's fast path), with the same
+    pragmas and JSON serialisation as the async engine. Its user emits BEGIN IMMEDIATE and
+    COMMIT itself: SQLAlchemy's own BEGIN sends nothing here, and its commit sends COMMIT.
+    """
+    engine = create_sync_engine(
+        url.set(drivername="sqlite"),
+        poolclass=StaticPool,
+        json_serializer=dump_json,
+        json_deserializer=_load_json,
+    )
+    _set_sqlite_pragmas(engine)
     return engine
 
 
@@ -119,7 +139,7 @@ def _has_unavailable_sqlstate(orig: BaseException | None) -> bool:
     return sqlstate in _UNAVAILABLE_SQLSTATES or sqlstate[:2] in _UNAVAILABLE_SQLSTATE_CLASSES
 
 
-def _dump_json(value: Any) -> str:
+def dump_json(value: Any) -> str:
     """orjson as the engine's JSON serialiser (it wants text)."""
     return orjson.dumps(value).decode()
 
@@ -135,10 +155,10 @@ def _load_json(value: str | bytes | int | float) -> Any:
     return orjson.loads(value)
 
 
-def _take_over_sqlite_transactions(engine: AsyncEngine) -> None:
-    """Set the pragmas and let SQLAlchemy emit BEGIN, so writers can ask for BEGIN IMMEDIATE."""
+def _set_sqlite_pragmas(engine: Engine) -> None:
+    """Set the pragmas on every new connection, and stop sqlite3 from beginning transactions itself."""
 
-    @event.listens_for(engine.sync_engine, "connect")
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # sqlite3's own implicit BEGIN would be DEFERRED and would skip plain SELECTs.
         dbapi_connection.isolation_level = None
@@ -149,7 +169,11 @@ def _take_over_sqlite_transactions(engine: AsyncEngine) -> None:
         finally:
             cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+
+def _begin_through_sqlalchemy(engine: Engine) -> None:
+    """Let SQLAlchemy emit BEGIN, so writers can ask for BEGIN IMMEDIATE."""
+
+    @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
         # A writer takes the lock up front: upgrading a read transaction later can fail at once.
         connection.exec_driver_sql(connection.get_execution_options().get("hookline_sqlite_begin", "BEGIN"))

@@ -8,12 +8,13 @@ An in-memory SQLite database has a single connection, so there reads queue with 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import exc, func, literal, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hookline.errors import RejectedRequest, StorageUnavailable
 from hookline.models import Execution, ExecutionStatus, Job, Node, Workflow
@@ -26,7 +27,7 @@ from hookline.store.notify import EXECUTIONS_CHANNEL
 from hookline.store.schema import executions, workflows
 from hookline.store.schema import jobs as jobs_table
 from hookline.store.schema import nodes as nodes_table
-from hookline.store.writer import Insert, Notify, Step, Writer
+from hookline.store.writer import Insert, Notify, Step, Sync, Writer
 from hookline.types import JsonObject, JsonValue
 
 T = TypeVar("T")
@@ -50,7 +51,9 @@ async def open_store(
         except BaseException:
             await engine.dispose()
             raise
-    writer = Writer(engine, max_pending=max_pending_writes, timeout=write_timeout)
+    # An SQLite file takes the writer's fast path; an in-memory one has one connection to share.
+    direct = is_sqlite(engine) and not is_memory(engine)
+    writer = Writer(engine, max_pending=max_pending_writes, timeout=write_timeout, direct_sqlite=direct)
     writer.start()
     return SqlStore(engine, writer, timeout=write_timeout)
 
@@ -80,7 +83,7 @@ class SqlStore:
 
     async def add_flow(self, flow: Flow) -> None:
         """Store a new workflow version with its nodes, applying the current/enabled rules."""
-        await self.writer.call(lambda c: sql.insert_flow(c, flow, _utcnow()))
+        await self.writer.run(lambda c: sql.insert_flow(c, flow, _utcnow()))
 
     async def get_live_flow(self, key: str) -> Flow | None:
         """The current, enabled version of a key with its nodes, or None."""
@@ -124,7 +127,7 @@ class SqlStore:
                 updated_at=workflow.updated_at or _utcnow(),
             )
         )
-        await self.writer.write(sql.run(change))
+        await self.writer.write(Sync(sql.run(change)))
 
     async def replace_nodes(self, workflow_id: int, nodes: Sequence[Node]) -> None:
         """Replace every node of a version with these, in one transaction."""
@@ -132,11 +135,11 @@ class SqlStore:
         if foreign:  # a caller bug: these would silently join another version
             raise ValueError(f"nodes {foreign} belong to another workflow version than {workflow_id}")
         clear = nodes_table.delete().where(nodes_table.c.workflow_id == workflow_id)
-        await self.writer.write(sql.run(clear), Insert(nodes_table, [node_row(n) for n in nodes]))
+        await self.writer.write(Sync(sql.run(clear)), Insert(nodes_table, [node_row(n) for n in nodes]))
 
     async def set_enabled(self, workflow_id: int, enabled: bool, *, now: datetime) -> None:
         """Enable a version (it takes over its key) or disable it (it stays current)."""
-        await self.writer.call(lambda c: sql.set_enabled(c, workflow_id, enabled, now))
+        await self.writer.run(lambda c: sql.set_enabled(c, workflow_id, enabled, now))
 
     async def count_executions(self, workflow_id: int) -> int:
         """How many executions a version has (a version with any is frozen)."""
@@ -155,13 +158,13 @@ class SqlStore:
         conditions = sql.of_key(key)
         deleted = 0
         while True:
-            count = await self.writer.call(
+            count = await self.writer.run(
                 lambda c: sql.delete_executions(c, conditions, limit=batch, lock=False)
             )
             deleted += count
             if count < batch:
                 break
-        return deleted + await self.writer.call(lambda c: sql.delete_versions(c, key, lock=self._locks_rows))
+        return deleted + await self.writer.run(lambda c: sql.delete_versions(c, key, lock=self._locks_rows))
 
     # -- executions and jobs ---------------------------------------------------------------
 
@@ -214,8 +217,10 @@ class SqlStore:
         }
         if response is not None:
             values["response"] = response
-        finish = sql.finish(execution_id, values)
-        await self.writer.write(Insert(jobs_table, [job_row(j) for j in jobs]), sql.run(finish))
+        finish, parameters = sql.finish(execution_id, values)
+        await self.writer.write(
+            Insert(jobs_table, [job_row(j) for j in jobs]), Sync(lambda c: finish.run(c, parameters))
+        )
 
     async def claim_executions(
         self, worker_id: str, *, limit: int, lease_seconds: float, now: datetime
@@ -223,11 +228,12 @@ class SqlStore:
         """Claim up to `limit` runnable executions, oldest first, for this worker."""
         if limit <= 0:
             return []
-        statement = sql.claim(worker_id, limit, now + timedelta(seconds=lease_seconds), now, self._locks_rows)
+        expires_at = now + timedelta(seconds=lease_seconds)
+        statement, parameters = sql.claim(worker_id, limit, expires_at, now, self._locks_rows)
         if self._claims_through_writer:
-            rows = await self.writer.call(lambda c: sql.fetch(c, statement))
+            rows = await self.writer.run(lambda c: statement.fetch(c, parameters))
         else:
-            rows = await self._pooled(lambda c: sql.fetch(c, statement))
+            rows = await self._pooled(lambda c: statement.fetch(c, parameters))
         return sorted((to_execution(row) for row in rows), key=lambda e: e.id)
 
     async def renew_claims(
@@ -240,7 +246,7 @@ class SqlStore:
         if not execution_ids:
             return set()
         renew = sql.renew(worker_id, execution_ids, now + timedelta(seconds=lease_seconds))
-        rows = await self.writer.call(lambda c: sql.fetch(c, renew))
+        rows = await self.writer.run(lambda c: sql.fetch(c, renew))
         return {int(row["id"]) for row in rows}
 
     async def expire_claims(self, worker_id: str | None = None) -> int:
@@ -250,7 +256,7 @@ class SqlStore:
         without a claim is runnable. On PostgreSQL the listeners are told when any was freed.
         """
         expire = sql.expire(worker_id)
-        return await self.writer.call(lambda c: self._count_and_notify(c, expire))
+        return await self.writer.run(lambda c: self._count_and_notify(c, expire))
 
     async def release_execution(
         self, execution_id: int, worker_id: str, *, run_after: datetime, error: str | None
@@ -260,7 +266,7 @@ class SqlStore:
         It stays `started` with its jobs and no claim; `error` says why it waits.
         """
         release = sql.release(execution_id, worker_id, run_after, error)
-        return await self.writer.call(lambda c: sql.rowcount(c, release)) == 1
+        return await self.writer.run(lambda c: sql.rowcount(c, release)) == 1
 
     async def get_execution(self, execution_id: int) -> Execution | None:
         """One execution by id, or None."""
@@ -282,25 +288,25 @@ class SqlStore:
 
     async def cancel_execution(self, execution_id: int, *, now: datetime) -> bool:
         """Make a `queued` or `started` execution `canceled`; False when it was not either."""
-        return await self.writer.call(lambda c: sql.rowcount(c, sql.cancel(execution_id, now))) == 1
+        return await self.writer.run(lambda c: sql.rowcount(c, sql.cancel(execution_id, now))) == 1
 
     async def requeue_execution(self, execution_id: int, *, drop_job_ids: Sequence[int] = ()) -> bool:
         """Queue a finished execution again without these jobs; False when missing or not finished."""
 
-        async def requeue(connection: AsyncConnection) -> bool:
-            queued = await sql.requeue(connection, execution_id, drop_job_ids)
+        def requeue(connection: Connection) -> bool:
+            queued = sql.requeue(connection, execution_id, drop_job_ids)
             if queued and self._notifies:
-                await sql.notify(connection, EXECUTIONS_CHANNEL)
+                sql.notify(connection, EXECUTIONS_CHANNEL)
             return queued
 
-        return await self.writer.call(requeue)
+        return await self.writer.run(requeue)
 
     async def delete_executions(self, rule: RetentionRule, *, limit: int) -> int:
         """Delete up to `limit` finished executions (with their jobs) matching the rule, oldest first."""
         conditions = sql.expired(rule)
         if conditions is None or limit <= 0:
             return 0
-        return await self.writer.call(
+        return await self.writer.run(
             lambda c: sql.delete_executions(c, conditions, limit=limit, lock=self._locks_rows)
         )
 
@@ -316,11 +322,11 @@ class SqlStore:
         """Whether statements must lock rows (not on SQLite, where the one writer is exclusive anyway)."""
         return not self._claims_through_writer
 
-    async def _count_and_notify(self, connection: AsyncConnection, statement: Any) -> int:
+    def _count_and_notify(self, connection: Connection, statement: Any) -> int:
         """Run an UPDATE that makes executions runnable; notify the listeners when it touched any."""
-        count = await sql.rowcount(connection, statement)
+        count = sql.rowcount(connection, statement)
         if count and self._notifies:
-            await sql.notify(connection, EXECUTIONS_CHANNEL)
+            sql.notify(connection, EXECUTIONS_CHANNEL)
         return count
 
     async def _workflows(self, query: Any) -> list[Workflow]:
@@ -332,17 +338,17 @@ class SqlStore:
         rows = await self._read(lambda c: sql.fetch(c, query))
         return to_execution(rows[0]) if rows else None
 
-    async def _read(self, read: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+    async def _read(self, read: Callable[[Connection], T]) -> T:
         """Run a read on a pooled connection (or in the writer for an in-memory database)."""
         if self._reads_through_writer:
-            return await self.writer.call(read)
+            return await self.writer.run(read)
         return await self._pooled(read)
 
-    async def _pooled(self, use: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+    async def _pooled(self, use: Callable[[Connection], T]) -> T:
         """Run in one transaction on a pooled connection; "cannot reach" becomes StorageUnavailable."""
         try:
             async with asyncio.timeout(self._timeout), self.engine.begin() as connection:
-                return await use(connection)
+                return await connection.run_sync(use)
         except StorageUnavailable:
             raise
         except Exception as error:

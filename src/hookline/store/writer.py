@@ -4,22 +4,29 @@ Callers submit a write (a few steps) and await it. While one transaction commits
 queue up; the next transaction takes all of them (up to a cap). Nobody is answered before the
 COMMIT that holds their write has returned, so this is as durable as a commit per write, at a
 fraction of the flushes. There is no timer: a lone write commits at once.
+
+On an SQLite file the writer can take a fast path (`direct_sqlite`): a batch made only of
+inserts and synchronous steps runs whole on a thread of its own (see `_sqlite_writer`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import threading
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias, TypeVar, cast
 
 from sqlalchemy import Table, exc, func, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
 
 from hookline.errors import StorageUnavailable
-from hookline.store.database import WRITE_OPTIONS, is_unavailable, unavailable
+from hookline.store._sqlite_writer import Call, DirectSqlite, Operation, Rows
+from hookline.store.database import WRITE_OPTIONS, is_memory, is_sqlite, is_unavailable, unavailable
 
 T = TypeVar("T")
 
@@ -46,18 +53,46 @@ class Notify:
     channel: str
 
 
-Step: TypeAlias = Insert | Notify | Action
+@dataclass(frozen=True, slots=True)
+class Sync:
+    """A step written against a synchronous connection, so it runs on either path.
+
+    On the async path it runs through `AsyncConnection.run_sync`; on the SQLite fast path
+    directly on the writer thread's connection. Its value is the write's result.
+    """
+
+    action: Callable[[Connection], Any]
+
+
+Step: TypeAlias = Insert | Notify | Sync | Action
 """One part of a write; all steps of a write commit together or not at all."""
+
+_COMMIT_LOCK = threading.Lock()
+"""Orders a write's timeout against its batch's decision to commit (taken on the fast path's thread)."""
 
 
 @dataclass(slots=True)
 class _Write:
-    """A submitted write and the future its caller awaits."""
+    """A submitted write and the future its caller awaits.
+
+    `detached`: the caller giving up (its task cancelled) does not withdraw the write, only
+    its timeout does. `expired` and `committing` are only changed under `_COMMIT_LOCK`: a write
+    either expires (its caller is told "not stored" and the batch must not commit it) or is
+    committing (its caller then waits for the real outcome), never both.
+    """
 
     steps: tuple[Step, ...]
     future: asyncio.Future[Any]
+    detached: bool = False
+    expired: bool = False
     committing: bool = False
     """Set just before COMMIT: from then on the caller waits for the real outcome."""
+
+    @property
+    def withdrawn(self) -> bool:
+        """Whether the write must not be committed: timed out, cancelled by its submitter, or answered."""
+        future = self.future
+        return self.expired or (future.done() and not (self.detached and future.cancelled()))
 
 
 @dataclass(slots=True)
@@ -65,7 +100,7 @@ class _Call:
     """An action in a batch plan, with the index of the write whose result it gives."""
 
     index: int
-    action: Action
+    action: Sync | Action
 
 
 @dataclass(slots=True)
@@ -101,6 +136,10 @@ class _Inserts:
         for table in self.tables:
             await connection.execute(table.insert(), self.rows[table.name])
 
+    def operations(self) -> list[Operation]:
+        """The same inserts for the SQLite fast path."""
+        return [Rows(table, self.rows[table.name]) for table in self.tables]
+
 
 class Writer:
     """Runs every write of one database through one connection, many writes per transaction."""
@@ -112,8 +151,12 @@ class Writer:
         max_batch: int = 500,
         max_pending: int = 10_000,
         timeout: float = 10.0,
+        direct_sqlite: bool = False,
     ) -> None:
+        if direct_sqlite and not (is_sqlite(engine) and not is_memory(engine)):
+            raise ValueError("the direct SQLite path needs an SQLite file database")
         self._engine = engine
+        self._direct = DirectSqlite(engine.dialect, engine.url, timeout=timeout) if direct_sqlite else None
         self._max_batch = max_batch
         self._max_pending = max_pending
         self._timeout = timeout
@@ -138,23 +181,29 @@ class Writer:
             self._task = asyncio.create_task(self._loop(), name="hookline-writer")
 
     async def write(self, *steps: Step) -> Any:
-        """Commit these steps together; returns the last action's value once durable."""
-        write = self._submit(steps)
+        """Commit these steps together; returns the last action's value once durable.
+
+        A write not committing after `timeout` seconds fails with StorageUnavailable and is
+        never committed later (a batch drops it before its COMMIT). One whose COMMIT is under
+        way by then waits for the real outcome. A caller cancelled meanwhile does not withdraw
+        its write.
+        """
+        write = self._enqueue(steps, detached=True)
+        # One timer per write, and the future awaited directly (no wait_for, no shield): cheaper,
+        # and a cancel that lands as the write completes still reaches the caller.
+        expiry = write.future.get_loop().call_later(self._timeout, _expire, write)
         try:
-            # Not wait_for: on Python 3.11 it can swallow a cancel that lands as the write completes,
-            # and a worker being stopped would then never stop.
-            async with asyncio.timeout(self._timeout):
-                return await asyncio.shield(write.future)
-        except TimeoutError:
-            if write.committing:
-                # Its COMMIT is under way: answering "not stored" now could be a lie.
-                return await write.future
-            write.future.cancel()  # it will never commit: a batch drops given-up writes before COMMIT
-            raise StorageUnavailable("The database did not store this write in time.") from None
+            return await write.future
+        finally:
+            expiry.cancel()
 
     async def call(self, action: Callable[[AsyncConnection], Awaitable[T]]) -> T:
         """Run one action in the writer's transaction and return its value once committed."""
         return cast(T, await self.write(action))
+
+    async def run(self, action: Callable[[Connection], T]) -> T:
+        """Run one synchronous action in the writer's transaction; its value once committed."""
+        return cast(T, await self.write(Sync(action)))
 
     async def close(self) -> None:
         """Commit every write already submitted, refuse new ones, and release the connection."""
@@ -166,19 +215,24 @@ class Writer:
             await self._release_connection()
 
     def submit(self, *steps: Step) -> asyncio.Future[Any]:
-        """Queue a write now and return its future (no timeout); refused when closing or full."""
-        return self._submit(steps).future
+        """Queue a write now and return its future (no timeout); refused when closing or full.
 
-    def _submit(self, steps: tuple[Step, ...]) -> _Write:
+        Cancelling the future withdraws the write unless its COMMIT is under way.
+        """
+        future = self._enqueue(steps, detached=False).future
+        # A caller that gave up never reads the outcome; mark it read so asyncio does not log it.
+        future.add_done_callback(_mark_read)
+        return future
+
+    def _enqueue(self, steps: tuple[Step, ...], *, detached: bool) -> _Write:
+        """Queue a write and wake the writer; refused when closing or full."""
         if self._closing:
             raise StorageUnavailable("The store is closed; the write was not accepted.")
         if len(self._pending) >= self._max_pending:
             raise StorageUnavailable("Too many writes are waiting for the database.")
-        self.start()
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        # A caller that gave up never reads the outcome; mark it read so asyncio does not log it.
-        future.add_done_callback(lambda f: f.cancelled() or f.exception())
-        write = _Write(steps, future)
+        if self._task is None:
+            self.start()
+        write = _Write(steps, asyncio.get_running_loop().create_future(), detached)
         self._pending.append(write)
         self._wakeup.set()
         return write
@@ -206,7 +260,7 @@ class Writer:
         batch: list[_Write] = []
         while self._pending and len(batch) < self._max_batch:
             write = self._pending.popleft()
-            if not write.future.done():
+            if not write.withdrawn:
                 batch.append(write)
         self.writes += len(batch)
         return batch
@@ -216,7 +270,7 @@ class Writer:
         try:
             results = await self._transaction_with_reconnect(batch)
         except _GaveUp:
-            live = [write for write in batch if not write.future.done()]
+            live = [write for write in batch if not write.withdrawn]
             if live:
                 await self._commit(live)
             return
@@ -233,7 +287,7 @@ class Writer:
             _settle(batch, lambda: unavailable(error))
         elif len(batch) > 1:
             for write in batch:
-                if not write.future.done():  # a caller that gave up must not be committed later
+                if not write.withdrawn:  # a caller that gave up must not be committed later
                     await self._commit([write])
         else:
             _settle_all(batch, error)
@@ -253,6 +307,8 @@ class Writer:
 
     async def _transaction(self, batch: list[_Write]) -> list[Any]:
         """One transaction for the whole batch; `_NotCommitted` when it failed before COMMIT."""
+        if self._direct is not None and _is_direct(batch):
+            return await self._direct_transaction(self._direct, batch)
         self.transactions += 1
         committing = False
         try:
@@ -261,10 +317,7 @@ class Writer:
                 transaction = await connection.begin()
                 try:
                     results = await _run_plan(connection, batch)
-                    if any(write.future.done() for write in batch):
-                        raise _GaveUp  # a caller timed out meanwhile and was told "not stored"
-                    for write in batch:
-                        write.committing = True
+                    _start_commit(batch)
                     committing = True
                     await transaction.commit()
                 except BaseException:
@@ -277,6 +330,22 @@ class Writer:
                 raise
             raise _NotCommitted(error) from error
         return results
+
+    async def _direct_transaction(self, direct: DirectSqlite, batch: list[_Write]) -> list[Any]:
+        """The batch on the SQLite fast path, in one call to the writer thread."""
+        self.transactions += 1
+        operations: list[Operation] = []
+        for step in _plan(batch):
+            if isinstance(step, _Inserts):
+                operations += step.operations()
+            elif isinstance(step, _Call) and isinstance(step.action, Sync):
+                operations.append(Call(step.index, step.action.action))
+        try:
+            return await direct.run(operations, len(batch), functools.partial(_start_commit, batch))
+        except Exception as error:
+            if is_unavailable(error):
+                direct.reset()
+            raise
 
     async def _connect(self) -> AsyncConnection:
         """The writer's own connection, opened on first use and after a failure."""
@@ -294,11 +363,13 @@ class Writer:
                     await connection.invalidate()
 
     async def _release_connection(self) -> None:
-        """Give the connection back cleanly at close."""
+        """Give the connection back cleanly at close (and stop the fast path's thread)."""
         connection, self._connection = self._connection, None
         if connection is not None:
             with contextlib.suppress(Exception):
                 await connection.close()
+        if self._direct is not None:
+            await self._direct.close()
 
 
 class _GaveUp(Exception):
@@ -321,9 +392,45 @@ async def _run_plan(connection: AsyncConnection, batch: list[_Write]) -> list[An
             await step.run(connection)
         elif isinstance(step, Notify):
             await connection.execute(select(func.pg_notify(step.channel, "")))
+        elif isinstance(step.action, Sync):
+            results[step.index] = await connection.run_sync(step.action.action)
         else:
             results[step.index] = await step.action(connection)
     return results
+
+
+def _is_direct(batch: list[_Write]) -> bool:
+    """Whether the fast path can run this batch: only inserts and synchronous steps."""
+    return all(type(step) is Insert or type(step) is Sync for write in batch for step in write.steps)
+
+
+def _start_commit(batch: list[_Write]) -> None:
+    """Just before COMMIT: `_GaveUp` if a caller gave up, otherwise every caller waits for COMMIT.
+
+    Runs on the loop or on the fast path's thread; the lock orders it against `_expire`.
+    Reading a submitted future's cancellation from the thread is safe under the GIL.
+    """
+    with _COMMIT_LOCK:
+        if any(write.withdrawn for write in batch):
+            raise _GaveUp  # a caller timed out meanwhile and was told "not stored"
+        for write in batch:
+            write.committing = True
+
+
+def _expire(write: _Write) -> None:
+    """A write's timeout: unless its COMMIT is under way, it is never committed and fails now."""
+    with _COMMIT_LOCK:
+        if write.committing:
+            return  # answering "not stored" now could be a lie: the caller waits for the outcome
+        write.expired = True
+    if not write.future.done():
+        write.future.set_exception(StorageUnavailable("The database did not store this write in time."))
+
+
+def _mark_read(future: asyncio.Future[Any]) -> None:
+    """Retrieve a future's outcome so asyncio does not log an exception nobody awaited."""
+    if not future.cancelled():
+        future.exception()
 
 
 def _plan(batch: list[_Write]) -> list[_Inserts | _Call | Notify]:
@@ -347,7 +454,7 @@ def _plan(batch: list[_Write]) -> list[_Inserts | _Call | Notify]:
     return plan + list(notes.values())
 
 
-def _parts(steps: tuple[Step, ...]) -> Iterator[list[Insert] | Action]:
+def _parts(steps: tuple[Step, ...]) -> Iterator[list[Insert] | Sync | Action]:
     """Consecutive non-empty inserts as one list, each action alone; notifications are left out."""
     inserts: list[Insert] = []
     for step in steps:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from hookline.engine.templates import resolve_path
@@ -18,14 +19,48 @@ REQUEST_PARTS = ("headers", "query", "body")
 """The parts of `config.request` that list configured items."""
 
 
+@dataclass(frozen=True, slots=True)
+class ContextPlan:
+    """What a trigger config asks of every request's context, worked out once per config."""
+
+    redacted: frozenset[str]
+    """Lower-case header names whose values are redacted."""
+    header_names: tuple[str, ...]
+    """Lower-case names of the configured headers, present in the context even when absent."""
+    query_vars: tuple[tuple[str, str], ...]
+    """(flat name, path) of the query items with a `_var`."""
+    body_vars: tuple[tuple[str, str], ...]
+    """(flat name, path) of the body items with a `_var`."""
+
+
+def context_plan(config: Mapping[str, Any]) -> ContextPlan:
+    """The plan of a trigger config; a workflow keeps it while it stays cached."""
+    return ContextPlan(
+        redacted=redacted_header_names(config),
+        header_names=tuple(item["key"].lower() for item in configured_items(config, "headers")),
+        query_vars=_flat_names(configured_items(config, "query")),
+        body_vars=_flat_names(configured_items(config, "body")),
+    )
+
+
 def build_context(
-    headers: Sequence[tuple[str, str]], query: JsonValue, body: JsonValue, config: Mapping[str, Any]
+    headers: Sequence[tuple[str, str]],
+    query: JsonValue,
+    body: JsonValue,
+    config: Mapping[str, Any],
+    *,
+    plan: ContextPlan | None = None,
 ) -> dict[str, Any]:
-    """The `{"headers", "query", "body"}` context of a request, per the trigger config (SPEC §3.4)."""
+    """The `{"headers", "query", "body"}` context of a request, per the trigger config (SPEC §3.4).
+
+    `plan` is `context_plan(config)` when the caller has it already.
+    """
+    if plan is None:
+        plan = context_plan(config)
     return {
-        "headers": _context_headers(headers, config),
-        "query": _with_flat_names(query, configured_items(config, "query")),
-        "body": _with_flat_names(body, configured_items(config, "body")),
+        "headers": _context_headers(headers, plan),
+        "query": _with_flat_names(query, plan.query_vars),
+        "body": _with_flat_names(body, plan.body_vars),
     }
 
 
@@ -62,9 +97,9 @@ def _clean_item(item: Any) -> dict[str, str] | None:
     return clean
 
 
-def _context_headers(headers: Sequence[tuple[str, str]], config: Mapping[str, Any]) -> dict[str, str | None]:
+def _context_headers(headers: Sequence[tuple[str, str]], plan: ContextPlan) -> dict[str, str | None]:
     """Every header by lower-case name, credentials redacted, configured names present even when absent."""
-    redacted = redacted_header_names(config)
+    redacted = plan.redacted
     result: dict[str, str | None] = {}
     for name, value in headers:
         lower = name.lower()
@@ -75,14 +110,19 @@ def _context_headers(headers: Sequence[tuple[str, str]], config: Mapping[str, An
             result[lower] = f"{result[lower]}, {value}"
         else:
             result[lower] = value
-    for item in configured_items(config, "headers"):
-        result.setdefault(item["key"].lower(), None)
+    for name in plan.header_names:
+        result.setdefault(name, None)
     return result
 
 
-def _with_flat_names(value: JsonValue, items: list[dict[str, str]]) -> JsonValue:
+def _flat_names(items: list[dict[str, str]]) -> tuple[tuple[str, str], ...]:
+    """(flat name, path) of the items that have a `_var`, in order."""
+    return tuple((item["_var"], item["key"]) for item in items if "_var" in item)
+
+
+def _with_flat_names(value: JsonValue, flat_names: tuple[tuple[str, str], ...]) -> JsonValue:
     """A copy of a parsed query or body with each `_var` item's value also under its flat name."""
     if not isinstance(value, dict):
         return value
-    flat = {item["_var"]: resolve_path(value, item["key"]) for item in items if "_var" in item}
+    flat = {name: resolve_path(value, path) for name, path in flat_names}
     return {**value, **flat}

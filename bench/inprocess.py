@@ -1,0 +1,239 @@
+"""CPU cost of hookline's webhook path measured in-process: the ASGI app driven without HTTP.
+
+It complements `run.py` (the real figures over HTTP): no sockets, no uvicorn, no load generator,
+so the figures are steadier and show the CPU time per request of hookline itself. Pin it to one
+CPU to match the server set-up:
+
+    taskset -c 0 .venv/bin/python bench/inprocess.py --scenario sync --seconds 5
+    taskset -c 0 .venv/bin/python bench/inprocess.py --scenario async --workers 0
+    taskset -c 0 .venv/bin/python bench/inprocess.py --scenario sync --profile /tmp/sync.txt
+
+`--callers` concurrent callers (32, as wrk's connections) each post the benchmark body in a loop.
+It prints requests/s, CPU µs per request (in total and per thread: the event loop and the SQLite
+writer thread, with their system time), p50/p99 latency in ms, writes per transaction, and for
+`async` the executions the workers resolved meanwhile. `bare` is bench/bare_app.py, for scale.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import cProfile
+import os
+import pstats
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from pathlib import Path
+from typing import Any
+
+from hookline.api.app import create_app
+from hookline.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+BODY = b'{"order": {"id": 42, "status": "paid"}}'
+AUTH = b"Basic " + base64.b64encode(b"shop:s3cret")
+EXAMPLES = {
+    "bare": ("", "bench"),
+    "sync": ("order-paid.json", "orders-paid"),
+    "async": ("order-paid-async.json", "orders-paid-async"),
+}
+
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+App = Callable[[Message, Receive, Send], Awaitable[None]]
+
+
+def _thread_cpu() -> dict[str, float]:
+    """CPU seconds used so far by each thread of this process, by thread name."""
+    tick = os.sysconf("SC_CLK_TCK")
+    names = {thread.native_id: thread.name.split("_")[0] for thread in threading.enumerate()}
+    used: dict[str, float] = {}
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            name = names.get(int(task.name), "other")
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        used[name] = used.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+        used[name + "(sys)"] = used.get(name + "(sys)", 0.0) + int(fields[12]) / tick
+    return used
+
+
+def _scope(key: str) -> Message:
+    """The ASGI scope of one benchmark request to a webhook key."""
+    path = f"/api/webhook:trigger/{key}"
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [
+            (b"host", b"127.0.0.1:8000"),
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(BODY)).encode()),
+            (b"authorization", AUTH),
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+        "state": {},
+    }
+
+
+async def _call(app: App, key: str) -> int:
+    """One request through the ASGI app; its status."""
+    status = 0
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": BODY, "more_body": False}
+        await asyncio.Event().wait()  # a disconnect never comes
+        return {"type": "http.disconnect"}
+
+    async def send(message: Message) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+
+    await app(_scope(key), receive, send)
+    return status
+
+
+async def _caller(app: App, key: str, until: float, latencies: list[float], failures: list[int]) -> None:
+    """Post requests one after the other until `until`, recording latencies and non-2xx statuses."""
+    while (start := time.perf_counter()) < until:
+        status = await _call(app, key)
+        latencies.append(time.perf_counter() - start)
+        if not 200 <= status < 300:
+            failures.append(status)
+
+
+async def _resolved(runtime: Any) -> int:
+    """How many executions are resolved so far."""
+    if runtime is None:
+        return 0
+    counts = await runtime.store.count_executions_by_status()
+    return sum(n for (_, status), n in counts.items() if status == "resolved")
+
+
+async def _lifespan(app: App) -> tuple[asyncio.Task[None], asyncio.Queue[Message], asyncio.Queue[Message]]:
+    """Start the app's lifespan; its task and the queues to shut it down with."""
+    inbox: asyncio.Queue[Message] = asyncio.Queue()
+    outbox: asyncio.Queue[Message] = asyncio.Queue()
+    scope = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}
+    task = asyncio.create_task(app(scope, inbox.get, outbox.put))
+    await inbox.put({"type": "lifespan.startup"})
+    message = await outbox.get()
+    if message["type"] != "lifespan.startup.complete":
+        raise SystemExit(f"start-up failed: {message}")
+    return task, inbox, outbox
+
+
+async def measure(args: argparse.Namespace, data: Path) -> None:
+    """Start the app, warm up, load it, print the figures."""
+    key = EXAMPLES[args.scenario][1]
+    settings = Settings.from_env({"HOOKLINE_DATA_DIR": str(data), "HOOKLINE_WORKERS": str(args.workers)})
+    if args.scenario == "bare":
+        sys.path.insert(0, str(ROOT / "bench"))
+        from bare_app import app as bare
+
+        app: App = bare  # type: ignore[assignment]
+    else:
+        app = create_app(settings)
+    task, inbox, outbox = await _lifespan(app)
+    runtime = getattr(app.state, "runtime", None)  # type: ignore[attr-defined]
+    try:
+        warm: list[float] = []
+        warm_until = time.perf_counter() + args.warmup
+        await asyncio.gather(*(_caller(app, key, warm_until, warm, []) for _ in range(args.callers)))
+        latencies: list[float] = []
+        failures: list[int] = []
+        resolved = await _resolved(runtime)
+        writer = runtime.store.writer if runtime is not None else None
+        transactions = writer.transactions if writer is not None else 0
+        profile = cProfile.Profile() if args.profile else None
+        threads = _thread_cpu()
+        cpu, start = time.process_time(), time.perf_counter()
+        if profile is not None:
+            profile.enable()
+        until = start + args.seconds
+        await asyncio.gather(*(_caller(app, key, until, latencies, failures) for _ in range(args.callers)))
+        if profile is not None:
+            profile.disable()
+        elapsed, used = time.perf_counter() - start, time.process_time() - cpu
+        threads = {name: t - threads.get(name, 0.0) for name, t in _thread_cpu().items()}
+        transactions = writer.transactions - transactions if writer is not None else 0
+        resolved = await _resolved(runtime) - resolved
+    finally:
+        await inbox.put({"type": "lifespan.shutdown"})
+        await outbox.get()
+        await task
+    count = len(latencies)
+    latencies.sort()
+    print(
+        f"{args.scenario}: {count / elapsed:,.0f} req/s  CPU {1e6 * used / count:.0f} µs/req  "
+        f"p50 {1000 * statistics.median(latencies):.2f} ms  "
+        f"p99 {1000 * latencies[int(0.99 * count)]:.2f} ms  "
+        f"non-2xx {len(failures)}  writes/transaction {count / max(transactions, 1):.1f}"
+    )
+    if args.scenario == "async":
+        print(f"  resolved by the workers meanwhile: {resolved / elapsed:,.0f}/s")
+    by_thread = sorted(threads.items(), key=lambda item: -item[1])
+    print(
+        "  CPU µs/req by thread: " + ", ".join(f"{name} {1e6 * t / count:.0f}" for name, t in by_thread if t)
+    )
+    if profile is not None:
+        _write_profile(profile, Path(args.profile))
+
+
+def _write_profile(profile: cProfile.Profile, path: Path) -> None:
+    """The profile by own time, then by cumulative time."""
+    with path.open("w") as out:
+        pstats.Stats(profile, stream=out).sort_stats("tottime").print_stats(60)
+        pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(80)
+
+
+def main() -> None:
+    """Parse the options and run."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--scenario", choices=sorted(EXAMPLES), default="sync")
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--warmup", type=float, default=1.0)
+    parser.add_argument("--callers", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=8, help="HOOKLINE_WORKERS for the async scenario")
+    parser.add_argument("--profile", help="write a cProfile report here")
+    parser.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop")
+    parser.add_argument("--switch-interval", type=float, help="sys.setswitchinterval, in seconds")
+    args = parser.parse_args()
+    if args.switch_interval:
+        sys.setswitchinterval(args.switch_interval)
+    with tempfile.TemporaryDirectory(prefix="hookline-inprocess-") as data:
+        env = {**os.environ, "HOOKLINE_DATA_DIR": data}
+        if args.scenario != "bare":
+            example = ROOT / "examples" / EXAMPLES[args.scenario][0]
+            command = [sys.executable, "-m", "hookline", "workflow", "import", str(example)]
+            subprocess.run(command, env=env, check=True, capture_output=True)
+        if args.loop == "uvloop":
+            import uvloop
+
+            uvloop.run(measure(args, Path(data)))
+        else:
+            asyncio.run(measure(args, Path(data)))
+
+
+if __name__ == "__main__":
+    main()
