@@ -28,6 +28,7 @@ from hookline.store.notify import EXECUTIONS_CHANNEL, Listener, listen_dsn
 from hookline.store.schema import executions
 from hookline.store.sql_store import SqlStore, open_store
 from hookline.types import JsonObject
+from tests._workflows import chain as chain_json
 from tests.contract.test_store import LEASE, NOW, make_execution, make_flow, make_job
 
 LATER = NOW + timedelta(seconds=10)
@@ -91,18 +92,7 @@ def test_nodes() -> Iterator[None]:
 
 def chain(*kinds: str) -> Flow:
     """An enabled asynchronous flow whose nodes `n0`, `n1`, … of the given types form one chain."""
-    nodes = [
-        {
-            "key": f"n{i}",
-            "type": kind,
-            "upstream": f"n{i - 1}" if i else None,
-            "branchIndex": None,
-            "config": {},
-        }
-        for i, kind in enumerate(kinds)
-    ]
-    data = {"title": "chain", "type": "webhook", "sync": False, "enabled": True, "config": {}, "nodes": nodes}
-    return flow_from_json(data)
+    return flow_from_json(chain_json(*kinds))
 
 
 @pytest.fixture

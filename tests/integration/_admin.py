@@ -46,21 +46,6 @@ def where(error: dict[str, Any]) -> list[str]:
     return [detail["where"] for detail in error["details"]]
 
 
-def chain(*kinds: str, sync: bool = False) -> JsonObject:
-    """Workflow JSON whose nodes `n0`, `n1`, … of the given types form one chain."""
-    nodes = [
-        {
-            "key": f"n{i}",
-            "type": kind,
-            "upstream": f"n{i - 1}" if i else None,
-            "branchIndex": None,
-            "config": {},
-        }
-        for i, kind in enumerate(kinds)
-    ]
-    return {"title": "chain", "type": "webhook", "sync": sync, "enabled": True, "config": {}, "nodes": nodes}
-
-
 async def create(server: Server, **fields: Any) -> JsonObject:
     """Create a workflow through the API (a sync one titled "hook" unless told) and return its view."""
     body = {"title": "hook", "sync": True, **fields}

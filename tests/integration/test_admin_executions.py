@@ -12,7 +12,8 @@ from hookline.models import JobStatus
 from hookline.nodes.base import NodeContext, NodeType, Outcome
 from hookline.nodes.registry import register, unregister
 from hookline.types import JsonObject
-from tests.integration._admin import PAID, authorize, chain, error_of, import_, where
+from tests._workflows import chain
+from tests.integration._admin import PAID, authorize, error_of, import_, where
 from tests.integration.conftest import Server, example
 
 AUTH = ("shop", "s3cret")

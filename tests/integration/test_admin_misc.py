@@ -13,7 +13,8 @@ from hookline.api.auth import TOKEN_FILE
 from hookline.errors import StorageUnavailable
 from hookline.store.sql_store import SqlStore
 from hookline.trigger.samples import MAX_SAMPLE_BYTES
-from tests.integration._admin import PAID, authorize, chain, create, error_of, import_, where
+from tests._workflows import chain
+from tests.integration._admin import PAID, authorize, create, error_of, import_, where
 from tests.integration.conftest import Server, example
 
 AUTH = ("shop", "s3cret")

@@ -20,6 +20,7 @@ from hookline.store.base import ExecutionFilter
 from hookline.store.schema import executions
 from hookline.store.sql_store import open_store
 from hookline.types import JsonObject
+from tests._workflows import chain
 from tests.integration.conftest import Server
 
 
@@ -77,21 +78,6 @@ def count_nodes() -> Iterator[None]:
     yield
     for kind in kinds:
         unregister(kind.type)
-
-
-def chain(*kinds: str) -> JsonObject:
-    """An asynchronous workflow whose nodes `n0`, `n1`, … of the given types form one chain."""
-    nodes = [
-        {
-            "key": f"n{i}",
-            "type": kind,
-            "upstream": f"n{i - 1}" if i else None,
-            "branchIndex": None,
-            "config": {},
-        }
-        for i, kind in enumerate(kinds)
-    ]
-    return {"title": "chain", "type": "webhook", "sync": False, "enabled": True, "config": {}, "nodes": nodes}
 
 
 async def test_accepted_request_is_committed_before_the_answer(make_server: Any) -> None:
