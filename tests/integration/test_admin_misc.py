@@ -42,6 +42,8 @@ OPERATIONS = {
     ("post", "/executions/{execution_id}/resume"),
     ("post", "/parse/query"),
     ("post", "/parse/json"),
+    ("get", "/node-types"),
+    ("get", "/stats/executions"),
 }
 
 

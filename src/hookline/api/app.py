@@ -22,6 +22,7 @@ from hookline.api.runtime import Runtime
 from hookline.api.webhook import WebhookEndpoint
 from hookline.errors import HooklineError
 from hookline.settings import Settings
+from hookline.ui import ui_mount
 
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/api/webhook:trigger/{key}", webhook, methods=ALL_METHODS),
             Mount("/api", app=create_admin_api(get_runtime, get_token)),
             *health_routes(get_runtime, get_token),
+            ui_mount(),  # last: it answers every path the others did not take
         ],
         middleware=[Middleware(CatchAll)],
         exception_handlers={HooklineError: hookline_error, HTTPException: http_error},

@@ -355,3 +355,28 @@ class ParsedJson(ResponseModel):
 
     paths: list[str]
     items: list[PathItem]
+
+
+class NodeTypeOut(ResponseModel):
+    """A node type the server runs, and in which workflows it may be used."""
+
+    type: str
+    sync_only: bool = Field(description="Only in synchronous workflows (the Response node).")
+    async_only: bool = Field(description="Only in asynchronous workflows (nodes that wait).")
+    terminal: bool = Field(description="Nothing may follow it.")
+
+
+class KeyStats(ResponseModel):
+    """One workflow key's executions since a time."""
+
+    key: str
+    total: int
+    failed: int = Field(description="Executions that ended failed, error, aborted or rejected.")
+    by_status: dict[str, int]
+
+
+class ExecutionStats(ResponseModel):
+    """Executions per workflow key since a time; keys without executions are left out."""
+
+    since: datetime
+    workflows: list[KeyStats]

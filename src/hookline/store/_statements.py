@@ -364,7 +364,8 @@ def delete_executions(
     return len(ids)
 
 
-def count_by_status() -> Select[Any]:
-    """(workflow key, status, count) for every pair that has executions."""
+def count_by_status(since: datetime | None = None) -> Select[Any]:
+    """(workflow key, status, count) for every pair that has executions (created since `since`)."""
     c = executions.c
-    return select(c.key, c.status, func.count().label("count")).group_by(c.key, c.status)
+    query = select(c.key, c.status, func.count().label("count")).group_by(c.key, c.status)
+    return query if since is None else query.where(c.created_at >= since)

@@ -238,6 +238,6 @@ class Store(Protocol):
         """Delete up to `limit` finished executions (with their jobs) matching the rule."""
         ...
 
-    async def count_executions_by_status(self) -> dict[tuple[str, str], int]:
-        """How many executions each (workflow key, status) has."""
+    async def count_executions_by_status(self, since: datetime | None = None) -> dict[tuple[str, str], int]:
+        """How many executions each (workflow key, status) has (created since `since`, when given)."""
         ...

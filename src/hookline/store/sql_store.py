@@ -310,9 +310,9 @@ class SqlStore:
             lambda c: sql.delete_executions(c, conditions, limit=limit, lock=self._locks_rows)
         )
 
-    async def count_executions_by_status(self) -> dict[tuple[str, str], int]:
-        """How many executions each (workflow key, status) has."""
-        rows = await self._read(lambda c: sql.fetch(c, sql.count_by_status()))
+    async def count_executions_by_status(self, since: datetime | None = None) -> dict[tuple[str, str], int]:
+        """How many executions each (workflow key, status) has (created since `since`, when given)."""
+        rows = await self._read(lambda c: sql.fetch(c, sql.count_by_status(since)))
         return {(row["key"], row["status"]): int(row["count"]) for row in rows}
 
     # -- plumbing --------------------------------------------------------------------------

@@ -1,0 +1,98 @@
+/** The Response node's form: status code, header rows and a JSON body, for synchronous workflows. */
+
+import { field, h } from "../dom.js";
+import { jsonField, parseJson } from "./json-form.js";
+import { withPicker } from "./variable-picker.js";
+
+/** A new Response: 200 with an empty JSON object. */
+export function defaultConfig() {
+  return { statusCode: 200, body: {} };
+}
+
+/** The form; read() gives the config (it throws a FormProblem when the body is not JSON). */
+export function form(config, ctx) {
+  const status = h("input", { type: "number", min: 200, max: 599, step: 1, value: config.statusCode ?? "", class: "short" });
+  const headers = headerRows(Array.isArray(config.headers) ? config.headers : [], ctx);
+  const body = jsonField("Body (JSON)", config.body, ctx, {
+    where: "config.body",
+    hint: 'Any JSON: an object, a list, or "text" in quotes. Empty: no body. Strings may hold {{ variables }}.',
+    rows: 8,
+  });
+  const element = h(
+    "div",
+    { class: "node-config", "data-where": "config" },
+    field("Status code", status, { where: "config.statusCode", hint: "200 to 599." }),
+    headers.element,
+    body.element,
+  );
+  return {
+    element,
+    read() {
+      const { statusCode: _s, headers: _h, body: _b, ...rest } = config;
+      const read = { ...rest };
+      if (status.value !== "") read.statusCode = Number(status.value);
+      const rows = headers.read();
+      if (rows.length) read.headers = rows;
+      if (body.area.value.trim() !== "") read.body = parseJson(body.area.value, "config.body");
+      return read;
+    },
+  };
+}
+
+/** Header rows (name, value with a variable picker), with Add and Remove buttons. */
+function headerRows(given, ctx) {
+  const rows = [];
+  const list = h("div", { class: "pair-list" });
+  const add = h("button", { type: "button" }, "Add header");
+  const renumber = () => rows.forEach((row, i) => row.renumber(i));
+  const append = (entry, focus) => {
+    const row = headerRow(entry, ctx, () => {
+      rows.splice(rows.indexOf(row), 1);
+      row.element.remove();
+      renumber();
+      add.focus();
+    });
+    rows.push(row);
+    list.append(row.element);
+    renumber();
+    if (focus) row.name.focus();
+  };
+  given.forEach((entry) => append(entry, false));
+  add.addEventListener("click", () => append({ name: "", value: "" }, true));
+  const element = h(
+    "fieldset",
+    { class: "field pairs", "data-where": "config.headers" },
+    h("legend", {}, "Headers"),
+    list,
+    ctx.disabled ? null : add,
+  );
+  return { element, read: () => rows.map((row) => row.read()) };
+}
+
+function headerRow(entry, ctx, remove) {
+  const original = entry && typeof entry === "object" ? entry : {};
+  const name = h("input", { type: "text", value: original.name ?? "", placeholder: "X-Order", spellcheck: "false" });
+  const value = h("input", { type: "text", value: original.value ?? "", placeholder: "Text or {{ variable }}", spellcheck: "false" });
+  const nameCell = h("div", { class: "pair-name" }, name);
+  const valueBox = ctx.disabled ? value : withPicker(value, { label: "Header value", variables: ctx.variables });
+  const valueCell = h("div", { class: "pair-value" }, valueBox);
+  const removeButton = h("button", { type: "button", class: "icon danger-icon" }, "×");
+  removeButton.addEventListener("click", remove);
+  const element = h("div", { class: "pair", role: "group" }, nameCell, valueCell, ctx.disabled ? null : removeButton);
+  return {
+    element,
+    name,
+    read: () => ({ ...original, name: name.value.trim(), value: value.value }),
+    renumber(i) {
+      const where = `config.headers[${i}]`;
+      element.dataset.where = where;
+      nameCell.dataset.where = `${where}.name`;
+      valueCell.dataset.where = `${where}.value`;
+      element.setAttribute("aria-label", `Header ${i + 1}`);
+      name.setAttribute("aria-label", `Header ${i + 1} name`);
+      value.setAttribute("aria-label", `Header ${i + 1} value`);
+      removeButton.setAttribute("aria-label", `Remove header ${i + 1}`);
+      valueBox.relabel?.(`Header ${i + 1} value`);
+    },
+  };
+}

@@ -1,0 +1,181 @@
+/** The flow canvas: the trigger card, the chain of nodes, and branches side by side in columns. */
+
+import { h } from "../dom.js";
+
+const LABELS = {
+  condition: "Condition",
+  "multi-conditions": "Multi-conditions",
+  response: "Response",
+  end: "End",
+};
+
+/** The name people see for a node type ("multi-conditions" → "Multi-conditions"). */
+export function typeLabel(type) {
+  return LABELS[type] ?? type.replace(/(^|-)(\w)/g, (_, dash, c) => (dash ? " " : "") + c.toUpperCase());
+}
+
+/** The branches a node shows, in display order: [{index, label}]. Unknown types show the branches they have. */
+export function branchesOf(node, nodes = []) {
+  if (node.type === "condition") {
+    if (node.config?.rejectOnFalse) return [];
+    return [
+      { index: 1, label: "Yes" },
+      { index: 0, label: "No" },
+    ];
+  }
+  if (node.type === "multi-conditions") {
+    const conditions = node.config?.conditions ?? [];
+    return [
+      ...conditions.map((condition, i) => ({ index: i + 1, label: condition.title || `Condition ${i + 1}` })),
+      { index: 0, label: "Otherwise" },
+    ];
+  }
+  const indices = [...new Set(nodes.filter((n) => n.upstream_id === node.id && n.branch_index !== null).map((n) => n.branch_index))];
+  return indices.sort((a, b) => a - b).map((index) => ({ index, label: `Branch ${index}` }));
+}
+
+/**
+ * Draw a workflow version. Hooks (all optional):
+ * - editable: show "+" buttons and node menus with Delete;
+ * - onTrigger(), onEdit(node), onAdd(place, button), onDelete(node), onCopyKey(node);
+ * - decorate(node) and decorateTrigger(): extra content for a card (job status, results);
+ * - terminal(type): whether nothing may follow a node of that type.
+ */
+export function drawFlow(workflow, hooks = {}) {
+  const nodes = workflow.nodes ?? [];
+  const byId = new Map(nodes.map((node) => [node.id, node]));
+  const head = nodes.find((node) => node.upstream_id === null);
+  const canvas = h("div", { class: "canvas", role: "region", "aria-label": "Flow" });
+  canvas.append(
+    h(
+      "ol",
+      { class: "chain root" },
+      h("li", { class: "step" }, triggerCard(workflow, hooks)),
+      addButton({ upstream_id: null, branch_index: null }, "at the start", hooks),
+      chainItems(head, byId, nodes, hooks),
+      h("li", { class: "step end-mark", "aria-hidden": "true" }, "End"),
+    ),
+  );
+  // On a narrow window the flow is wider than the screen: start with its middle (the main chain) in view.
+  requestAnimationFrame(() => {
+    canvas.scrollLeft = (canvas.scrollWidth - canvas.clientWidth) / 2;
+  });
+  return canvas;
+}
+
+function chainItems(first, byId, nodes, hooks) {
+  const items = [];
+  for (let node = first; node; node = node.downstream_id ? byId.get(node.downstream_id) : null) {
+    items.push(h("li", { class: "step" }, nodeCard(node, hooks)));
+    const branches = branchesOf(node, nodes);
+    if (branches.length) items.push(h("li", { class: "step branches" }, branchColumns(node, branches, nodes, byId, hooks)));
+    if (!hooks.terminal?.(node.type)) {
+      items.push(addButton({ upstream_id: node.id, branch_index: null }, `after ${node.title || node.key}`, hooks));
+    }
+  }
+  return items;
+}
+
+function branchColumns(node, branches, nodes, byId, hooks) {
+  return h(
+    "div",
+    { class: "columns" },
+    branches.map(({ index, label }) => {
+      const branchHead = nodes.find((n) => n.upstream_id === node.id && n.branch_index === index);
+      const where = `${label} branch of ${node.title || node.key}`;
+      return h(
+        "ol",
+        { class: "chain column", "aria-label": where, "data-branch": index },
+        h("li", { class: "branch-label" }, label),
+        addButton({ upstream_id: node.id, branch_index: index }, `at the start of the ${where}`, hooks),
+        chainItems(branchHead, byId, nodes, hooks),
+      );
+    }),
+  );
+}
+
+function addButton(place, where, hooks) {
+  if (!hooks.editable) return h("li", { class: "step link-only", "aria-hidden": "true" });
+  const button = h("button", { type: "button", class: "add", "aria-label": `Add a node ${where}`, title: "Add a node" }, "+");
+  button.addEventListener("click", () => hooks.onAdd?.(place, button));
+  return h("li", { class: "step add-slot" }, button);
+}
+
+function triggerCard(workflow, hooks) {
+  const auth = workflow.config?.basicAuthentication ? "Basic auth" : "No authentication";
+  return h(
+    "div",
+    { class: "node trigger", "data-node": "trigger" },
+    h(
+      "button",
+      { type: "button", class: "node-main", onclick: () => hooks.onTrigger?.() },
+      h("span", { class: "node-type" }, "Trigger"),
+      h("span", { class: "node-title" }, "Webhook event"),
+      h("span", { class: "node-meta" }, `POST · ${workflow.sync ? "synchronous" : "asynchronous"} · ${auth}`),
+    ),
+    hooks.decorateTrigger?.() ?? null,
+  );
+}
+
+function nodeCard(node, hooks) {
+  const title = node.title || typeLabel(node.type);
+  const menu = nodeMenu(node, hooks);
+  return h(
+    "div",
+    { class: `node type-${node.type}`, "data-node": node.key },
+    h(
+      "button",
+      { type: "button", class: "node-main", onclick: () => hooks.onEdit?.(node), "aria-label": `${title} (${typeLabel(node.type)})` },
+      h("span", { class: "node-type" }, typeLabel(node.type)),
+      h("span", { class: "node-title" }, title),
+      h("span", { class: "node-meta" }, h("code", {}, node.key)),
+    ),
+    menu,
+    hooks.decorate?.(node) ?? null,
+  );
+}
+
+function nodeMenu(node, hooks) {
+  const toggleButton = h(
+    "button",
+    { type: "button", class: "icon menu-button", "aria-haspopup": "menu", "aria-expanded": "false", "aria-label": `Menu of ${node.title || node.key}` },
+    "⋯",
+  );
+  const item = (label, action) =>
+    h("button", { type: "button", role: "menuitem", onclick: () => (close(), action(node)) }, label);
+  const list = h(
+    "div",
+    { class: "menu", role: "menu", hidden: true },
+    item(hooks.editable ? "Edit" : "View", (n) => hooks.onEdit?.(n)),
+    item("Copy key", (n) => hooks.onCopyKey?.(n)),
+    hooks.editable ? item("Delete", (n) => hooks.onDelete?.(n)) : null,
+  );
+  const wrapper = h("div", { class: "menu-wrap" }, toggleButton, list);
+  function close() {
+    list.hidden = true;
+    toggleButton.setAttribute("aria-expanded", "false");
+  }
+  toggleButton.addEventListener("click", () => {
+    const opening = list.hidden;
+    list.hidden = !opening;
+    toggleButton.setAttribute("aria-expanded", String(opening));
+    if (opening) list.querySelector("button")?.focus();
+  });
+  wrapper.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && !list.hidden) {
+      event.stopPropagation();
+      close();
+      toggleButton.focus();
+    }
+    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      const items = [...list.querySelectorAll("button")];
+      const at = items.indexOf(document.activeElement);
+      items[(at + (event.key === "ArrowDown" ? 1 : items.length - 1)) % items.length]?.focus();
+      event.preventDefault();
+    }
+  });
+  wrapper.addEventListener("focusout", (event) => {
+    if (!wrapper.contains(event.relatedTarget)) close();
+  });
+  return wrapper;
+}

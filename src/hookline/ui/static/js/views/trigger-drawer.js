@@ -1,0 +1,256 @@
+/** The webhook trigger's drawer: its URL, Basic authentication, the request paths it parses, and its answer. */
+
+import { api } from "../api.js";
+import { append, copyText, field, h, pretty, toggle, uid } from "../dom.js";
+import { openDrawer } from "../drawer.js";
+import { notify } from "../notify.js";
+import { clearProblems } from "../problems.js";
+import { onSubmit } from "../submit.js";
+import { headerRows } from "./header-rows.js";
+import { pathTable } from "./path-table.js";
+import { frozenNote } from "./workflow-settings.js";
+import { pickerField } from "../forms/variable-picker.js";
+import { variablesAt } from "../forms/variables.js";
+
+const STATUS_PROBLEM = "must be an integer between 200 and 599";
+
+/** The sample query and body last parsed for a workflow key ({query, body}), kept in this browser. */
+export function readSamples(key) {
+  try {
+    return JSON.parse(localStorage.getItem(`hookline.samples.${key}`) ?? "{}") ?? {};
+  } catch {
+    return {};
+  }
+}
+
+/** Remember one sample ("query" or "body") of a workflow key, so the test-request form can start from it. */
+export function rememberSample(key, part, text) {
+  try {
+    localStorage.setItem(`hookline.samples.${key}`, JSON.stringify({ ...readSamples(key), [part]: text }));
+  } catch {
+    // Storage may be full or switched off; the sample is a convenience, never needed.
+  }
+}
+
+/** Open the trigger's drawer; read-only (with a note to create a new version) when !editable. */
+export function openTriggerDrawer(workflow, { editable, onNewVersion, onSaved } = {}) {
+  const config = workflow.config ?? {};
+  const request = config.request ?? {};
+  const samples = readSamples(workflow.key);
+  const form = h("form", { class: "form trigger-form", novalidate: true, id: uid("trigger-form") });
+
+  const auth = authSection(config.basicAuthentication, editable);
+  const parseTitle = h("h3", { id: uid("parse") }, "Parse request data");
+  const headers = pathTable(request.headers ?? [], { editable, label: "Header name", where: "config.request.headers" });
+  const query = pathTable(request.query ?? [], { editable, label: "Query path", where: "config.request.query" });
+  const body = pathTable(request.body ?? [], { editable, label: "Body path", where: "config.request.body" });
+  // The response may use the request items as they stand in the tables now, saved or not.
+  const liveVariables = () =>
+    variablesAt({ config: { request: { headers: headers.items(), query: query.items(), body: body.items() } } });
+  const answer = workflow.sync ? null : responseSection(config.response, editable, liveVariables);
+
+  append(form, [
+    editable ? null : frozenNote(onNewVersion),
+    addressSection(workflow),
+    auth.element,
+    h(
+      "section",
+      { class: "parse", "aria-labelledby": parseTitle.id },
+      parseTitle,
+      h(
+        "p",
+        { class: "hint" },
+        "List what later nodes use; each row becomes a variable, shown by its alias. ",
+        "Parse adds the paths of a sample that are new; rows you have keep their alias. Delete the rows you do not need.",
+      ),
+      part("Headers", "Header names are matched in any case.", headers.element),
+      part("Query", null, sampleParser(workflow.key, "query", samples.query, query, editable), query.element),
+      part("Body", "Read from JSON bodies.", sampleParser(workflow.key, "body", samples.body, body, editable), body.element),
+    ),
+    answer?.element ??
+      h(
+        "section",
+        {},
+        h("h3", {}, "Response"),
+        h("p", { class: "hint" }, "A synchronous workflow answers with its Response node, or with 200 and the execution's status."),
+      ),
+  ]);
+
+  const save = h("button", { type: "submit", class: "primary", form: form.id }, "Save");
+  const drawer = openDrawer({ title: "Webhook trigger", content: form, actions: editable ? [save] : [], wide: true });
+
+  if (editable) {
+    onSubmit(form, save, async () => {
+      const next = {
+        ...config,
+        basicAuthentication: auth.value(),
+        request: { ...request, headers: headers.items(), query: query.items(), body: body.items() },
+      };
+      if (answer) {
+        const response = answer.value();
+        if (!Number.isInteger(response.statusCode)) {
+          throw { details: [{ where: "config.response.statusCode", message: STATUS_PROBLEM }] };
+        }
+        next.response = { ...(config.response ?? {}), ...response };
+      }
+      await api.patch(`/workflows/${workflow.id}`, { config: next });
+      notify("Saved the trigger.");
+      drawer.close();
+      onSaved?.();
+    });
+  }
+  return drawer;
+}
+
+/** The webhook URL with its copy button, and the method. */
+function addressSection(workflow) {
+  const url = h("input", { type: "text", value: workflow.webhook_url, readonly: true, class: "code", spellcheck: "false" });
+  url.id = uid("webhook-url");
+  url.addEventListener("focus", () => url.select());
+  const copy = h(
+    "button",
+    {
+      type: "button",
+      onclick: async () =>
+        notify((await copyText(workflow.webhook_url)) ? "Copied the webhook URL." : "Could not copy; select the URL and copy it."),
+    },
+    "Copy URL",
+  );
+  const hint = h("p", { class: "hint", id: uid("hint") }, "Only POST triggers it; other methods get 405.");
+  url.setAttribute("aria-describedby", hint.id);
+  return h(
+    "section",
+    { class: "address" },
+    h(
+      "div",
+      { class: "field" },
+      h("label", { for: url.id }, "Webhook URL"),
+      h("div", { class: "row url-row" }, h("span", { class: "method", title: "The method that triggers it" }, "POST"), url, copy),
+      hint,
+    ),
+  );
+}
+
+/** The Basic authentication switch with its username and password. */
+function authSection(setting, editable) {
+  const on = Boolean(setting);
+  const username = h("input", { type: "text", value: setting?.username ?? "", disabled: !editable, autocomplete: "off" });
+  const password = h("input", { type: "password", value: setting?.password ?? "", disabled: !editable, autocomplete: "new-password" });
+  const fields = h(
+    "div",
+    { class: "auth-fields", hidden: !on },
+    field("Username", username, { where: "config.basicAuthentication.username" }),
+    field("Password", password, { where: "config.basicAuthentication.password" }),
+  );
+  const { element: switchElement, input } = toggle("Basic authentication", on, {
+    where: "config.basicAuthentication",
+    onchange: (event) => {
+      fields.hidden = !event.target.checked;
+      if (event.target.checked) username.focus();
+    },
+  });
+  input.disabled = !editable;
+  return {
+    element: h(
+      "section",
+      { class: "auth" },
+      h("h3", {}, "Authentication"),
+      switchElement,
+      h("p", { class: "hint" }, "When on, a request without these credentials gets 401."),
+      fields,
+    ),
+    value: () => (input.checked ? { username: username.value, password: password.value } : false),
+  };
+}
+
+/** One part of the request (Headers, Query, Body) as a labelled region. */
+function part(title, hint, ...content) {
+  const heading = h("h4", { id: uid("part") }, title);
+  return h("section", { class: "request-part", "aria-labelledby": heading.id }, heading, hint ? h("p", { class: "hint" }, hint) : null, content);
+}
+
+/** A sample textarea with its Parse button: the API's paths are merged into `table`. */
+function sampleParser(key, kind, sample, table, editable) {
+  const isQuery = kind === "query";
+  const area = h(
+    "textarea",
+    { rows: isQuery ? 2 : 5, class: "code", spellcheck: "false", disabled: !editable, placeholder: isQuery ? "https://example.com/hook?order[id]=42&source=shop" : '{"order": {"id": 42}}' },
+    sample ?? "",
+  );
+  const box = field(isQuery ? "Sample URL or query string" : "Sample JSON body", area);
+  const status = h("p", { class: "hint parse-status", "aria-live": "polite" });
+  const button = h("button", { type: "button", disabled: !editable }, "Parse");
+  button.addEventListener("click", async () => {
+    clearProblems(box);
+    area.removeAttribute("aria-describedby");
+    status.textContent = "";
+    button.disabled = true;
+    try {
+      const parsed = isQuery
+        ? await api.post("/parse/query", { sample: area.value })
+        : await api.post("/parse/json", { text: area.value });
+      rememberSample(key, kind, area.value);
+      const added = table.add(parsed.items);
+      const total = parsed.items.length;
+      status.textContent = !total
+        ? "The sample has no paths."
+        : added
+          ? `Added ${added} new path${added === 1 ? "" : "s"} of ${total}.`
+          : `No new paths: all ${total} are in the table already.`;
+    } catch (error) {
+      const note = h("p", { class: "field-error", id: uid("error") }, error.message);
+      box.append(note);
+      area.setAttribute("aria-invalid", "true");
+      area.setAttribute("aria-describedby", note.id);
+      area.focus();
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return h("div", { class: "sample" }, box, h("div", { class: "sample-actions" }, button, status));
+}
+
+/** The answer an asynchronous workflow gives at once: status code, headers and body. */
+function responseSection(setting, editable, variables) {
+  const statusCode = h("input", { type: "number", min: 200, max: 599, step: 1, value: String(setting?.statusCode ?? 200), disabled: !editable, class: "status-code" });
+  const headers = headerRows(setting?.headers ?? [], {
+    editable,
+    noun: "response header",
+    where: "config.response.headers",
+    placeholder: "Value, e.g. {{$context.body.order.id}}",
+    variables,
+  });
+  const shown = setting && "body" in setting ? setting.body : "ok";
+  const body = h("textarea", { rows: 5, class: "code", spellcheck: "false", disabled: !editable }, typeof shown === "string" ? shown : pretty(shown));
+  const groupTitle = h("span", { class: "group-title", id: uid("group") }, "Response headers");
+  return {
+    element: h(
+      "section",
+      { class: "response" },
+      h("h3", {}, "Response"),
+      h("p", { class: "hint" }, "What the caller gets as soon as the execution is recorded; the workflow then runs in the background."),
+      field("Status code", statusCode, { where: "config.response.statusCode" }),
+      h("div", { class: "field", role: "group", "aria-labelledby": groupTitle.id }, groupTitle, headers.element),
+      pickerField("Response body", body, {
+        where: "config.response.body",
+        hint: "JSON is sent as JSON, anything else as text. Values may use variables such as {{$context.body.order.id}}.",
+        variables,
+        json: () => /^\s*[[{]/.test(body.value), // quote a variable only where the body is JSON
+        disabled: !editable,
+      }),
+    ),
+    value: () => ({
+      statusCode: statusCode.value.trim() === "" ? NaN : Number(statusCode.value),
+      headers: headers.items(),
+      body: jsonOrText(body.value),
+    }),
+  };
+}
+
+function jsonOrText(text) {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
