@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import httpx
 from playwright.sync_api import Page, expect
 
@@ -149,3 +152,67 @@ def test_the_list_and_a_workflow_fit_a_narrow_window(signed_in: Page, api: httpx
     expect(page.get_by_role("button", name="Send a test request")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
     screenshot(page, "workflow-narrow")
+
+
+def test_the_node_menu_copies_a_key_and_deletes_a_node_with_its_branches(
+    signed_in: Page, api: httpx.Client
+) -> None:
+    """The node menu copies its key; Delete (confirmed) removes the condition with both branches."""
+    workflow = import_example(api, title=unique("Menu"), enabled=False)
+    page = signed_in
+    page.goto(f"/#/workflows/{workflow['id']}")
+    page.get_by_role("button", name="Menu of paid").click()
+    page.get_by_role("menuitem", name="Copy key").click()
+    expect(page.get_by_role("status")).to_contain_text("Copied the key paid.")
+    assert page.evaluate("navigator.clipboard.readText()") == "paid"
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Menu of paid").click()
+    page.get_by_role("menuitem", name="Delete").click()
+    expect(page.locator(".canvas .node:not(.trigger)")).to_have_count(0)
+    assert api.get(f"/api/workflows/{workflow['id']}").json()["nodes"] == []
+
+
+def test_a_dismissed_delete_keeps_the_node(signed_in: Page, api: httpx.Client) -> None:
+    """Cancelling the confirmation deletes nothing."""
+    workflow = import_example(api, title=unique("Keep"), enabled=False)
+    page = signed_in
+    page.goto(f"/#/workflows/{workflow['id']}")
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    page.get_by_role("button", name="Menu of ok").click()
+    page.get_by_role("menuitem", name="Delete").click()
+    expect(page.locator("[data-node=ok]")).to_be_visible()
+    assert len(api.get(f"/api/workflows/{workflow['id']}").json()["nodes"]) == 3
+
+
+def test_settings_save_the_title_and_timeout_and_show_problems(signed_in: Page, api: httpx.Client) -> None:
+    """Settings change the title and options.timeout; options that are not valid are shown at their field."""
+    workflow = import_example(api, title=unique("Settings"), enabled=False)
+    page = signed_in
+    page.goto(f"/#/workflows/{workflow['id']}")
+    page.get_by_role("button", name="Settings").click()
+    drawer = page.get_by_role("dialog", name="Settings")
+    drawer.get_by_label("Other options (JSON)").fill('{"queueLimit": 0}')
+    drawer.get_by_role("button", name="Save").click()
+    expect(drawer.locator(".field-error")).to_contain_text("1 or more")
+    drawer.get_by_label("Other options (JSON)").fill("{}")
+    drawer.get_by_label("Title").fill("Renamed in settings")
+    drawer.get_by_label("Timeout (ms)").fill("2500")
+    drawer.get_by_role("button", name="Save").click()
+    expect(drawer).to_be_hidden()
+    expect(page.get_by_role("heading", name="Renamed in settings")).to_be_visible()
+    saved = api.get(f"/api/workflows/{workflow['id']}").json()
+    assert saved["title"] == "Renamed in settings"
+    assert saved["options"] == {"timeout": 2500}
+
+
+def test_export_downloads_the_workflow_json(signed_in: Page, api: httpx.Client) -> None:
+    """Export saves <key>.json, the same JSON as the API's export."""
+    workflow = import_example(api, title=unique("Exported"))
+    page = signed_in
+    page.goto(f"/#/workflows/{workflow['id']}")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Export").click()
+    assert download.value.suggested_filename == f"{workflow['key']}.json"
+    saved = json.loads(Path(download.value.path()).read_text())
+    assert saved == api.get(f"/api/workflows/{workflow['id']}/export").json()
