@@ -111,6 +111,7 @@ def serve(
     click.echo(
         f"hookline listening on {settings.base_url} (database: {_redact(settings.effective_database_url)})"
     )
+    click.echo(f"Web UI: {settings.base_url}/")
     uvicorn.run(
         create_app(settings.with_overrides(admin_token=token)),
         host=settings.host,

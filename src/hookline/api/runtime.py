@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import math
 import os
 from dataclasses import dataclass
 
@@ -66,7 +67,10 @@ class Runtime:
             env=env,
             metrics=metrics,
         )
-        dispatcher = Dispatcher(store, env=env, wake=workers.wake, metrics=metrics)
+        # A 429 over a workflow's limit asks callers back after one poll interval (at least 1 s):
+        # by then the workers have looked for work again, so a place may have come free.
+        retry_after = math.ceil(settings.poll_seconds)
+        dispatcher = Dispatcher(store, env=env, wake=workers.wake, metrics=metrics, retry_after=retry_after)
         if serve and is_sqlite_url(url):
             # One process owns an SQLite file, so whatever was running when it stopped is ours to resume.
             resumed = await store.expire_claims()

@@ -1,4 +1,11 @@
-"""The dispatcher: runs a synchronous execution inline, or queues an asynchronous one durably."""
+"""The dispatcher: runs a synchronous execution inline, or queues an asynchronous one durably.
+
+It also applies a workflow's back-pressure options (§6.4): an asynchronous workflow's
+`queueLimit` is checked by the store as the execution is queued (its `concurrency` is kept
+with it for the workers), while a synchronous workflow's `concurrency` bounds the runs of
+this process, since a synchronous run is recorded only when it ends. Over a limit the
+caller gets `429` with `Retry-After`, and nothing is recorded.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +18,11 @@ from datetime import UTC, datetime
 from hookline.engine.flows import CompiledFlow
 from hookline.engine.processor import Processor
 from hookline.engine.scope import build_scope
+from hookline.errors import RejectedRequest
 from hookline.ids import new_id
 from hookline.metrics import Metrics
 from hookline.models import Answer, Execution, ExecutionStatus
-from hookline.store.base import Store
+from hookline.store.base import Limits, Store
 from hookline.trigger.responses import configured_answer, outcome_answer, timeout_answer
 from hookline.types import JsonObject
 
@@ -28,7 +36,10 @@ class Dispatched:
 
 
 class Dispatcher:
-    """Turns trigger events into executions; `wake` tells the local workers there is work."""
+    """Turns trigger events into executions; `wake` tells the local workers there is work.
+
+    `retry_after` is the `Retry-After` (seconds) of a `429` answered over a workflow's limit.
+    """
 
     def __init__(
         self,
@@ -37,17 +48,47 @@ class Dispatcher:
         env: Mapping[str, str] | None = None,
         wake: Callable[[], None] | None = None,
         metrics: Metrics | None = None,
+        retry_after: int = 1,
     ) -> None:
         self._store = store
         self._env = dict(env or {})
         self._wake = wake or (lambda: None)
         self._metrics = metrics or Metrics()
+        self._retry_after = {"Retry-After": str(max(1, retry_after))}
+        self._sync_running: dict[str, int] = {}
+        """How many synchronous runs of each key with a concurrency limit this process runs now."""
 
     def wake(self) -> None:
         """Tell the local workers that there is queued work."""
         self._wake()
 
     async def run_sync(self, compiled: CompiledFlow, context: JsonObject) -> Dispatched:
+        """Run the workflow now, record the execution with its jobs, and give the answer.
+
+        With `options.concurrency`, a run beyond that many of its key in this process is
+        refused with `429` (nothing runs, nothing is recorded).
+        """
+        workflow = compiled.flow.workflow
+        limits = Limits.of(workflow.options)
+        if limits is None or limits.concurrency is None:
+            return await self._run_sync(compiled, context)
+        key, running = workflow.key, self._sync_running.get(workflow.key, 0)
+        if running >= limits.concurrency:
+            raise self._busy(
+                "concurrency_limit",
+                f"This workflow already runs {running} requests at once, its limit; try again later.",
+            )
+        self._sync_running[key] = running + 1
+        try:
+            return await self._run_sync(compiled, context)
+        finally:
+            left = self._sync_running[key] - 1
+            if left:
+                self._sync_running[key] = left
+            else:
+                del self._sync_running[key]
+
+    async def _run_sync(self, compiled: CompiledFlow, context: JsonObject) -> Dispatched:
         """Run the workflow now, record the execution with its jobs, and give the answer."""
         workflow = compiled.flow.workflow
         started = _now()
@@ -90,7 +131,11 @@ class Dispatcher:
         return Dispatched(finished, answer)
 
     async def enqueue(self, compiled: CompiledFlow, context: JsonObject) -> Dispatched:
-        """Durably record a queued execution with the answer it gets; safe to answer once this returns."""
+        """Durably record a queued execution with the answer it gets; safe to answer once this returns.
+
+        With `options.queueLimit`, a full queue (that many executions of the key waiting) is
+        refused with `429` and nothing is recorded.
+        """
         workflow = compiled.flow.workflow
         answer = configured_answer(workflow.config, build_scope(context=context, jobs_by_node_key={}))
         execution = Execution(
@@ -103,9 +148,21 @@ class Dispatcher:
             created_at=_now(),
             response=answer.to_json(),
         )
-        await self._store.add_execution(execution)
+        limits = Limits.of(workflow.options)
+        if limits is None:
+            await self._store.add_execution(execution)
+        elif not await self._store.add_limited_execution(execution, limits):
+            raise self._busy(
+                "queue_full",
+                f"This workflow already has {limits.queue_limit} requests waiting, its limit; "
+                "try again later.",
+            )
         self.wake()
         return Dispatched(execution, answer)
+
+    def _busy(self, code: str, message: str) -> RejectedRequest:
+        """The `429` of a workflow over one of its limits, with `Retry-After`."""
+        return RejectedRequest(429, code, message, headers=self._retry_after)
 
 
 def _now() -> datetime:

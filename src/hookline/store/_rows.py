@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import RowMapping
 
 from hookline.models import Execution, ExecutionStatus, Job, JobStatus, Node, Workflow
+from hookline.store.base import Limits
 
 
 def workflow_row(workflow: Workflow, *, current: bool, now: datetime) -> dict[str, Any]:
@@ -77,8 +78,12 @@ def to_node(row: RowMapping) -> Node:
     )
 
 
-def execution_row(execution: Execution) -> dict[str, Any]:
-    """An executions row, not claimed by anyone."""
+def execution_row(execution: Execution, limits: Limits | None = None) -> dict[str, Any]:
+    """An executions row (every column), not claimed by anyone, with its workflow's limits if any.
+
+    Every row has the same keys, limits or not: the writer merges the rows of one batch into
+    one executemany, whose columns are those of its first row.
+    """
     return {
         "id": execution.id,
         "workflow_id": execution.workflow_id,
@@ -92,6 +97,9 @@ def execution_row(execution: Execution) -> dict[str, Any]:
         "attempt": execution.attempt,
         "claimed_by": None,
         "claim_expires_at": None,
+        "run_after": None,
+        "concurrency": limits.concurrency if limits is not None else None,
+        "queue_limit": limits.queue_limit if limits is not None else None,
         "created_at": execution.created_at,
         "started_at": execution.started_at,
         "finished_at": execution.finished_at,

@@ -1,6 +1,7 @@
 """Statements of the queue's hot path, compiled once and run straight on `sqlite3` when they can.
 
-Each claim and each finish of an asynchronous execution is one UPDATE. Through a SQLAlchemy
+Each claim and each finish of an asynchronous execution is one UPDATE (and each claim one SELECT
+for the keys with a concurrency limit). Through a SQLAlchemy
 `Connection` most of their cost was SQLAlchemy's own (execution context, parameter and result
 processing: 30 to 100 µs against a few µs of SQLite). On the writer's SQLite thread these
 statements run on the raw `sqlite3` connection instead, with the SQL SQLAlchemy compiled for them
@@ -14,27 +15,30 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
-from sqlalchemy import Dialect, exc
+from sqlalchemy import Dialect, Select, exc
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.dml import UpdateBase
 
 Processor = Callable[[Any], Any]
+
+Statement: TypeAlias = UpdateBase | Select[Any]
+"""What a prepared statement holds: DML (with RETURNING when rows are fetched) or a SELECT."""
 
 _REQUIRED: Any = object()
 """The default of a parameter the caller must give."""
 
 
 class PreparedStatement:
-    """A DML statement with bound parameters, run on `sqlite3` directly where possible."""
+    """A DML or SELECT statement with bound parameters, run on `sqlite3` directly where possible."""
 
-    def __init__(self, statement: UpdateBase) -> None:
+    def __init__(self, statement: Statement) -> None:
         self.statement = statement
         self._compiled: dict[tuple[int, frozenset[str]], _Compiled] = {}
 
     def fetch(self, connection: Connection, parameters: Mapping[str, Any]) -> Sequence[Mapping[Any, Any]]:
-        """Run it and return the RETURNING rows as mappings (column name → value)."""
+        """Run it and return its rows (RETURNING, or selected) as mappings (column name → value)."""
         raw = _sqlite_connection(connection)
         if raw is None:
             return connection.execute(self.statement, parameters).mappings().all()
@@ -97,7 +101,7 @@ class _Compiled:
         }
 
 
-def _compile(statement: UpdateBase, dialect: Dialect, keys: list[str]) -> _Compiled:
+def _compile(statement: Statement, dialect: Dialect, keys: list[str]) -> _Compiled:
     """Compile once; a statement that needs per-run rendering (expanding IN) is refused."""
     compiled = statement.compile(dialect=dialect, column_keys=keys)
     names = tuple(compiled.positiontup or ())

@@ -6,22 +6,18 @@ are, and on the async path (PostgreSQL, reads) through `AsyncConnection.run_sync
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Integer,
     RowMapping,
     Select,
-    String,
     Update,
     bindparam,
     delete,
     func,
-    literal_column,
     or_,
     select,
     update,
@@ -32,7 +28,7 @@ from hookline.models import ExecutionStatus
 from hookline.store._rows import node_row, to_node, to_workflow, workflow_row
 from hookline.store._sqlite_prepared import PreparedStatement
 from hookline.store.base import ExecutionFilter, Flow, RetentionRule, WorkflowFilter
-from hookline.store.schema import RUNNABLE_STATUSES, UtcDateTime, executions, jobs, nodes, workflows
+from hookline.store.schema import RUNNABLE_STATUSES, executions, jobs, nodes, workflows
 
 FINAL_STATUSES = tuple(s.value for s in ExecutionStatus if s.is_final)
 """The statuses of executions that can no longer change."""
@@ -194,59 +190,12 @@ _FINISH = PreparedStatement(
 comes from the parameters' keys, as SQLAlchemy does for parameters that name columns)."""
 
 
-def claim(
-    worker_id: str, limit: int, expires_at: datetime, now: datetime, lock: bool
-) -> tuple[PreparedStatement, dict[str, Any]]:
-    """UPDATE … WHERE id IN (the oldest runnable ids [FOR UPDATE SKIP LOCKED]) RETURNING *.
+def renew(worker_id: str, execution_ids: Sequence[int], expires_at: datetime, now: datetime) -> Update:
+    """Push the claims this worker still holds on `started` executions; RETURNING their ids.
 
-    Runnable: `queued`, or `started` with no live claim; either way not waiting for a later
-    `run_after`. The claim clears `run_after` and keeps `error`, the last attempt's reason.
-    The statement (built once per locking mode) and its parameters.
+    A lapsed claim on an execution with a concurrency limit is not renewed: its place may have
+    gone to another execution of its key meanwhile, and two must not run beyond the limit.
     """
-    parameters = {"worker_id": worker_id, "claim_limit": limit, "expires_at": expires_at, "now": now}
-    return _claim_statement(lock), parameters
-
-
-@functools.cache
-def _claim_statement(lock: bool) -> PreparedStatement:
-    """The claim with bound parameters; building it took longer than running it."""
-    c = executions.c
-    now = bindparam("now", type_=UtcDateTime())
-    runnable = (
-        select(c.id)
-        # The IN list repeats the partial index's condition so both databases can use that index;
-        # its values are written into the SQL (an expanding IN is rendered again on every run).
-        .where(
-            c.status.in_([literal_column(f"'{status}'", String()) for status in RUNNABLE_STATUSES]),
-            or_(
-                c.status == ExecutionStatus.QUEUED.value,
-                c.claim_expires_at.is_(None),
-                c.claim_expires_at <= now,
-            ),
-            or_(c.run_after.is_(None), c.run_after <= now),
-        )
-        .order_by(c.id)
-        .limit(bindparam("claim_limit", type_=Integer()))
-    )
-    if lock:
-        runnable = runnable.with_for_update(skip_locked=True)
-    return PreparedStatement(
-        update(executions)
-        .where(c.id.in_(runnable.scalar_subquery()))
-        .values(
-            status=ExecutionStatus.STARTED.value,
-            claimed_by=bindparam("worker_id", type_=c.claimed_by.type),
-            claim_expires_at=bindparam("expires_at", type_=UtcDateTime()),
-            run_after=None,
-            attempt=c.attempt + 1,
-            started_at=func.coalesce(c.started_at, now, type_=UtcDateTime()),
-        )
-        .returning(*executions.c)
-    )
-
-
-def renew(worker_id: str, execution_ids: Sequence[int], expires_at: datetime) -> Update:
-    """Push the claims this worker still holds on `started` executions; RETURNING their ids."""
     c = executions.c
     return (
         update(executions)
@@ -254,6 +203,7 @@ def renew(worker_id: str, execution_ids: Sequence[int], expires_at: datetime) ->
             c.id.in_(list(execution_ids)),
             c.claimed_by == worker_id,
             c.status == ExecutionStatus.STARTED.value,
+            or_(c.concurrency.is_(None), c.claim_expires_at > now),
         )
         .values(claim_expires_at=expires_at)
         .returning(c.id)

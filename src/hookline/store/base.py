@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from hookline.models import Execution, ExecutionStatus, Job, Node, Workflow
 from hookline.types import JsonObject, JsonValue
@@ -55,6 +55,30 @@ class RetentionRule:
     finished_before: datetime
     statuses: tuple[ExecutionStatus, ...] | None = None
     """Only executions with these final statuses; None means every final status."""
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """A workflow version's back-pressure options (§6.4), as the queue applies them to its executions."""
+
+    concurrency: int | None = None
+    """At most this many executions of the key are `started` with a live claim at once."""
+    queue_limit: int | None = None
+    """A new execution is refused while this many executions of the key are `queued`."""
+
+    @classmethod
+    def of(cls, options: Mapping[str, Any]) -> Limits | None:
+        """The limits a workflow's options set (`concurrency`, `queueLimit`), or None when they set none."""
+        concurrency, queue_limit = options.get("concurrency"), options.get("queueLimit")
+        if concurrency is None and queue_limit is None:
+            return None  # the common case, decided by two lookups on the webhook's hot path
+        limits = cls(_whole(concurrency), _whole(queue_limit))
+        return limits if limits.concurrency or limits.queue_limit else None
+
+
+def _whole(value: Any) -> int | None:
+    """A limit as validated by `check_options` (an integer of 1 or more); anything else is no limit."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 1 else None
 
 
 class Store(Protocol):
@@ -141,6 +165,16 @@ class Store(Protocol):
         """Durably insert an execution (queued, or already finished) and its jobs."""
         ...
 
+    async def add_limited_execution(self, execution: Execution, limits: Limits) -> bool:
+        """Durably insert a queued execution with its workflow's limits; False when its queue is full.
+
+        The limits are stored with the execution, for the claim. With a queue limit, the
+        execution is inserted only while fewer executions of its key (accepted under a queue
+        limit) are `queued` than that; the count and the insert share one transaction, and no
+        two such transactions of one key overlap. When the queue is full nothing is stored.
+        """
+        ...
+
     async def add_job(self, job: Job) -> None:
         """Durably insert one finished job."""
         ...
@@ -174,6 +208,10 @@ class Store(Protocol):
         `run_after`, their `attempt` incremented and `started_at` set if it was empty; their
         `error` (why the last attempt stopped) is kept. PostgreSQL uses `FOR UPDATE SKIP
         LOCKED` so that competing workers never claim the same row.
+
+        An execution stored with a concurrency limit is claimed only while fewer executions
+        of its key (stored with a limit) are `started` with a live claim than that limit, also
+        across processes; the others wait. Those go before the executions without a limit.
         """
         ...
 
@@ -182,8 +220,9 @@ class Store(Protocol):
     ) -> set[int]:
         """Push the claim expiry of executions this worker still runs.
 
-        Returns the ids it renewed: those still `started` and claimed by this worker. An id
-        missing from the answer was canceled or taken over, and the worker must stop it.
+        Returns the ids it renewed: those still `started` and claimed by this worker (and,
+        for an execution with a concurrency limit, whose claim had not lapsed). An id missing
+        from the answer was canceled or taken over, and the worker must stop it.
         """
         ...
 

@@ -19,13 +19,14 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    and_,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 RUNNABLE_STATUSES = ("queued", "started")
-"""The statuses a worker may claim; the partial index below covers exactly these rows."""
+"""The statuses a worker may claim; the partial indexes below cover exactly these rows."""
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -124,6 +125,10 @@ executions = Table(
     Column("claim_expires_at", UtcDateTime(), nullable=True),
     # Not claimable before this time: a run paused by an outage waits out its back-off here.
     Column("run_after", UtcDateTime(), nullable=True),
+    # The workflow version's back-pressure options (§6.4) when the execution was accepted; NULL for
+    # none. A version with executions is frozen, so these are its options, kept where the queue looks.
+    Column("concurrency", Integer, nullable=True),
+    Column("queue_limit", Integer, nullable=True),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("started_at", UtcDateTime(), nullable=True),
     Column("finished_at", UtcDateTime(), nullable=True),
@@ -136,13 +141,32 @@ executions = Table(
 
 # Only unfinished rows, so claiming stays one short index scan however many finished rows pile up.
 # Rows waiting for their `run_after` stay in it: they are few, and the claim filters them out.
-_runnable = executions.c.status.in_(RUNNABLE_STATUSES)
+# Rows with a concurrency limit are left to the next index, so a backlog of them held back by
+# their limit is never scanned by the claims of everything else.
+_runnable = and_(executions.c.status.in_(RUNNABLE_STATUSES), executions.c.concurrency.is_(None))
 Index(
     "ix_executions_runnable",
     executions.c.id,
     postgresql_where=_runnable,
     sqlite_where=_runnable,
 )
+
+# Unfinished rows with a concurrency limit, by key: the keys that have some (a skip scan), the
+# running ones of a key (status 'started'), and the next to claim: `status DESC` puts the started
+# rows to resume (after a crash or a back-off) before the queued ones, each group oldest first.
+_limited = and_(executions.c.status.in_(RUNNABLE_STATUSES), executions.c.concurrency.is_not(None))
+Index(
+    "ix_executions_limited",
+    executions.c.key,
+    executions.c.status.desc(),
+    executions.c.id,
+    postgresql_where=_limited,
+    sqlite_where=_limited,
+)
+
+# Queued rows with a queue limit, by key: what the queue-limit check counts.
+_bounded = and_(executions.c.status == "queued", executions.c.queue_limit.is_not(None))
+Index("ix_executions_bounded", executions.c.key, postgresql_where=_bounded, sqlite_where=_bounded)
 
 jobs = Table(
     "jobs",

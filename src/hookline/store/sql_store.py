@@ -18,16 +18,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hookline.errors import RejectedRequest, StorageUnavailable
 from hookline.models import Execution, ExecutionStatus, Job, Node, Workflow
+from hookline.store import _queue as queue
 from hookline.store import _statements as sql
 from hookline.store._rows import execution_row, job_row, node_row, to_execution, to_job, to_workflow
-from hookline.store.base import ExecutionFilter, Flow, RetentionRule, WorkflowFilter
+from hookline.store.base import ExecutionFilter, Flow, Limits, RetentionRule, WorkflowFilter
 from hookline.store.database import create_engine, is_memory, is_sqlite, is_unavailable, unavailable
 from hookline.store.migrate import upgrade
 from hookline.store.notify import EXECUTIONS_CHANNEL
 from hookline.store.schema import executions, workflows
 from hookline.store.schema import jobs as jobs_table
 from hookline.store.schema import nodes as nodes_table
-from hookline.store.writer import Insert, Notify, Step, Sync, Writer
+from hookline.store.writer import Insert, Lock, Notify, Step, Sync, Writer
 from hookline.types import JsonObject, JsonValue
 
 T = TypeVar("T")
@@ -182,11 +183,30 @@ class SqlStore:
         try:
             await self.writer.write(*steps)
         except exc.IntegrityError as error:
-            if "event_key" in str(error.orig):
-                raise RejectedRequest(
-                    409, "duplicate_event", "An execution with this event key was already recorded."
-                ) from error
+            _raise_if_duplicate(error)
             raise
+
+    async def add_limited_execution(self, execution: Execution, limits: Limits) -> bool:
+        """Durably insert a queued execution with its limits; False, storing nothing, when its queue is full.
+
+        With a queue limit the count and the insert run in the writer's transaction, under the
+        key's advisory lock on PostgreSQL (taken before anything else of the batch).
+        """
+        row = execution_row(execution, limits)
+        steps: list[Step] = []
+        if limits.queue_limit is None:
+            steps.append(Insert(executions, [row]))
+        else:
+            steps.append(Lock(queue.QUEUE_LOCKS, queue.lock_key(execution.key)))
+            steps.append(Sync(lambda c: queue.insert_bounded(c, row)))
+        if self._notifies:
+            steps.append(Notify(EXECUTIONS_CHANNEL))  # a refused one wakes the listeners for nothing
+        try:
+            stored = await self.writer.write(*steps)
+        except exc.IntegrityError as error:
+            _raise_if_duplicate(error)
+            raise
+        return limits.queue_limit is None or bool(stored)
 
     async def add_job(self, job: Job) -> None:
         """Durably insert one finished job."""
@@ -229,11 +249,14 @@ class SqlStore:
         if limit <= 0:
             return []
         expires_at = now + timedelta(seconds=lease_seconds)
-        statement, parameters = sql.claim(worker_id, limit, expires_at, now, self._locks_rows)
+
+        def claim(connection: Connection) -> list[Any]:
+            return queue.claim(connection, worker_id, limit, expires_at, now, lock=self._locks_rows)
+
         if self._claims_through_writer:
-            rows = await self.writer.run(lambda c: statement.fetch(c, parameters))
+            rows = await self.writer.run(claim)
         else:
-            rows = await self._pooled(lambda c: statement.fetch(c, parameters))
+            rows = await self._pooled(claim)
         return sorted((to_execution(row) for row in rows), key=lambda e: e.id)
 
     async def renew_claims(
@@ -245,7 +268,7 @@ class SqlStore:
         """
         if not execution_ids:
             return set()
-        renew = sql.renew(worker_id, execution_ids, now + timedelta(seconds=lease_seconds))
+        renew = sql.renew(worker_id, execution_ids, now + timedelta(seconds=lease_seconds), now)
         rows = await self.writer.run(lambda c: sql.fetch(c, renew))
         return {int(row["id"]) for row in rows}
 
@@ -355,6 +378,14 @@ class SqlStore:
             if is_unavailable(error):
                 raise unavailable(error) from error
             raise
+
+
+def _raise_if_duplicate(error: exc.IntegrityError) -> None:
+    """A taken event key is the caller's conflict: a 409 `duplicate_event`."""
+    if "event_key" in str(error.orig):
+        raise RejectedRequest(
+            409, "duplicate_event", "An execution with this event key was already recorded."
+        ) from error
 
 
 def _utcnow() -> datetime:

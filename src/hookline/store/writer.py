@@ -64,7 +64,19 @@ class Sync:
     action: Callable[[Connection], Any]
 
 
-Step: TypeAlias = Insert | Notify | Sync | Action
+@dataclass(frozen=True, slots=True, order=True)
+class Lock:
+    """A PostgreSQL advisory lock `(space, key)`, held until the transaction ends; nothing on SQLite.
+
+    A batch takes the locks of all its writes first, each once and in ascending order, so
+    two batches that need the same locks queue behind each other and never deadlock.
+    """
+
+    space: int
+    key: int
+
+
+Step: TypeAlias = Insert | Notify | Sync | Lock | Action
 """One part of a write; all steps of a write commit together or not at all."""
 
 _COMMIT_LOCK = threading.Lock()
@@ -390,6 +402,9 @@ async def _run_plan(connection: AsyncConnection, batch: list[_Write]) -> list[An
     for step in _plan(batch):
         if isinstance(step, _Inserts):
             await step.run(connection)
+        elif isinstance(step, Lock):
+            if connection.dialect.name == "postgresql":  # one SQLite writer excludes the others anyway
+                await connection.execute(select(func.pg_advisory_xact_lock(step.space, step.key)))
         elif isinstance(step, Notify):
             await connection.execute(select(func.pg_notify(step.channel, "")))
         elif isinstance(step.action, Sync):
@@ -399,9 +414,13 @@ async def _run_plan(connection: AsyncConnection, batch: list[_Write]) -> list[An
     return results
 
 
+_DIRECT_STEPS = (Insert, Sync, Lock)
+"""The steps the SQLite fast path runs (a lock is moot there: its one writer excludes the others)."""
+
+
 def _is_direct(batch: list[_Write]) -> bool:
-    """Whether the fast path can run this batch: only inserts and synchronous steps."""
-    return all(type(step) is Insert or type(step) is Sync for write in batch for step in write.steps)
+    """Whether the fast path can run this batch: only inserts, synchronous steps and locks."""
+    return all(type(step) in _DIRECT_STEPS for write in batch for step in write.steps)
 
 
 def _start_commit(batch: list[_Write]) -> None:
@@ -433,12 +452,14 @@ def _mark_read(future: asyncio.Future[Any]) -> None:
         future.exception()
 
 
-def _plan(batch: list[_Write]) -> list[_Inserts | _Call | Notify]:
+def _plan(batch: list[_Write]) -> list[_Inserts | _Call | Notify | Lock]:
     """The batch as merged insert groups and actions, keeping every write's own order.
 
-    The notifications come last, each channel once: PostgreSQL delivers them at COMMIT anyway.
+    The locks come first, each once and sorted (see `Lock`); the notifications come last, each
+    channel once: PostgreSQL delivers them at COMMIT anyway.
     """
-    plan: list[_Inserts | _Call | Notify] = []
+    locks = sorted({step for write in batch for step in write.steps if isinstance(step, Lock)})
+    plan: list[_Inserts | _Call | Notify | Lock] = [*locks]
     group: _Inserts | None = None
     for index, write in enumerate(batch):
         for part in _parts(write.steps):
@@ -455,11 +476,11 @@ def _plan(batch: list[_Write]) -> list[_Inserts | _Call | Notify]:
 
 
 def _parts(steps: tuple[Step, ...]) -> Iterator[list[Insert] | Sync | Action]:
-    """Consecutive non-empty inserts as one list, each action alone; notifications are left out."""
+    """Consecutive non-empty inserts as one list, each action alone; notifications and locks are left out."""
     inserts: list[Insert] = []
     for step in steps:
-        if isinstance(step, Notify):
-            continue  # _plan sends them once, after everything else
+        if isinstance(step, Notify | Lock):
+            continue  # _plan takes the locks first and sends the notifications last, each once
         if isinstance(step, Insert):
             if step.rows:
                 inserts.append(step)

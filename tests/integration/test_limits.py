@@ -1,0 +1,282 @@
+"""Back-pressure options through HTTP (§5.2, §6.4): `queueLimit` answers 429, `concurrency` bounds runs.
+
+The asynchronous tests run on SQLite and on PostgreSQL (when HOOKLINE_TEST_POSTGRES_URL is set).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Awaitable, Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+import httpx
+import pytest
+
+from hookline.engine.flows import FlowCache
+from hookline.errors import Problem
+from hookline.models import ExecutionStatus, JobStatus
+from hookline.nodes.base import NodeContext, NodeType, Outcome
+from hookline.nodes.registry import register, unregister
+from hookline.queue.worker import WorkerPool
+from hookline.store.base import ExecutionFilter
+from hookline.store.sql_store import SqlStore, open_store
+from hookline.types import JsonObject
+from tests._workflows import chain
+from tests.contract.conftest import BACKENDS, POSTGRES_ENV, PostgresServer
+from tests.integration.conftest import Server
+
+WITHIN = 20.0
+"""The most a test waits for something the workers do at once (far above what it takes)."""
+
+
+class HoldNode(NodeType):
+    """Test node: waits until released, keeping count of how many of its runs overlap."""
+
+    type: ClassVar[str] = "limit-hold"
+    running: ClassVar[int] = 0
+    most_running: ClassVar[int] = 0
+    entered: ClassVar[asyncio.Event]
+    release: ClassVar[asyncio.Event]
+
+    def check(self, config: JsonObject) -> list[Problem]:
+        return []
+
+    async def run(self, config: JsonObject, ctx: NodeContext) -> Outcome:
+        cls = type(self)
+        cls.running += 1
+        cls.most_running = max(cls.most_running, cls.running)
+        cls.entered.set()
+        try:
+            await cls.release.wait()
+        finally:
+            cls.running -= 1
+        return Outcome(JobStatus.RESOLVED, None)
+
+
+class PassNode(NodeType):
+    """Test node: resolves at once."""
+
+    type: ClassVar[str] = "limit-pass"
+
+    def check(self, config: JsonObject) -> list[Problem]:
+        return []
+
+    async def run(self, config: JsonObject, ctx: NodeContext) -> Outcome:
+        return Outcome(JobStatus.RESOLVED, None)
+
+
+@pytest.fixture(autouse=True)
+def limit_nodes() -> Iterator[None]:
+    """Register the test node types, with fresh counters and events, for one test."""
+    HoldNode.running = HoldNode.most_running = 0
+    HoldNode.entered, HoldNode.release = asyncio.Event(), asyncio.Event()
+    kinds = [HoldNode(), PassNode()]
+    for kind in kinds:
+        register(kind)
+    yield
+    for kind in kinds:
+        unregister(kind.type)
+
+
+@pytest.fixture(params=BACKENDS)
+def database(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
+    """Settings for the database under test: none for SQLite, a fresh migrated PostgreSQL database."""
+    if request.param == "sqlite":
+        yield {}
+        return
+    named = os.environ.get(POSTGRES_ENV)
+    if not named:
+        pytest.skip(f"{POSTGRES_ENV} is not set; set it to a PostgreSQL server URL to run these tests")
+    server = PostgresServer(named)
+    url = server.new_database()
+    try:
+        asyncio.run(_migrate(url))
+        yield {"database_url": url}
+    finally:
+        server.drop_all()
+
+
+async def _migrate(url: str) -> None:
+    """Bring a new database to the current schema (a server on PostgreSQL does not migrate it)."""
+    await (await open_store(url)).close()
+
+
+def limited(*kinds: str, sync: bool = False, **options: int) -> JsonObject:
+    """Workflow JSON chaining nodes of these types, with these options (e.g. queueLimit=2)."""
+    return {**chain(*kinds, sync=sync), "options": options}
+
+
+async def wait_until(check: Callable[[], Awaitable[bool]], what: str) -> None:
+    """Poll `check` (the store, which the workers change) until it holds; fail after WITHIN seconds."""
+    try:
+        async with asyncio.timeout(WITHIN):
+            while not await check():  # noqa: ASYNC110 (state in the database, no event to await)
+                await asyncio.sleep(0.02)
+    except TimeoutError:
+        pytest.fail(f"timed out waiting until {what}")
+
+
+async def statuses(store: SqlStore, key: str) -> list[ExecutionStatus]:
+    """The statuses of a key's executions, oldest first."""
+    found = await store.list_executions(ExecutionFilter(workflow_key=key, limit=1000))
+    return [e.status for e in reversed(found)]
+
+
+def rejections(server: Server, reason: str) -> float:
+    """How many webhook requests the metrics counted as refused for this reason."""
+    value = server.runtime.metrics.registry.get_sample_value(
+        "hookline_webhook_rejections_total", {"reason": reason}
+    )
+    return value or 0.0
+
+
+# -- queueLimit ------------------------------------------------------------------------------
+
+
+async def test_full_queue_answers_429_and_records_nothing(make_server: Any, database: dict[str, str]) -> None:
+    """Beyond queueLimit the webhook answers 429, Retry-After and a JSON error; drained, it accepts again."""
+    async with make_server(workers=0, **database) as server:
+        store = server.runtime.store
+        key = await server.load(limited("limit-pass", queueLimit=2))
+        for n in range(2):
+            assert (await server.post(key, json={"n": n})).status_code == 200
+        full = await server.post(key, json={"n": 2})
+        assert full.status_code == 429
+        assert full.headers["retry-after"] == "1"
+        assert full.headers["content-type"] == "application/json"
+        assert "x-hookline-execution" not in full.headers
+        body = full.json()
+        assert body["error"]["code"] == "queue_full"
+        assert "2 requests waiting" in body["error"]["message"]
+        recorded = await store.list_executions(ExecutionFilter(workflow_key=key))
+        assert sorted(e.context["body"]["n"] for e in recorded) == [0, 1]
+        assert rejections(server, "queue_full") == 1
+
+        drained = WorkerPool(store, FlowCache(store), concurrency=4, poll_seconds=0.05)
+        await asyncio.wait_for(drained.drain(), WITHIN)
+        assert await statuses(store, key) == [ExecutionStatus.RESOLVED] * 2
+        assert (await server.post(key, json={"n": 3})).status_code == 200
+
+
+async def test_a_burst_is_cut_at_the_queue_limit(make_server: Any, database: dict[str, str]) -> None:
+    """Of 40 simultaneous requests to a workflow with queueLimit 5, exactly 5 are accepted."""
+    async with make_server(workers=0, **database) as server:
+        key = await server.load(limited("limit-pass", queueLimit=5))
+        other = await server.load(limited("limit-pass", queueLimit=5))
+        answers = await asyncio.gather(
+            *(server.post(k, json={"n": n}) for n in range(20) for k in (key, other))
+        )
+        codes = [answer.status_code for answer in answers]
+        assert (codes.count(200), codes.count(429)) == (10, 30)
+        assert await statuses(server.runtime.store, key) == [ExecutionStatus.QUEUED] * 5
+        assert await statuses(server.runtime.store, other) == [ExecutionStatus.QUEUED] * 5
+        assert rejections(server, "queue_full") == 30
+
+
+async def test_workflows_without_a_queue_limit_are_not_bounded(make_server: Any) -> None:
+    """A workflow without the option queues whatever arrives while another one's queue is full."""
+    async with make_server(workers=0) as server:
+        bounded = await server.load(limited("limit-pass", queueLimit=1))
+        free = await server.load(chain("limit-pass"))
+        assert (await server.post(bounded, json={})).status_code == 200
+        assert (await server.post(bounded, json={})).status_code == 429
+        codes = [(await server.post(free, json={})).status_code for _ in range(5)]
+        assert codes == [200] * 5
+
+
+# -- concurrency -----------------------------------------------------------------------------
+
+
+async def test_concurrency_one_runs_one_at_a_time_while_others_run(
+    make_server: Any, database: dict[str, str]
+) -> None:
+    """With concurrency 1 the runs of a workflow never overlap; the rest wait queued, others run meanwhile."""
+    async with make_server(**database) as server:
+        store = server.runtime.store
+        key = await server.load(limited("limit-hold", "limit-pass", concurrency=1))
+        free = await server.load(chain("limit-pass", "limit-pass"))
+        for n in range(3):
+            assert (await server.post(key, json={"n": n})).status_code == 200
+        await asyncio.wait_for(HoldNode.entered.wait(), WITHIN)
+        for n in range(4):
+            assert (await server.post(free, json={"n": n})).status_code == 200
+
+        async def free_ones_done() -> bool:
+            return await statuses(store, free) == [ExecutionStatus.RESOLVED] * 4
+
+        await wait_until(free_ones_done, "the other workflow's executions resolved")
+        assert await statuses(store, key) == [
+            ExecutionStatus.STARTED,
+            ExecutionStatus.QUEUED,
+            ExecutionStatus.QUEUED,
+        ]
+        assert HoldNode.running == 1
+
+        HoldNode.release.set()
+
+        async def limited_ones_done() -> bool:
+            return await statuses(store, key) == [ExecutionStatus.RESOLVED] * 3
+
+        await wait_until(limited_ones_done, "the limited executions resolved")
+        assert HoldNode.most_running == 1
+
+
+async def test_concurrency_two_runs_two_at_once(make_server: Any, database: dict[str, str]) -> None:
+    """With concurrency 2 exactly two runs of the workflow are in flight while they hold."""
+    async with make_server(**database) as server:
+        store = server.runtime.store
+        key = await server.load(limited("limit-hold", concurrency=2))
+        for n in range(5):
+            assert (await server.post(key, json={"n": n})).status_code == 200
+
+        async def two_running() -> bool:
+            return (await statuses(store, key)).count(ExecutionStatus.STARTED) == 2 and HoldNode.running == 2
+
+        await wait_until(two_running, "two executions run")
+        # However hard another worker asks, the key has no place left.
+        assert await store.claim_executions("probe", limit=5, lease_seconds=5.0, now=datetime.now(UTC)) == []
+        assert (await statuses(store, key)).count(ExecutionStatus.QUEUED) == 3
+        HoldNode.release.set()
+
+        async def all_done() -> bool:
+            return await statuses(store, key) == [ExecutionStatus.RESOLVED] * 5
+
+        await wait_until(all_done, "every execution resolved")
+        assert HoldNode.most_running == 2
+
+
+async def test_sync_run_over_its_concurrency_answers_429(make_server: Any) -> None:
+    """A synchronous request beyond concurrency answers 429 with Retry-After; nothing of it is recorded."""
+    async with make_server(poll_seconds=2.5) as server:
+        store = server.runtime.store
+        key = await server.load(limited("limit-hold", sync=True, concurrency=1))
+        first = asyncio.create_task(server.post(key, json={"n": 1}))
+        await asyncio.wait_for(HoldNode.entered.wait(), WITHIN)
+        busy = await server.post(key, json={"n": 2})
+        assert busy.status_code == 429
+        assert busy.headers["retry-after"] == "3"  # one poll interval, rounded up
+        assert busy.json()["error"]["code"] == "concurrency_limit"
+        assert rejections(server, "concurrency_limit") == 1
+        HoldNode.release.set()
+        assert (await asyncio.wait_for(first, WITHIN)).status_code == 200
+        assert (await server.post(key, json={"n": 3})).status_code == 200
+        recorded = await store.list_executions(ExecutionFilter(workflow_key=key))
+        assert sorted(e.context["body"]["n"] for e in recorded) == [1, 3]
+        assert HoldNode.most_running == 1
+
+
+async def test_sync_workflows_without_the_option_run_side_by_side(make_server: Any) -> None:
+    """Synchronous runs of a workflow without a concurrency option are not limited."""
+    async with make_server() as server:
+        key = await server.load(chain("limit-hold", sync=True))
+        calls = [asyncio.create_task(server.post(key, json={"n": n})) for n in range(3)]
+
+        async def three_in_flight() -> bool:
+            return HoldNode.running == 3
+
+        await wait_until(three_in_flight, "three runs are in flight")
+        HoldNode.release.set()
+        answers: list[httpx.Response] = await asyncio.wait_for(asyncio.gather(*calls), WITHIN)
+        assert [a.status_code for a in answers] == [200] * 3
