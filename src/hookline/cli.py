@@ -17,10 +17,13 @@ The command groups live in `_cli_workflows.py` and `_cli_executions.py`; their s
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable
+import signal
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, Any
+from types import FrameType
+from typing import IO, Any, NoReturn
 
 import click
 
@@ -112,15 +115,16 @@ def serve(
         f"hookline listening on {settings.base_url} (database: {_redact(settings.effective_database_url)})"
     )
     click.echo(f"Web UI: {settings.base_url}/")
-    uvicorn.run(
-        create_app(settings.with_overrides(admin_token=token)),
-        host=settings.host,
-        port=settings.port,
-        log_level=log_level,
-        access_log=False,
-        loop="uvloop",
-        http="httptools",
-    )
+    with _exit_0_on_sigterm():
+        uvicorn.run(
+            create_app(settings.with_overrides(admin_token=token)),
+            host=settings.host,
+            port=settings.port,
+            log_level=log_level,
+            access_log=False,
+            loop="uvloop",
+            http="httptools",
+        )
 
 
 @main.command()
@@ -145,7 +149,8 @@ def worker(ctx: click.Context, host: str | None, port: int, concurrency: int | N
     except HooklineError as exc:
         fail(exc)
     click.echo(f"hookline worker running {settings.workers} at once; health on http://{settings.host}:{port}")
-    uvicorn.run(app, host=settings.host, port=port, log_level=log_level, access_log=False, loop="uvloop")
+    with _exit_0_on_sigterm():
+        uvicorn.run(app, host=settings.host, port=port, log_level=log_level, access_log=False, loop="uvloop")
 
 
 @main.command()
@@ -217,6 +222,26 @@ def _parse_sample(parser: Callable[[Any], tuple[Any, list[str]]], sample: Any) -
 
 def _echo_parsed(parsed: Any, paths: list[str], *, items: bool) -> None:
     echo_json(items_from_paths(paths) if items else {"parsed": parsed, "paths": paths})
+
+
+@contextlib.contextmanager
+def _exit_0_on_sigterm() -> Iterator[None]:
+    """While uvicorn runs, make SIGTERM end the process with status 0 once it has shut down.
+
+    uvicorn catches SIGTERM, finishes the requests in flight and runs the app's shutdown (the
+    workers' grace period), then puts back the handler it found and raises the signal again.
+    With the default handler the process would then die of that signal, as if killed; this
+    handler ends it cleanly instead (also when SIGTERM comes before uvicorn has started).
+    """
+    previous = signal.signal(signal.SIGTERM, _exit_0)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _exit_0(signum: int, frame: FrameType | None) -> NoReturn:
+    raise SystemExit(0)
 
 
 def _redact(url: str) -> str:

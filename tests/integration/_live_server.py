@@ -94,6 +94,39 @@ class LiveServer:
         except httpx.TransportError:
             return False  # not listening yet
 
+    @property
+    def pid(self) -> int:
+        """The process id of the running process."""
+        if self._process is None:
+            raise RuntimeError("the server is not running")
+        return self._process.pid
+
+    @property
+    def running(self) -> bool:
+        """True while the process started last has not exited."""
+        return self._process is not None and self._process.poll() is None
+
+    def terminate(self) -> None:
+        """Send SIGTERM (a graceful shutdown) without waiting; see `wait_exit`."""
+        if self._process is None:
+            raise RuntimeError("the server is not running")
+        self._process.terminate()
+
+    async def wait_exit(self, within: float) -> int:
+        """Wait (at most `within` seconds) until the process exits; its exit status."""
+        process = self._process
+        if process is None:
+            raise RuntimeError("the server is not running")
+        try:
+            async with asyncio.timeout(within):
+                # Another process ends: polling its status is the only way to see it from here.
+                while process.poll() is None:  # noqa: ASYNC110
+                    await asyncio.sleep(0.05)
+        except TimeoutError:
+            raise TimeoutError(f"hookline did not exit within {within} s:\n{self.tail()}") from None
+        self._process = None
+        return process.returncode
+
     def kill(self) -> None:
         """SIGKILL the process (no shutdown code runs) and reap it."""
         process, self._process = self._process, None

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import AsyncIterator, Callable
+import os
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,8 @@ from hookline.api.app import create_app
 from hookline.api.runtime import Runtime
 from hookline.exchange import flow_from_json
 from hookline.settings import Settings
+from hookline.store.sql_store import SqlStore, open_store
+from tests.contract.conftest import POSTGRES_ENV, PostgresServer
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -54,6 +57,27 @@ async def server(tmp_path: Path) -> AsyncIterator[Server]:
 def make_server(tmp_path: Path) -> Callable[..., Any]:
     """Start a server with settings overridden (e.g. body_limit=100)."""
     return lambda **overrides: _serve(tmp_path, overrides)
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for one test (dropped afterwards), or a skip without a server."""
+    url = os.environ.get(POSTGRES_ENV)
+    if not url:
+        pytest.skip(f"{POSTGRES_ENV} is not set")
+    server = PostgresServer(url)
+    yield server.new_database()
+    server.drop_all()
+
+
+@pytest.fixture
+async def postgres_store(postgres_url: str) -> AsyncIterator[SqlStore]:
+    """A store on the `postgres_url` database, migrated: tests read what live servers wrote."""
+    opened = await open_store(postgres_url)
+    try:
+        yield opened
+    finally:
+        await opened.close()
 
 
 class _serve:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -14,7 +12,6 @@ import pytest
 from hookline.models import ExecutionStatus
 from hookline.store.base import ExecutionFilter
 from hookline.store.sql_store import open_store
-from tests.contract.conftest import POSTGRES_ENV, PostgresServer
 from tests.integration._live_server import CRASH_PLUGIN, LiveServer, hookline_env, run_cli
 from tests.integration.test_crash import chain, import_workflow, nothing_runnable, wait_until
 
@@ -26,22 +23,11 @@ FREE_RUNS = 10
 """The limited runs that do not wait for the gate."""
 
 
-@pytest.fixture
-def database_url() -> Iterator[str]:
-    """A fresh PostgreSQL database for one test, dropped afterwards."""
-    url = os.environ.get(POSTGRES_ENV)
-    if not url:
-        pytest.skip(f"{POSTGRES_ENV} is not set")
-    server = PostgresServer(url)
-    yield server.new_database()
-    server.drop_all()
-
-
-def environment(tmp_path: Path, database_url: str) -> dict[str, str]:
+def environment(tmp_path: Path, postgres_url: str) -> dict[str, str]:
     """The processes' environment: the database, both test plugins, and workers that look for work often."""
     env = hookline_env(
         tmp_path / "data",
-        HOOKLINE_DATABASE_URL=database_url,
+        HOOKLINE_DATABASE_URL=postgres_url,
         HOOKLINE_ADMIN_TOKEN="t",
         # Idle workers ask again every 20 ms: a second worker keeps competing for the key.
         HOOKLINE_POLL_SECONDS="0.02",
@@ -78,7 +64,7 @@ async def post_all(urls: list[str], keys: list[str], numbers: range) -> list[int
         return [answer.status_code for answer in await asyncio.gather(*calls)]
 
 
-async def test_concurrency_one_holds_across_two_worker_processes(tmp_path: Path, database_url: str) -> None:
+async def test_concurrency_one_holds_across_two_worker_processes(tmp_path: Path, postgres_url: str) -> None:
     """Two worker processes never run two executions of a concurrency-1 workflow at once; others run on.
 
     Worker A runs the first ten, then holds the workflow's one place with a run that waits for a
@@ -86,7 +72,7 @@ async def test_concurrency_one_holds_across_two_worker_processes(tmp_path: Path,
     only once A has let it go. Then the gate opens and B runs the rest. The overlap log (written
     by the node in both processes) must never show two runs at once.
     """
-    env = environment(tmp_path, database_url)
+    env = environment(tmp_path, postgres_url)
     log, gate = tmp_path / "overlap.log", tmp_path / "gate"
     node = {"log": str(log), "gate": str(gate), "free": FREE_RUNS}
     key = import_workflow(
@@ -112,7 +98,7 @@ async def test_concurrency_one_holds_across_two_worker_processes(tmp_path: Path,
             lambda: asyncio.to_thread(begun, log, FREE_RUNS + 2), "worker B resumes the gated run"
         )
         gate.touch()
-        opened = await open_store(database_url, migrate=False)
+        opened = await open_store(postgres_url, migrate=False)
         try:
             await wait_until(lambda: nothing_runnable(opened), "every execution finished", within=120)
             done = await opened.list_executions(ExecutionFilter(limit=4 * LIMITED_RUNS))
@@ -133,9 +119,9 @@ async def test_concurrency_one_holds_across_two_worker_processes(tmp_path: Path,
     assert most_in_flight(log) == 1
 
 
-async def test_queue_limit_holds_across_two_accepting_processes(tmp_path: Path, database_url: str) -> None:
+async def test_queue_limit_holds_across_two_accepting_processes(tmp_path: Path, postgres_url: str) -> None:
     """Requests racing into two servers for a workflow with queueLimit 10 get exactly 10 accepted."""
-    env = environment(tmp_path, database_url)
+    env = environment(tmp_path, postgres_url)
     key = import_workflow(
         env, {**chain("bounded", ("crash-work", {})), "options": {"queueLimit": 10}}, tmp_path
     )
@@ -143,7 +129,7 @@ async def test_queue_limit_holds_across_two_accepting_processes(tmp_path: Path, 
     try:
         await asyncio.gather(*(s.start() for s in servers))
         statuses = await post_all([s.url for s in servers], [key], range(60))
-        opened = await open_store(database_url, migrate=False)
+        opened = await open_store(postgres_url, migrate=False)
         try:
             queued = await opened.list_executions(ExecutionFilter(workflow_key=key, limit=100))
         finally:

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -15,7 +13,6 @@ import pytest
 from hookline.models import ExecutionStatus
 from hookline.store.base import ExecutionFilter
 from hookline.store.sql_store import open_store
-from tests.contract.conftest import POSTGRES_ENV, PostgresServer
 from tests.integration._live_server import LiveServer, hookline_env, run_cli
 from tests.integration.test_crash import chain, import_workflow, nothing_runnable, wait_until
 
@@ -25,22 +22,11 @@ REQUESTS = 2000
 NODES = 3
 
 
-@pytest.fixture
-def database_url() -> Iterator[str]:
-    """A fresh PostgreSQL database for one test, dropped afterwards."""
-    url = os.environ.get(POSTGRES_ENV)
-    if not url:
-        pytest.skip(f"{POSTGRES_ENV} is not set")
-    server = PostgresServer(url)
-    yield server.new_database()
-    server.drop_all()
-
-
 async def test_two_servers_and_two_workers_run_each_accepted_request_exactly_once(
-    tmp_path: Path, database_url: str
+    tmp_path: Path, postgres_url: str
 ) -> None:
     """Requests spread over two accepting servers run once each on two workers: no loss, no rerun."""
-    env = hookline_env(tmp_path / "data", HOOKLINE_DATABASE_URL=database_url, HOOKLINE_ADMIN_TOKEN="t")
+    env = hookline_env(tmp_path / "data", HOOKLINE_DATABASE_URL=postgres_url, HOOKLINE_ADMIN_TOKEN="t")
     run_cli(env, "migrate")
     key = import_workflow(env, chain("spread", *[("crash-work", {"seconds": 0.001})] * NODES), tmp_path)
     servers = [LiveServer(env, tmp_path / f"serve{i}.log", ("serve", "--no-worker")) for i in range(2)]
@@ -49,7 +35,7 @@ async def test_two_servers_and_two_workers_run_each_accepted_request_exactly_onc
     try:
         await asyncio.gather(*(p.start() for p in processes))
         accepted = await _send(servers, key)
-        opened = await open_store(database_url, migrate=False)
+        opened = await open_store(postgres_url, migrate=False)
         try:
             await wait_until(lambda: nothing_runnable(opened), "every execution finished", within=120)
             executions = await opened.list_executions(ExecutionFilter(limit=REQUESTS * 2))

@@ -50,16 +50,18 @@ def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         server.stop()
 
 
-@pytest.fixture(scope="session")
+# Module-scoped, not session-scoped: sync Playwright runs an event loop in this thread while it is
+# started, which would break the async tests that pytest runs after the UI tests.
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
-    """The Playwright driver."""
+    """The Playwright driver, for one test module."""
     with sync_playwright() as driver:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
-    """Headless Debian Chromium."""
+    """Headless Debian Chromium, for one test module."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"HOOKLINE_REQUIRE_BROWSER is set but there is no Chromium at {CHROMIUM}")
     launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])

@@ -219,7 +219,12 @@ class WorkerPool:
             await self._finish_failed(execution, ExecutionStatus.ERROR, "internal engine error")
 
     async def _pause(self, execution: Execution, error: StorageUnavailable) -> None:
-        """Release the claim of an attempt the database cut short, to be retried after a back-off."""
+        """Release the claim of an attempt the database cut short, to be retried after a back-off.
+
+        The database is often still out of reach for the release itself: it is tried again every
+        poll interval, so the execution is free as soon as the database is back rather than when
+        its lease runs out. After a lease's worth of tries the claim is left to expire.
+        """
         delay = backoff_seconds(execution.attempt, base=self._retry_base, cap=self._retry_cap)
         log.warning(
             "execution %s paused after attempt %d, storage unavailable (%s); retrying in %.1f s",
@@ -228,13 +233,21 @@ class WorkerPool:
             error,
             delay,
         )
-        try:
-            await self._store.release_execution(
-                execution.id, self.worker_id, run_after=_now() + timedelta(seconds=delay), error=str(error)
-            )
-        except StorageUnavailable:
-            # Nothing is lost: the claim is no longer renewed, so it expires and is taken over.
-            log.warning("execution %s keeps its claim until the lease ends", execution.id)
+        run_after = _now() + timedelta(seconds=delay)
+        loop = asyncio.get_running_loop()
+        last_try = loop.time() + self._lease
+        while True:
+            try:
+                await self._store.release_execution(
+                    execution.id, self.worker_id, run_after=run_after, error=str(error)
+                )
+                return
+            except StorageUnavailable:
+                if loop.time() + self._poll > last_try:
+                    # Nothing is lost: the claim is no longer renewed, so it expires and is taken over.
+                    log.warning("execution %s keeps its claim until the lease ends", execution.id)
+                    return
+            await asyncio.sleep(self._poll)  # a back-off between tries, not a wait for an event
 
     async def _give_up(self, execution: Execution) -> None:
         """End an execution that used up its attempts as `failed`, keeping the last error."""
