@@ -591,3 +591,57 @@ async def _idle(runtime: Runtime) -> None:
     store.claim_executions = claim  # type: ignore[method-assign]
     runtime.workers.wake()
     await empty.wait()
+
+
+class FlakyStore:
+    """A store whose claims and renewals raise an unexpected error the first `failures` times."""
+
+    def __init__(self, store: SqlStore, failures: int) -> None:
+        self._store = store
+        self.claim_failures = failures
+        self.renew_failures = failures
+        self.renewed = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    async def claim_executions(self, *args: Any, **kwargs: Any) -> Any:
+        if self.claim_failures:
+            self.claim_failures -= 1
+            raise RuntimeError("surprise in claim")
+        return await self._store.claim_executions(*args, **kwargs)
+
+    async def renew_claims(self, *args: Any, **kwargs: Any) -> Any:
+        if self.renew_failures:
+            self.renew_failures -= 1
+            raise RuntimeError("surprise in renew")
+        renewed = await self._store.renew_claims(*args, **kwargs)
+        self.renewed += 1
+        return renewed
+
+
+async def test_an_unexpected_error_in_claims_or_renewals_does_not_stop_the_pool(
+    store: SqlStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The claim and renew loops log a surprise and go on: the execution still runs, keeps its claim, ends."""
+    flow = chain("queue-block")
+    await store.add_flow(flow)
+    flaky = FlakyStore(store, failures=2)
+    pool = WorkerPool(flaky, FlowCache(store), concurrency=2, lease_seconds=0.3, poll_seconds=0.05)  # type: ignore[arg-type]
+    pool.start()
+    execution = make_execution(flow)
+    await store.add_execution(execution)
+    pool.wake()
+    await asyncio.wait_for(BlockNode.entered.wait(), WITHIN)
+    # Hold the run until renewals succeeded twice after the failures: the loop outlived them.
+    async with asyncio.timeout(WITHIN):
+        while flaky.renewed < 2:  # noqa: ASYNC110 - the pool's own renew loop counts them
+            await asyncio.sleep(0.02)
+    BlockNode.release.set()
+    await asyncio.wait_for(pool.stop(grace=5.0), WITHIN)
+    done = await store.get_execution(execution.id)
+    assert done is not None
+    assert (done.status, done.attempt) == (ExecutionStatus.RESOLVED, 1)
+    assert not BlockNode.stopped.is_set()
+    assert "claiming executions failed" in caplog.text
+    assert "renewing claims failed" in caplog.text

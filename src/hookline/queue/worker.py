@@ -154,6 +154,10 @@ class WorkerPool:
             except StorageUnavailable as exc:
                 log.warning("cannot claim executions: %s", exc)
                 claimed = 0
+            except Exception:
+                # Whatever went wrong, the loop must live on: a dead claim loop runs nothing again.
+                log.exception("claiming executions failed; trying again after the poll interval")
+                claimed = 0
             if claimed == 0 or len(self._running) >= self._concurrency:
                 with contextlib.suppress(TimeoutError):
                     # Not wait_for: on Python 3.11 it can swallow a cancel that lands with a wake-up.
@@ -183,9 +187,15 @@ class WorkerPool:
 
     async def _renew_loop(self) -> None:
         while True:
-            await asyncio.sleep(self._lease / 3)
-            if self._running:
+            await asyncio.sleep(self._lease / 3)  # the renewal period, not a wait for an event
+            if not self._running:
+                continue
+            try:
                 await self._renew()
+            except Exception:
+                # A dead renew loop would let every claim lapse, and other processes would run
+                # those executions a second time: log the surprise and renew again next period.
+                log.exception("renewing claims failed; trying again in %.1f s", self._lease / 3)
 
     async def _renew(self) -> None:
         running = dict(self._running)
