@@ -484,7 +484,7 @@ async def test_listener_calls_back_when_another_store_enqueues(
 ) -> None:
     """A listener on its own connection hears an enqueue committed through another store."""
     woken = asyncio.Event()
-    listener = Listener(postgres_session_url, woken.set)
+    listener = Listener(postgres_session_url, {EXECUTIONS_CHANNEL: lambda _payload: woken.set()})
     listener.start()
     try:
         await asyncio.wait_for(listener.wait_listening(), WITHIN)
@@ -504,7 +504,9 @@ async def test_listener_reconnects_after_its_connection_is_killed(
 ) -> None:
     """When the server ends the listening session, the listener reconnects, calls back, and hears again."""
     woken = asyncio.Event()
-    listener = Listener(postgres_session_url, woken.set, retry_min_seconds=0.01)
+    listener = Listener(
+        postgres_session_url, {EXECUTIONS_CHANNEL: lambda _payload: woken.set()}, retry_min_seconds=0.01
+    )
     listener.start()
     try:
         await asyncio.wait_for(listener.wait_listening(), WITHIN)
@@ -542,7 +544,9 @@ async def test_listener_keeps_retrying_an_unreachable_server() -> None:
     logger = logging.getLogger("hookline.store.notify")
     logger.addHandler(handler)
     calls: list[None] = []
-    listener = Listener("postgresql://postgres@127.0.0.1:1/nothing", lambda: calls.append(None))
+    listener = Listener(
+        "postgresql://postgres@127.0.0.1:1/nothing", {EXECUTIONS_CHANNEL: lambda _payload: calls.append(None)}
+    )
     listener.start()
     try:
         await asyncio.wait_for(warned.wait(), WITHIN)

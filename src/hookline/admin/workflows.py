@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -10,7 +11,7 @@ from typing import Any
 from hookline.engine import editing
 from hookline.engine.editing import UNSET, Unset
 from hookline.engine.graph import check_graph
-from hookline.errors import Conflict, InvalidWorkflow, NotFound, Problem
+from hookline.errors import Conflict, InvalidWorkflow, NotFound, Problem, StorageUnavailable
 from hookline.exchange import check_node_config, flow_from_json, flow_to_json
 from hookline.ids import new_id, new_webhook_key
 from hookline.models import Node, Workflow
@@ -18,16 +19,19 @@ from hookline.store.base import Flow, Store, WorkflowFilter
 from hookline.trigger.config import check_options, check_trigger_config
 from hookline.types import JsonObject
 
+log = logging.getLogger(__name__)
+
 
 class WorkflowAdmin:
     """Every change to workflows goes through here, so the API and the CLI behave the same.
 
-    `changed` is called after each change (the server drops its cached workflows then).
+    After each change `changed(key)` is called (the server drops its cached versions of the key
+    then), and the other processes are told through the store.
     """
 
-    def __init__(self, store: Store, *, changed: Callable[[], None] | None = None) -> None:
+    def __init__(self, store: Store, *, changed: Callable[[str], None] | None = None) -> None:
         self._store = store
-        self._changed = changed or (lambda: None)
+        self._forget = changed or (lambda _key: None)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -89,14 +93,14 @@ class WorkflowAdmin:
             updated_at=now,
         )
         await self._store.add_flow(Flow(workflow, ()))
-        self._changed()
+        await self._changed(workflow.key)
         return await self.get(workflow.id)
 
     async def import_(self, data: Any) -> Flow:
         """Store workflow JSON; a key that already exists gets a new version."""
         flow = flow_from_json(data)
         await self._store.add_flow(flow)
-        self._changed()
+        await self._changed(flow.workflow.key)
         return await self.get(flow.workflow.id)
 
     async def update(
@@ -121,7 +125,7 @@ class WorkflowAdmin:
         )
         _raise_if(_settings_problems(workflow.title, workflow.sync, workflow.config, workflow.options))
         await self._store.update_workflow(workflow)
-        self._changed()
+        await self._changed(workflow.key)
         return await self.get(workflow_id)
 
     async def set_enabled(self, workflow_id: int, enabled: bool) -> Flow:
@@ -133,7 +137,7 @@ class WorkflowAdmin:
         if enabled:
             _raise_if(_flow_problems(flow))
         await self._store.set_enabled(workflow_id, enabled, now=_now())
-        self._changed()
+        await self._changed(flow.workflow.key)
         return await self.get(workflow_id)
 
     async def new_version(self, workflow_id: int) -> Flow:
@@ -145,14 +149,14 @@ class WorkflowAdmin:
         )
         nodes = editing.copy_version(flow.nodes, workflow.id, new_id)
         await self._store.add_flow(Flow(workflow, nodes))
-        self._changed()
+        await self._changed(workflow.key)
         return await self.get(workflow.id)
 
     async def delete(self, workflow_id: int) -> int:
         """Delete the workflow: every version of its key and their executions; returns how many."""
         flow = await self.get(workflow_id)
         deleted = await self._store.delete_workflow(flow.workflow.key)
-        self._changed()
+        await self._changed(flow.workflow.key)
         return deleted
 
     # -- changing nodes --------------------------------------------------------------------
@@ -224,7 +228,16 @@ class WorkflowAdmin:
             _raise_if(check_node_config(checked.type, checked.config, f"nodes[{checked.key}]"))
         await self._store.replace_nodes(flow.workflow.id, nodes)
         await self._store.update_workflow(replace(flow.workflow, updated_at=_now()))
-        self._changed()
+        await self._changed(flow.workflow.key)
+
+    async def _changed(self, key: str) -> None:
+        """Drop this process's cached versions of a key, and tell the other processes to do the same."""
+        self._forget(key)
+        try:
+            await self._store.announce_workflow_change(key)
+        except StorageUnavailable as exc:
+            # The change itself is committed: the others see it when their cached copy expires.
+            log.warning("could not announce the change of workflow %s to other processes: %s", key, exc)
 
 
 def _settings_problems(title: Any, sync: Any, config: Any, options: Any) -> list[Problem]:

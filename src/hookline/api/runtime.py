@@ -20,7 +20,7 @@ from hookline.queue.worker import WorkerPool
 from hookline.settings import Settings
 from hookline.store.base import Store
 from hookline.store.database import is_sqlite_url
-from hookline.store.notify import Listener
+from hookline.store.notify import EXECUTIONS_CHANNEL, WORKFLOWS_CHANNEL, Callback, Listener
 from hookline.store.sql_store import open_store
 
 log = logging.getLogger(__name__)
@@ -81,9 +81,12 @@ class Runtime:
         if serve:
             workers.start()
             janitor.start()
-            # SQLite has one process, where the dispatcher's wake is enough; no workers, nothing to wake.
-            if not is_sqlite_url(url) and settings.workers > 0:
-                listener = Listener(url, workers.wake)
+            # SQLite has one process, where the dispatcher's wake and the admin's own forget are enough.
+            if not is_sqlite_url(url):
+                callbacks: dict[str, Callback] = {WORKFLOWS_CHANNEL: flows.forget}
+                if settings.workers > 0:  # no workers, nothing to wake
+                    callbacks[EXECUTIONS_CHANNEL] = lambda _payload: workers.wake()
+                listener = Listener(url, callbacks)
                 listener.start()
         workflows = WorkflowAdmin(store, changed=flows.forget)
         executions = ExecutionAdmin(store, flows, dispatcher, stop_local=workers.cancel)

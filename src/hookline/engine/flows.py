@@ -51,9 +51,14 @@ class FlowCache:
         """One workflow version by id, or None."""
         return await self._get(("id", workflow_id), lambda: self._store.get_flow(workflow_id))
 
-    def forget(self) -> None:
-        """Drop everything, so that the next request reads the store (after a change here)."""
-        self._entries.clear()
+    def forget(self, key: str = "") -> None:
+        """Drop the cached versions of a key (of every key when `key` is ""); the next request reads them."""
+        if not key:
+            self._entries.clear()
+            return
+        for entry, (_, compiled) in list(self._entries.items()):
+            if entry in (("key", key), ("current", key)) or (compiled and compiled.flow.workflow.key == key):
+                del self._entries[entry]
 
     async def _get(self, entry: object, load: Callable[[], Awaitable[Flow | None]]) -> CompiledFlow | None:
         cached = self._entries.get(entry)

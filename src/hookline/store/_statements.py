@@ -55,9 +55,9 @@ def run(statement: Any) -> Callable[[Connection], None]:
     return action
 
 
-def notify(connection: Connection, channel: str) -> None:
+def notify(connection: Connection, channel: str, payload: str = "") -> None:
     """Send a PostgreSQL notification on a channel; it is delivered when the transaction commits."""
-    connection.execute(select(func.pg_notify(channel, "")))
+    connection.execute(select(func.pg_notify(channel, payload)))
 
 
 # -- workflows -------------------------------------------------------------------------------

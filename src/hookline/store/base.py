@@ -277,6 +277,10 @@ class Store(Protocol):
         """Delete up to `limit` finished executions (with their jobs) matching the rule."""
         ...
 
+    async def announce_workflow_change(self, key: str) -> None:
+        """Tell the other processes that a workflow key changed, so they drop their cached versions."""
+        ...
+
     async def count_executions_by_status(self, since: datetime | None = None) -> dict[tuple[str, str], int]:
         """How many executions each (workflow key, status) has (created since `since`, when given)."""
         ...

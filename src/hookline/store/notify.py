@@ -1,9 +1,11 @@
-"""Wake-ups across processes: a PostgreSQL LISTEN on a dedicated connection that calls back.
+"""News across processes: a PostgreSQL LISTEN on a dedicated connection that calls back.
 
 Every transaction that queues an execution sends `pg_notify(EXECUTIONS_CHANNEL, '')` (see
 `SqlStore`), so a listener in each process can wake its workers at once instead of at their
-next poll. The listener is only a shortcut: the workers keep polling, so a dropped connection
-or a missed notification delays work by one poll interval at most, never loses it.
+next poll; every workflow change sends `pg_notify(WORKFLOWS_CHANNEL, <key>)`, so each process
+drops its cached versions of that key at once instead of when they expire. The listener is only
+a shortcut: workers keep polling and cached workflows expire, so a dropped connection or a
+missed notification delays things by a poll interval or a cache lifetime, never loses them.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import TypeAlias
 
 import asyncpg
 from sqlalchemy.engine import make_url
@@ -24,6 +27,12 @@ log = logging.getLogger(__name__)
 EXECUTIONS_CHANNEL = "hookline_executions"
 """The channel notified whenever an execution becomes runnable (queued, requeued, released)."""
 
+WORKFLOWS_CHANNEL = "hookline_workflows"
+"""The channel notified whenever a workflow changes; the payload is its key."""
+
+Callback: TypeAlias = Callable[[str], None]
+"""Called with a notification's payload ("" after a reconnection: anything may have changed)."""
+
 APPLICATION_NAME = "hookline-listener"
 """How the listening connection shows up in `pg_stat_activity`."""
 
@@ -34,29 +43,27 @@ def listen_dsn(url: str) -> str:
 
 
 class Listener:
-    """Keeps one asyncpg connection listening on a channel and calls `callback` on each notification.
+    """Keeps one asyncpg connection listening on channels; each notification calls its channel's callback.
 
     The connection is its own, not one from the SQLAlchemy pool: a LISTEN belongs to a
     session, and a pooled connection would be lent to other work. When the connection
     drops, the listener reconnects with exponential back-off (logged as warnings, never
-    raised). Each new connection also calls back once, since notifications sent while it
-    was away are lost.
+    raised). Each new connection also calls every callback once with "", since
+    notifications sent while it was away are lost.
     """
 
     def __init__(
         self,
         url: str,
-        callback: Callable[[], None],
+        callbacks: Mapping[str, Callback],
         *,
-        channel: str = EXECUTIONS_CHANNEL,
         retry_min_seconds: float = 0.5,
         retry_max_seconds: float = 30.0,
         check_seconds: float = 30.0,
         timeout: float = 10.0,
     ) -> None:
         self._dsn = listen_dsn(url)
-        self._callback = callback
-        self._channel = channel
+        self._callbacks = dict(callbacks)
         self._retry_min = retry_min_seconds
         self._retry_max = retry_max_seconds
         self._check = check_seconds
@@ -116,9 +123,11 @@ class Listener:
         connection.add_termination_listener(lambda _connection: lost.set())
         try:
             async with asyncio.timeout(self._timeout):
-                await connection.add_listener(self._channel, self._notified)
+                for channel in self._callbacks:
+                    await connection.add_listener(channel, self._notified)
             self.connections += 1
-            self._call_back()  # whatever was queued while nobody listened
+            for channel in self._callbacks:
+                self._call_back(channel, "")  # whatever happened while nobody listened
             self._listening.set()
             with contextlib.suppress(Exception):  # any failure from here on is a lost connection
                 await self._watch(connection, lost)
@@ -136,16 +145,16 @@ class Listener:
             async with asyncio.timeout(self._timeout):
                 await connection.fetchval("SELECT 1")
 
-    def _notified(self, _connection: object, _pid: int, _channel: str, _payload: object) -> None:
+    def _notified(self, _connection: object, _pid: int, channel: str, payload: object) -> None:
         """asyncpg's listener callback."""
-        self._call_back()
+        self._call_back(channel, payload if isinstance(payload, str) else "")
 
-    def _call_back(self) -> None:
-        """Call the callback; its failure is logged, never allowed to stop the listening."""
+    def _call_back(self, channel: str, payload: str) -> None:
+        """Call the channel's callback; its failure is logged, never allowed to stop the listening."""
         try:
-            self._callback()
+            self._callbacks[channel](payload)
         except Exception:
-            log.exception("the wake-up callback failed")
+            log.exception("the callback of %s failed", channel)
 
 
 async def _close(connection: asyncpg.Connection) -> None:

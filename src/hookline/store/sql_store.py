@@ -24,7 +24,7 @@ from hookline.store._rows import execution_row, job_row, node_row, to_execution,
 from hookline.store.base import ExecutionFilter, Flow, Limits, RetentionRule, WorkflowFilter
 from hookline.store.database import create_engine, is_memory, is_sqlite, is_unavailable, unavailable
 from hookline.store.migrate import upgrade
-from hookline.store.notify import EXECUTIONS_CHANNEL
+from hookline.store.notify import EXECUTIONS_CHANNEL, WORKFLOWS_CHANNEL
 from hookline.store.schema import executions, workflows
 from hookline.store.schema import jobs as jobs_table
 from hookline.store.schema import nodes as nodes_table
@@ -332,6 +332,11 @@ class SqlStore:
         return await self.writer.run(
             lambda c: sql.delete_executions(c, conditions, limit=limit, lock=self._locks_rows)
         )
+
+    async def announce_workflow_change(self, key: str) -> None:
+        """Tell the other processes that a workflow key changed (PostgreSQL; nothing on SQLite)."""
+        if self._notifies:
+            await self.writer.run(lambda c: sql.notify(c, WORKFLOWS_CHANNEL, key))
 
     async def count_executions_by_status(self, since: datetime | None = None) -> dict[tuple[str, str], int]:
         """How many executions each (workflow key, status) has (created since `since`, when given)."""
