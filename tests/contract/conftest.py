@@ -109,4 +109,4 @@ async def store(backend: str, store_url: str) -> AsyncIterator[SqlStore]:
 async def _empty(store: SqlStore) -> None:
     """Remove every row a previous test left behind."""
     async with store.engine.begin() as connection:
-        await connection.exec_driver_sql("TRUNCATE workflows, nodes, executions, jobs CASCADE")
+        await connection.exec_driver_sql("TRUNCATE workflows, nodes, executions, jobs, dedupe_keys CASCADE")

@@ -6,14 +6,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from hookline.engine.dispatcher import Dispatcher
-from hookline.engine.flows import FlowCache
+from hookline.engine.flows import CompiledFlow, FlowCache
 from hookline.errors import HooklineError, NotFound, RejectedRequest
 from hookline.metrics import Metrics
 from hookline.trigger.auth import check_basic_auth
 from hookline.trigger.body import parse_body
 from hookline.trigger.context import build_context
+from hookline.trigger.dedupe import DUPLICATE_HEADER, DedupeSource, RequestKey
 from hookline.trigger.query import parse_query
 from hookline.trigger.responses import to_response
+from hookline.types import JsonObject
 
 ALLOW_POST = {"Allow": "POST"}
 
@@ -58,11 +60,27 @@ class WebhookEndpoint:
             config,
             plan=compiled.context,
         )
-        if compiled.flow.workflow.sync:
+        workflow = compiled.flow.workflow
+        dedupe = DedupeSource.of(workflow.options)
+        if dedupe is not None:
+            request_key = dedupe.key(workflow.key, context)
+            if request_key is not None:
+                return await self._answer_once(compiled, context, request_key), key
+        if workflow.sync:
             result = await self._dispatcher.run_sync(compiled, context)
         else:
             result = await self._dispatcher.enqueue(compiled, context)
         return to_response(result.answer, result.execution.id), key
+
+    async def _answer_once(
+        self, compiled: CompiledFlow, context: JsonObject, request_key: RequestKey
+    ) -> Response:
+        """Run a request with an idempotency key, or repeat the original's answer (marked as such)."""
+        answered = await self._dispatcher.dispatch_once(compiled, context, request_key)
+        response = to_response(answered.answer, answered.execution_id)
+        if answered.duplicate:
+            response.headers[DUPLICATE_HEADER] = "true"
+        return response
 
 
 async def read_body(request: Request, limit: int) -> bytes:

@@ -5,15 +5,21 @@ It also applies a workflow's back-pressure options (§6.4): an asynchronous work
 with it for the workers), while a synchronous workflow's `concurrency` bounds the runs of
 this process, since a synchronous run is recorded only when it ends. Over a limit the
 caller gets `429` with `Retry-After`, and nothing is recorded.
+
+A request with an idempotency key (`options.dedupe`, see `trigger.dedupe`) goes through
+`dispatch_once`: it runs only when it can claim the key; otherwise it gets the answer of the
+execution holding the key. Requests without one never touch the dedupe keys.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from hookline.engine.flows import CompiledFlow
 from hookline.engine.processor import Processor
@@ -22,9 +28,17 @@ from hookline.errors import RejectedRequest
 from hookline.ids import new_id
 from hookline.metrics import Metrics
 from hookline.models import Answer, Execution, ExecutionStatus
-from hookline.store.base import Limits, Store
+from hookline.store.base import DedupeHolder, DedupeKey, Limits, Store
+from hookline.trigger.dedupe import RequestKey
 from hookline.trigger.responses import configured_answer, outcome_answer, timeout_answer
 from hookline.types import JsonObject
+
+CLAIM_GRACE = 30.0
+"""Seconds a synchronous run holds its key beyond the workflow's timeout before it is recorded."""
+CLAIM_WITHOUT_TIMEOUT = 120.0
+"""Seconds a synchronous run of a workflow without a timeout holds its key before it is recorded."""
+DUPLICATE_WAIT = 30.0
+"""Seconds a duplicate waits for a running original without a timeout (else: that timeout)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +47,16 @@ class Dispatched:
 
     execution: Execution
     answer: Answer
+
+
+@dataclass(frozen=True, slots=True)
+class Answered:
+    """The answer to a request with an idempotency key: its own execution's, or its original's."""
+
+    execution_id: int
+    answer: Answer
+    duplicate: bool
+    """True when an earlier execution held the key: nothing ran, its answer is repeated."""
 
 
 class Dispatcher:
@@ -68,10 +92,21 @@ class Dispatcher:
         With `options.concurrency`, a run beyond that many of its key in this process is
         refused with `429` (nothing runs, nothing is recorded).
         """
+        return await self._run_sync_limited(compiled, context, new_id(), _event_key())
+
+    async def _run_sync_limited(
+        self,
+        compiled: CompiledFlow,
+        context: JsonObject,
+        execution_id: int,
+        event_key: str,
+        dedupe: RequestKey | None = None,
+    ) -> Dispatched:
+        """`run_sync` with the execution's id and event key (and the key it claimed) chosen already."""
         workflow = compiled.flow.workflow
         limits = Limits.of(workflow.options)
         if limits is None or limits.concurrency is None:
-            return await self._run_sync(compiled, context)
+            return await self._run_sync(compiled, context, execution_id, event_key, dedupe)
         key, running = workflow.key, self._sync_running.get(workflow.key, 0)
         if running >= limits.concurrency:
             raise self._busy(
@@ -80,7 +115,7 @@ class Dispatcher:
             )
         self._sync_running[key] = running + 1
         try:
-            return await self._run_sync(compiled, context)
+            return await self._run_sync(compiled, context, execution_id, event_key, dedupe)
         finally:
             left = self._sync_running[key] - 1
             if left:
@@ -88,15 +123,22 @@ class Dispatcher:
             else:
                 del self._sync_running[key]
 
-    async def _run_sync(self, compiled: CompiledFlow, context: JsonObject) -> Dispatched:
-        """Run the workflow now, record the execution with its jobs, and give the answer."""
+    async def _run_sync(
+        self,
+        compiled: CompiledFlow,
+        context: JsonObject,
+        execution_id: int,
+        event_key: str,
+        dedupe: RequestKey | None,
+    ) -> Dispatched:
+        """Run the workflow now, record the execution with its jobs (and its answer under `dedupe`)."""
         workflow = compiled.flow.workflow
         started = _now()
         execution = Execution(
-            id=new_id(),
+            id=execution_id,
             workflow_id=workflow.id,
             key=workflow.key,
-            event_key=_event_key(),
+            event_key=event_key,
             context=context,
             status=ExecutionStatus.STARTED,
             created_at=started,
@@ -126,7 +168,11 @@ class Dispatcher:
             attempt=execution.attempt,
             error=result.error,
         )
-        await self._store.add_execution(finished, processor.jobs)
+        if dedupe is None:
+            await self._store.add_execution(finished, processor.jobs)
+        else:  # the key now holds this answer for the whole window, from the end of the run
+            held = DedupeKey(dedupe.digest, _after(finished.finished_at, dedupe.window))
+            await self._store.add_execution(finished, processor.jobs, dedupe=held)
         self._metrics.execution_finished(finished)
         return Dispatched(finished, answer)
 
@@ -137,36 +183,153 @@ class Dispatcher:
         refused with `429` and nothing is recorded.
         """
         workflow = compiled.flow.workflow
-        answer = configured_answer(workflow.config, build_scope(context=context, jobs_by_node_key={}))
-        execution = Execution(
-            id=new_id(),
-            workflow_id=workflow.id,
-            key=workflow.key,
-            event_key=_event_key(),
-            context=context,
-            status=ExecutionStatus.QUEUED,
-            created_at=_now(),
-            response=answer.to_json(),
-        )
+        execution, answer = _queued(compiled, context, new_id(), _event_key())
         limits = Limits.of(workflow.options)
         if limits is None:
             await self._store.add_execution(execution)
         elif not await self._store.add_limited_execution(execution, limits):
-            raise self._busy(
-                "queue_full",
-                f"This workflow already has {limits.queue_limit} requests waiting, its limit; "
-                "try again later.",
-            )
+            raise self._queue_full(limits)
         self.wake()
         return Dispatched(execution, answer)
+
+    async def dispatch_once(self, compiled: CompiledFlow, context: JsonObject, key: RequestKey) -> Answered:
+        """Run or queue a request with an idempotency key, unless the key's holder answers it.
+
+        The first request with a key claims it and runs (or is queued) as usual; its answer is
+        stored with the key for the window. A duplicate meanwhile runs nothing and gets that
+        answer with the holder's execution id. A duplicate of a synchronous run still going on
+        waits for its answer, as long as the workflow's timeout (or `DUPLICATE_WAIT`), then is
+        refused with `409 duplicate_in_progress`.
+        """
+        if compiled.flow.workflow.sync:
+            return await self._run_sync_once(compiled, context, key)
+        return await self._enqueue_once(compiled, context, key)
+
+    async def _enqueue_once(self, compiled: CompiledFlow, context: JsonObject, key: RequestKey) -> Answered:
+        """Queue the execution together with its key's claim, or answer as the key's holder did."""
+        workflow = compiled.flow.workflow
+        execution_id = new_id()
+        execution, answer = _queued(compiled, context, execution_id, key.event_key(execution_id))
+        limits = Limits.of(workflow.options)
+        dedupe = DedupeKey(key.digest, _after(execution.created_at, key.window))
+        holder = await self._store.add_deduplicated_execution(
+            execution, dedupe, limits, now=execution.created_at
+        )
+        if holder is None:
+            raise self._queue_full(limits)
+        if holder.execution_id != execution.id:
+            return self._repeat(holder)
+        self.wake()
+        return Answered(execution.id, answer, duplicate=False)
+
+    async def _run_sync_once(self, compiled: CompiledFlow, context: JsonObject, key: RequestKey) -> Answered:
+        """Claim the key and run; or repeat its holder's answer, waiting for it while the holder runs."""
+        timeout = _timeout_seconds(compiled.flow.workflow.options)
+        hold = timeout + CLAIM_GRACE if timeout else CLAIM_WITHOUT_TIMEOUT
+        deadline = asyncio.get_running_loop().time() + (timeout or DUPLICATE_WAIT)
+        execution_id = new_id()
+        while True:
+            now = _now()
+            claim = DedupeKey(key.digest, _after(now, hold))
+            holder = await self._store.claim_dedupe_key(claim, execution_id, now=now)
+            if holder.execution_id == execution_id:
+                return await self._run_claimed(compiled, context, key, execution_id)
+            if holder.response is None:
+                waited = await self._wait_for_answer(key.digest, deadline)
+                if waited is None:
+                    continue  # the holder gave up its claim or let it expire: claim the key again
+                holder = waited
+            return self._repeat(holder)
+
+    async def _run_claimed(
+        self, compiled: CompiledFlow, context: JsonObject, key: RequestKey, execution_id: int
+    ) -> Answered:
+        """Run under a claimed key; when the run is not recorded, free the key for a retry at once."""
+        try:
+            run = await self._run_sync_limited(
+                compiled, context, execution_id, key.event_key(execution_id), key
+            )
+        except BaseException:
+            # Best effort: a key that cannot be freed now expires after its hold.
+            with contextlib.suppress(Exception):
+                await self._store.release_dedupe_key(key.digest, execution_id)
+            raise
+        return Answered(execution_id, run.answer, duplicate=False)
+
+    async def _wait_for_answer(self, key: str, deadline: float) -> DedupeHolder | None:
+        """Poll the key until its holder answers (that holder) or lets it go (None), until `deadline`.
+
+        Past the deadline the still-running holder is returned: `_repeat` refuses with 409.
+        The holder may run in another process, so the store is all there is to watch.
+        """
+        loop = asyncio.get_running_loop()
+        pause = 0.005
+        while True:
+            left = deadline - loop.time()
+            if left <= 0:
+                return await self._store.get_dedupe_holder(key, now=_now())
+            await asyncio.sleep(min(pause, left))
+            pause = min(pause * 2, 0.25)
+            holder = await self._store.get_dedupe_holder(key, now=_now())
+            if holder is None or holder.response is not None:
+                return holder
+
+    def _repeat(self, holder: DedupeHolder) -> Answered:
+        """The answer a duplicate gets: its holder's; `409` while the holder has none yet."""
+        if holder.response is None:
+            raise RejectedRequest(
+                409,
+                "duplicate_in_progress",
+                "A request with the same idempotency key is still running; try again later.",
+                headers=self._retry_after,
+            )
+        return Answered(holder.execution_id, Answer.from_json(holder.response), duplicate=True)
+
+    def _queue_full(self, limits: Limits | None) -> RejectedRequest:
+        """The `429` of a workflow whose queue is at its `queueLimit`."""
+        limit = limits.queue_limit if limits is not None else None
+        return self._busy(
+            "queue_full",
+            f"This workflow already has {limit} requests waiting, its limit; try again later.",
+        )
 
     def _busy(self, code: str, message: str) -> RejectedRequest:
         """The `429` of a workflow over one of its limits, with `Retry-After`."""
         return RejectedRequest(429, code, message, headers=self._retry_after)
 
 
+def _queued(
+    compiled: CompiledFlow, context: JsonObject, execution_id: int, event_key: str
+) -> tuple[Execution, Answer]:
+    """A new queued execution with the trigger's configured answer, and that answer."""
+    workflow = compiled.flow.workflow
+    answer = configured_answer(workflow.config, build_scope(context=context, jobs_by_node_key={}))
+    execution = Execution(
+        id=execution_id,
+        workflow_id=workflow.id,
+        key=workflow.key,
+        event_key=event_key,
+        context=context,
+        status=ExecutionStatus.QUEUED,
+        created_at=_now(),
+        response=answer.to_json(),
+    )
+    return execution, answer
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _after(moment: datetime | None, seconds: float) -> datetime:
+    """`seconds` after a moment (now when there is none)."""
+    return (moment or _now()) + timedelta(seconds=seconds)
+
+
+def _timeout_seconds(options: Mapping[str, object]) -> float:
+    """A workflow's `timeout` option in seconds; 0 for none (as the processor reads it)."""
+    value = options.get("timeout")
+    return value / 1000 if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0.0
 
 
 def _event_key() -> str:

@@ -1,4 +1,4 @@
-"""The janitor: deletes executions past their workflow's retention, in small batches."""
+"""The janitor: deletes executions past their retention, and expired dedupe keys, in small batches."""
 
 from __future__ import annotations
 
@@ -54,12 +54,26 @@ class Janitor:
                         break
         return deleted
 
+    async def delete_expired_keys(self, now: datetime | None = None) -> int:
+        """Delete the idempotency keys whose window has passed, batch by batch; how many."""
+        now = now or datetime.now(UTC)
+        deleted = 0
+        while True:
+            count = await self._store.delete_expired_dedupe_keys(now, limit=self._batch)
+            deleted += count
+            await asyncio.sleep(0)  # let requests in between batches
+            if count < self._batch:
+                return deleted
+
     async def _loop(self) -> None:
         while True:
             try:
                 deleted = await self.sweep()
                 if deleted:
                     log.info("janitor deleted %d executions past their retention", deleted)
+                keys = await self.delete_expired_keys()
+                if keys:
+                    log.info("janitor deleted %d expired dedupe keys", keys)
             except StorageUnavailable as exc:
                 log.warning("janitor skipped a sweep: %s", exc)
             await asyncio.sleep(self._interval)

@@ -81,6 +81,23 @@ def _whole(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 1 else None
 
 
+@dataclass(frozen=True, slots=True)
+class DedupeKey:
+    """An idempotency key as stored (a digest of the workflow key and the value), and its expiry."""
+
+    key: str
+    expires_at: datetime
+    """Until when the key holds its execution's answer; after that a request with it runs again."""
+
+
+@dataclass(frozen=True, slots=True)
+class DedupeHolder:
+    """The execution holding an idempotency key, and the answer it gave (None while it runs)."""
+
+    execution_id: int
+    response: JsonObject | None
+
+
 class Store(Protocol):
     """Domain operations over one database. Writes are durable when the call returns.
 
@@ -161,8 +178,50 @@ class Store(Protocol):
 
     # -- executions and jobs ---------------------------------------------------------------
 
-    async def add_execution(self, execution: Execution, jobs: Sequence[Job] = ()) -> None:
-        """Durably insert an execution (queued, or already finished) and its jobs."""
+    async def add_execution(
+        self, execution: Execution, jobs: Sequence[Job] = (), *, dedupe: DedupeKey | None = None
+    ) -> None:
+        """Durably insert an execution (queued, or already finished) and its jobs.
+
+        With `dedupe` (a key this execution claimed with `claim_dedupe_key`), the same
+        transaction stores the execution's `response` under the key, which then holds it
+        until `dedupe.expires_at`. A key that another execution has taken over meanwhile
+        (this one's claim had expired) is left to that one.
+        """
+        ...
+
+    async def add_deduplicated_execution(
+        self, execution: Execution, dedupe: DedupeKey, limits: Limits | None, *, now: datetime
+    ) -> DedupeHolder | None:
+        """Durably insert a queued execution unless a live holder has its idempotency key.
+
+        In one transaction: take the key (free, or expired at `now`) for this execution with
+        its `response`, then insert it as `add_limited_execution` does (`limits` may be None).
+        Returns the key's holder: this execution when it was stored, or the earlier one
+        (nothing is stored). None when the queue is full: nothing is stored, the key stays
+        free. Two calls with one key never both store their executions, also across processes.
+        """
+        ...
+
+    async def claim_dedupe_key(self, dedupe: DedupeKey, execution_id: int, *, now: datetime) -> DedupeHolder:
+        """Take an idempotency key for an execution about to run (no answer yet), unless it is live.
+
+        Returns the key's holder: `execution_id` when the key was free or expired at `now`,
+        otherwise the live holder (with its answer, or None while it still runs). Only one of
+        concurrent claims of a key wins, also across processes.
+        """
+        ...
+
+    async def get_dedupe_holder(self, key: str, *, now: datetime) -> DedupeHolder | None:
+        """The live holder of an idempotency key at `now`, or None when the key is free or expired."""
+        ...
+
+    async def release_dedupe_key(self, key: str, execution_id: int) -> None:
+        """Free a key this execution claimed and never answered (its run failed to be recorded)."""
+        ...
+
+    async def delete_expired_dedupe_keys(self, now: datetime, *, limit: int) -> int:
+        """Delete up to `limit` idempotency keys expired at `now`, oldest first; how many."""
         ...
 
     async def add_limited_execution(self, execution: Execution, limits: Limits) -> bool:

@@ -1,4 +1,4 @@
-"""The database schema: workflows, nodes, executions and jobs as SQLAlchemy Core tables."""
+"""The database schema: workflows, nodes, executions, jobs and dedupe keys as SQLAlchemy Core tables."""
 
 from __future__ import annotations
 
@@ -186,4 +186,18 @@ jobs = Table(
     Column("meta", _json(), nullable=False),
     Column("started_at", UtcDateTime(), nullable=True),
     Column("finished_at", UtcDateTime(), nullable=True),
+)
+
+# Idempotency keys (`options.dedupe`): which execution holds a key, and the answer it gave (NULL while
+# a synchronous run holds it), until `expires_at`. No foreign key: retention may delete the execution
+# while its key still answers duplicates.
+dedupe_keys = Table(
+    "dedupe_keys",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("execution_id", BigInteger, nullable=False),
+    Column("response", _json(), nullable=True),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    # The janitor deletes the expired keys, oldest first.
+    Index("ix_dedupe_keys_expires_at", "expires_at"),
 )

@@ -18,10 +18,19 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hookline.errors import RejectedRequest, StorageUnavailable
 from hookline.models import Execution, ExecutionStatus, Job, Node, Workflow
+from hookline.store import _dedupe as dedupes
 from hookline.store import _queue as queue
 from hookline.store import _statements as sql
 from hookline.store._rows import execution_row, job_row, node_row, to_execution, to_job, to_workflow
-from hookline.store.base import ExecutionFilter, Flow, Limits, RetentionRule, WorkflowFilter
+from hookline.store.base import (
+    DedupeHolder,
+    DedupeKey,
+    ExecutionFilter,
+    Flow,
+    Limits,
+    RetentionRule,
+    WorkflowFilter,
+)
 from hookline.store.database import create_engine, is_memory, is_sqlite, is_unavailable, unavailable
 from hookline.store.migrate import upgrade
 from hookline.store.notify import EXECUTIONS_CHANNEL, WORKFLOWS_CHANNEL
@@ -169,15 +178,23 @@ class SqlStore:
 
     # -- executions and jobs ---------------------------------------------------------------
 
-    async def add_execution(self, execution: Execution, jobs: Sequence[Job] = ()) -> None:
+    async def add_execution(
+        self, execution: Execution, jobs: Sequence[Job] = (), *, dedupe: DedupeKey | None = None
+    ) -> None:
         """Durably insert an execution and its jobs; a taken event key is a 409 `duplicate_event`.
 
         On PostgreSQL a queued execution also notifies the listeners, in the same transaction.
+        With `dedupe`, the execution's answer is stored under the key it claimed, still in it.
         """
         steps: list[Step] = [
             Insert(executions, [execution_row(execution)]),
             Insert(jobs_table, [job_row(job) for job in jobs]),
         ]
+        if dedupe is not None:
+            steps += [
+                dedupes.lock(dedupe.key),
+                Sync(dedupes.answer(dedupe, execution.id, execution.response)),
+            ]
         if execution.status is ExecutionStatus.QUEUED and self._notifies:
             steps.append(Notify(EXECUTIONS_CHANNEL))
         try:
@@ -207,6 +224,48 @@ class SqlStore:
             _raise_if_duplicate(error)
             raise
         return limits.queue_limit is None or bool(stored)
+
+    async def add_deduplicated_execution(
+        self, execution: Execution, dedupe: DedupeKey, limits: Limits | None, *, now: datetime
+    ) -> DedupeHolder | None:
+        """Insert a queued execution unless a live holder has its key; the key's holder, None when full.
+
+        The claim, the queue-limit count and the insert share the writer's transaction, under the
+        key's advisory lock (and the workflow's queue lock, with a queue limit) on PostgreSQL.
+        """
+        row = execution_row(execution, limits)
+        steps: list[Step] = [dedupes.lock(dedupe.key)]
+        if row["queue_limit"] is not None:
+            steps.append(Lock(queue.QUEUE_LOCKS, queue.lock_key(execution.key)))
+        steps.append(Sync(lambda c: dedupes.add_execution(c, dedupe, row, now)))
+        if self._notifies:
+            steps.append(Notify(EXECUTIONS_CHANNEL))  # a duplicate wakes the listeners for nothing
+        try:
+            holder: DedupeHolder | None = await self.writer.write(*steps)
+        except exc.IntegrityError as error:
+            _raise_if_duplicate(error)
+            raise
+        return holder
+
+    async def claim_dedupe_key(self, dedupe: DedupeKey, execution_id: int, *, now: datetime) -> DedupeHolder:
+        """Take a key (free or expired) for an execution about to run; the key's holder afterwards."""
+        claim = Sync(lambda c: dedupes.claim(c, dedupe, execution_id, None, now))
+        holder: DedupeHolder = await self.writer.write(dedupes.lock(dedupe.key), claim)
+        return holder
+
+    async def get_dedupe_holder(self, key: str, *, now: datetime) -> DedupeHolder | None:
+        """The live holder of a key at `now`, or None."""
+        return await self._read(lambda c: dedupes.holder(c, key, now))
+
+    async def release_dedupe_key(self, key: str, execution_id: int) -> None:
+        """Free a key this execution claimed and never answered."""
+        await self.writer.write(dedupes.lock(key), Sync(lambda c: dedupes.release(c, key, execution_id)))
+
+    async def delete_expired_dedupe_keys(self, now: datetime, *, limit: int) -> int:
+        """Delete up to `limit` keys expired at `now`, oldest first; how many."""
+        if limit <= 0:
+            return 0
+        return await self.writer.run(lambda c: dedupes.delete_expired(c, now, limit, lock=self._locks_rows))
 
     async def add_job(self, job: Job) -> None:
         """Durably insert one finished job."""

@@ -8,6 +8,7 @@ from typing import Any
 
 from hookline.errors import Problem
 from hookline.queue.retention import check_retention
+from hookline.trigger.dedupe import MAX_WINDOW, parse_source
 
 TRIGGER_FIELDS = ("basicAuthentication", "request", "response")
 """The fields a webhook trigger config may hold."""
@@ -147,16 +148,18 @@ def _check_header(header: Any, where: str) -> list[Problem]:
 
 
 def _check_dedupe(dedupe: Any) -> list[Problem]:
-    """Loosely: a dedupe setting names a source and, when given, a window in seconds."""
+    """A dedupe setting names a source in the trigger context and, when given, a window in seconds."""
     where = "options.dedupe"
     if dedupe is None:
         return []
     if not isinstance(dedupe, dict):
-        return [Problem(where, "must be an object with a source and a window, or null")]
-    problems = []
-    source = dedupe.get("source")
-    if not isinstance(source, str) or not source:
-        problems.append(Problem(f"{where}.source", "must be a non-empty string"))
-    if "window" in dedupe and not _is_int(dedupe["window"], low=1):
-        problems.append(Problem(f"{where}.window", "must be a whole number of seconds, 1 or more"))
+        return [Problem(where, 'must be an object like {"source": "headers.idempotency-key"}, or null')]
+    problems = _unknown_fields(dedupe, ("source", "window"), where)
+    try:
+        parse_source(dedupe.get("source"))
+    except ValueError as error:
+        problems.append(Problem(f"{where}.source", str(error)))
+    if "window" in dedupe and not _is_int(dedupe["window"], low=1, high=MAX_WINDOW):
+        message = f"must be a whole number of seconds from 1 to {MAX_WINDOW} (30 days)"
+        problems.append(Problem(f"{where}.window", message))
     return problems
