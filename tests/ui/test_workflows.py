@@ -185,25 +185,40 @@ def test_a_dismissed_delete_keeps_the_node(signed_in: Page, api: httpx.Client) -
     assert len(api.get(f"/api/workflows/{workflow['id']}").json()["nodes"]) == 3
 
 
-def test_settings_save_the_title_and_timeout_and_show_problems(signed_in: Page, api: httpx.Client) -> None:
-    """Settings change the title and options.timeout; options that are not valid are shown at their field."""
-    workflow = import_example(api, title=unique("Settings"), enabled=False)
+def test_settings_save_the_title_and_options_and_show_problems(signed_in: Page, api: httpx.Client) -> None:
+    """Settings change the title and each option; a value the API refuses is shown at its field."""
+    workflow = import_example(api, "order-paid-async.json", title=unique("Settings"), enabled=False)
     page = signed_in
     page.goto(f"/#/workflows/{workflow['id']}")
     page.get_by_role("button", name="Settings").click()
     drawer = page.get_by_role("dialog", name="Settings")
-    drawer.get_by_label("Other options (JSON)").fill('{"queueLimit": 0}')
+    drawer.get_by_label("Queue limit").fill("0")
     drawer.get_by_role("button", name="Save").click()
-    expect(drawer.locator(".field-error")).to_contain_text("1 or more")
-    drawer.get_by_label("Other options (JSON)").fill("{}")
+    expect(drawer.locator(".field[data-where='options.queueLimit'] .field-error")).to_contain_text(
+        "1 or more"
+    )
     drawer.get_by_label("Title").fill("Renamed in settings")
     drawer.get_by_label("Timeout (ms)").fill("2500")
+    drawer.get_by_label("Concurrency").fill("2")
+    drawer.get_by_label("Queue limit").fill("100")
+    drawer.get_by_label("Keep successful runs (days)").fill("0")
+    drawer.get_by_label("Deduplicate by").fill("Idempotency-Key")
+    drawer.get_by_role("button", name="Save").click()
+    expect(drawer.locator(".field[data-where='options.dedupe.source'] .field-error")).to_be_visible()
+    drawer.get_by_label("Deduplicate by").fill("headers.idempotency-key")
+    drawer.get_by_label("Window (seconds)").fill("600")
     drawer.get_by_role("button", name="Save").click()
     expect(drawer).to_be_hidden()
     expect(page.get_by_role("heading", name="Renamed in settings")).to_be_visible()
     saved = api.get(f"/api/workflows/{workflow['id']}").json()
     assert saved["title"] == "Renamed in settings"
-    assert saved["options"] == {"timeout": 2500}
+    assert saved["options"] == {
+        "timeout": 2500,
+        "concurrency": 2,
+        "queueLimit": 100,
+        "dedupe": {"source": "headers.idempotency-key", "window": 600},
+        "retention": {"successDays": 0},
+    }
 
 
 def test_export_downloads_the_workflow_json(signed_in: Page, api: httpx.Client) -> None:
