@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from datetime import timedelta
+
+import pytest
 
 from hookline.models import ExecutionStatus
 from hookline.queue.janitor import Janitor
@@ -94,3 +97,27 @@ async def test_the_current_versions_option_applies_to_every_version(store: SqlSt
     await store.add_flow(second)
     assert await Janitor(store).sweep(NOW) == 1
     assert old_version_run not in await remaining(store)
+
+
+async def test_an_unexpected_error_in_a_sweep_does_not_stop_the_janitor(
+    store: SqlStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A sweep that raises something unexpected is logged, and the next sweep still runs."""
+    sweeps: list[int] = []
+    janitor = Janitor(store, interval=0.01)
+
+    async def sweep(now: object = None) -> int:
+        sweeps.append(1)
+        if len(sweeps) == 1:
+            raise RuntimeError("surprise in a sweep")
+        return 0
+
+    janitor.sweep = sweep  # type: ignore[method-assign]
+    janitor.start()
+    try:
+        async with asyncio.timeout(5.0):
+            while len(sweeps) < 3:  # noqa: ASYNC110 - the janitor's own loop counts them
+                await asyncio.sleep(0.01)
+    finally:
+        await janitor.stop()
+    assert "janitor sweep failed" in caplog.text

@@ -76,6 +76,9 @@ class Janitor:
                     log.info("janitor deleted %d expired dedupe keys", keys)
             except StorageUnavailable as exc:
                 log.warning("janitor skipped a sweep: %s", exc)
+            except Exception:
+                # A dead janitor lets executions and dedupe keys pile up unseen: log it, sweep later.
+                log.exception("janitor sweep failed; trying again in %.0f s", self._interval)
             await asyncio.sleep(self._interval)
 
 
