@@ -7,6 +7,11 @@ CPU to match the server set-up:
     taskset -c 0 .venv/bin/python bench/inprocess.py --scenario sync --seconds 5
     taskset -c 0 .venv/bin/python bench/inprocess.py --scenario async --workers 0
     taskset -c 0 .venv/bin/python bench/inprocess.py --scenario sync --profile /tmp/sync.txt
+    taskset -c 0 .venv/bin/python bench/inprocess.py --scenario async --workers 0 --postgres
+
+With `--postgres` hookline runs on a fresh PostgreSQL database (created on the server of
+--postgres-url, dropped afterwards) instead of an SQLite file; PostgreSQL's own CPU is then
+spent in other processes, on any core, and is not counted here.
 
 `--callers` concurrent callers (32, as wrk's connections) each post the benchmark body in a loop.
 It prints requests/s, CPU µs per request (in total and per thread: the event loop and the SQLite
@@ -29,8 +34,11 @@ import tempfile
 import threading
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
+
+from _postgres import DEFAULT_ADMIN_URL, database_url, fresh_database
 
 from hookline.api.app import create_app
 from hookline.settings import Settings
@@ -135,7 +143,7 @@ async def _lifespan(app: App) -> tuple[asyncio.Task[None], asyncio.Queue[Message
     inbox: asyncio.Queue[Message] = asyncio.Queue()
     outbox: asyncio.Queue[Message] = asyncio.Queue()
     scope = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}
-    task = asyncio.create_task(app(scope, inbox.get, outbox.put))
+    task: asyncio.Task[None] = asyncio.ensure_future(app(scope, inbox.get, outbox.put))
     await inbox.put({"type": "lifespan.startup"})
     message = await outbox.get()
     if message["type"] != "lifespan.startup.complete":
@@ -143,15 +151,15 @@ async def _lifespan(app: App) -> tuple[asyncio.Task[None], asyncio.Queue[Message
     return task, inbox, outbox
 
 
-async def measure(args: argparse.Namespace, data: Path) -> None:
+async def measure(args: argparse.Namespace, env: dict[str, str]) -> None:
     """Start the app, warm up, load it, print the figures."""
     key = EXAMPLES[args.scenario][1]
-    settings = Settings.from_env({"HOOKLINE_DATA_DIR": str(data), "HOOKLINE_WORKERS": str(args.workers)})
+    settings = Settings.from_env({**env, "HOOKLINE_WORKERS": str(args.workers)})
     if args.scenario == "bare":
         sys.path.insert(0, str(ROOT / "bench"))
         from bare_app import app as bare
 
-        app: App = bare  # type: ignore[assignment]
+        app: App = bare
     else:
         app = create_app(settings)
     task, inbox, outbox = await _lifespan(app)
@@ -218,21 +226,36 @@ def main() -> None:
     parser.add_argument("--profile", help="write a cProfile report here")
     parser.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop")
     parser.add_argument("--switch-interval", type=float, help="sys.setswitchinterval, in seconds")
+    parser.add_argument("--postgres", action="store_true", help="a fresh PostgreSQL database, not SQLite")
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get("HOOKLINE_BENCH_POSTGRES_URL", DEFAULT_ADMIN_URL),
+        help="where --postgres creates its database (as in run.py)",
+    )
     args = parser.parse_args()
     if args.switch_interval:
         sys.setswitchinterval(args.switch_interval)
-    with tempfile.TemporaryDirectory(prefix="hookline-inprocess-") as data:
-        env = {**os.environ, "HOOKLINE_DATA_DIR": data}
+    with ExitStack() as stack:
+        data = stack.enter_context(tempfile.TemporaryDirectory(prefix="hookline-inprocess-"))
+        env = {"HOOKLINE_DATA_DIR": data}
+        if args.postgres:
+            name = stack.enter_context(fresh_database(args.postgres_url))
+            env["HOOKLINE_DATABASE_URL"] = database_url(args.postgres_url, name)
+            _cli(env, "migrate")
         if args.scenario != "bare":
-            example = ROOT / "examples" / EXAMPLES[args.scenario][0]
-            command = [sys.executable, "-m", "hookline", "workflow", "import", str(example)]
-            subprocess.run(command, env=env, check=True, capture_output=True)
+            _cli(env, "workflow", "import", str(ROOT / "examples" / EXAMPLES[args.scenario][0]))
         if args.loop == "uvloop":
             import uvloop
 
-            uvloop.run(measure(args, Path(data)))
+            uvloop.run(measure(args, env))
         else:
-            asyncio.run(measure(args, Path(data)))
+            asyncio.run(measure(args, env))
+
+
+def _cli(env: dict[str, str], *arguments: str) -> None:
+    """Run one hookline CLI command on the benchmark's database."""
+    command = [sys.executable, "-m", "hookline", *arguments]
+    subprocess.run(command, env={**os.environ, **env}, check=True, capture_output=True)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ Run it from the repository root (as root on Debian, `wrk` is installed with apt-
     .venv/bin/python bench/run.py --seconds 10 --repeat 3  # what docs/benchmarks.md reports (medians)
     .venv/bin/python bench/run.py --quick                  # 3 s smoke run
     .venv/bin/python bench/run.py --only bare,sync --json bench/results/run.json
+    .venv/bin/python bench/run.py --only async,pg-async,pg-async-2   # PostgreSQL next to SQLite
 
 Every server runs alone on CPU 0 (`taskset -c 0`, one uvicorn worker, uvloop + httptools, no access
 log); `wrk -t1 -c32 --latency` drives it from CPU 1, posting `{"order": {"id": 42, "status": "paid"}}`.
@@ -15,22 +16,35 @@ hookline runs with its defaults; HOOKLINE_* tuning variables in the environment 
 HOOKLINE_POLL_SECONDS, …) reach it and are printed, but the database and the address are always the
 benchmark's own.
 
-Scenarios (each one a fresh server, and for hookline a fresh SQLite database in a temp folder):
-  bare   bench/bare_app.py: parse the JSON body, answer a small JSON — the ceiling.
-  sync   `hookline serve` with examples/order-paid.json imported by the CLI (Basic auth, a condition,
-         a Response node, the execution and its jobs committed before the answer).
-  async  `hookline serve` with examples/order-paid-async.json: the answer (202) comes once the queued
-         execution is committed; the workers run the queue on the same CPU meanwhile. After the load
-         stops the script watches the database until nothing is queued or started (the drain time).
+Scenarios (each one a fresh server, and for hookline a fresh database: an SQLite file in a temp folder,
+or a uniquely named PostgreSQL database created for the run and dropped after it):
+  bare        bench/bare_app.py: parse the JSON body, answer a small JSON — the ceiling.
+  sync        `hookline serve` with examples/order-paid.json imported by the CLI (Basic auth, a
+              condition, a Response node, the execution and its jobs committed before the answer).
+  async       `hookline serve` with examples/order-paid-async.json: the answer (202) comes once the
+              queued execution is committed; the workers run the queue on the same CPU meanwhile.
+              After the load stops the script watches the database until nothing is queued or
+              started (the drain time).
+  pg-sync     sync on PostgreSQL (HOOKLINE_DATABASE_URL).
+  pg-async    async on PostgreSQL, one `hookline serve`.
+  pg-async-2  async on PostgreSQL, two `hookline serve` processes; one wrk with a thread per server
+              (16 connections each) reports their total. The servers and wrk are not pinned here:
+              the kernel places them on both CPUs.
+PostgreSQL is the machine's own server (--postgres-url, default $HOOKLINE_BENCH_POSTGRES_URL or
+postgresql://postgres@127.0.0.1:5432/postgres, where the bench databases are created). It is not
+pinned: its backends compete with the server and wrk for both CPUs, and their CPU is reported.
 
 For each scenario it prints requests/s, p50 and p99 latency, non-2xx answers and the ratio to the bare
 endpoint, each with PASS/FAIL against the targets (async ≥ 0.5 of bare, sync ≥ 0.4 of bare, p99 < 20 ms,
-no non-2xx answer), then a Markdown table ready to paste. With --repeat N the scenarios are run in
-turn N times and the medians reported.
+no non-2xx answer), the ratio of each PostgreSQL scenario to its SQLite one from the same run (target:
+pg-async ≥ 0.8 of async), the CPU the servers and PostgreSQL used, then Markdown tables ready to paste.
+With --repeat N the scenarios are run in turn N times and the medians reported.
 
 The machine must be otherwise idle. Each run reports the CPU that other processes used meanwhile
-("other CPU", in % of all cores); above 5 % the run is measured again (--retries, default 2) and the
-quietest attempt kept. It exits 0 whatever the figures; 2 when it cannot run.
+("other CPU", in % of all cores; PostgreSQL's processes count as the run's own during a PostgreSQL
+scenario: its backends on the bench database and the server-wide writers); above 5 % the run is
+measured again (--retries, default 2) and the quietest attempt kept. It exits 0 whatever the
+figures; 2 when it cannot run.
 """
 
 from __future__ import annotations
@@ -53,11 +67,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from _postgres import DEFAULT_ADMIN_URL, PostgresError, database_url, describe, fresh_database, works_for
 from sqlalchemy import func, select
 
 from hookline.store.schema import executions
@@ -80,7 +95,11 @@ PLACEMENT_VARIABLES = frozenset(
 
 @dataclass(frozen=True, slots=True)
 class Scenario:
-    """One server set-up to load, and the share of the bare endpoint's throughput it must reach."""
+    """One server set-up to load, and the share of the bare endpoint's throughput it must reach.
+
+    A PostgreSQL scenario names its SQLite `baseline` and, when the issue sets one, the share of the
+    baseline's throughput in the same run it must reach (`baseline_target`).
+    """
 
     name: str
     title: str
@@ -88,15 +107,38 @@ class Scenario:
     example: str | None
     basic_auth: bool
     ratio_target: float | None
+    postgres: bool = False
+    processes: int = 1
+    baseline: str | None = None
+    baseline_target: float | None = None
 
+    @property
+    def queued(self) -> bool:
+        """Whether requests queue executions, so the run also watches the queue drain."""
+        return self.key == ASYNC_KEY
+
+
+SYNC_KEY, SYNC_EXAMPLE = "orders-paid", "order-paid.json"
+ASYNC_KEY, ASYNC_EXAMPLE = "orders-paid-async", "order-paid-async.json"
+PG_ASYNC_TARGET = 0.8
+"""Issue 4: PostgreSQL async acceptance with one process at ≥ 0.8 of SQLite's in the same run."""
 
 SCENARIOS = {
     "bare": Scenario("bare", "bare Starlette endpoint", "bench", None, False, None),
-    "sync": Scenario("sync", "hookline sync (order-paid)", "orders-paid", "order-paid.json", True, 0.4),
-    "async": Scenario(
-        "async", "hookline async acceptance", "orders-paid-async", "order-paid-async.json", False, 0.5
+    "sync": Scenario("sync", "hookline sync (order-paid)", SYNC_KEY, SYNC_EXAMPLE, True, 0.4),
+    "async": Scenario("async", "hookline async acceptance", ASYNC_KEY, ASYNC_EXAMPLE, False, 0.5),
+    "pg-sync": Scenario(
+        "pg-sync", "hookline sync, PostgreSQL", SYNC_KEY, SYNC_EXAMPLE, True, None, True, 1, "sync"
     ),
-}
+    "pg-async": Scenario(
+        "pg-async", "hookline async acceptance, PostgreSQL", ASYNC_KEY, ASYNC_EXAMPLE, False, None,
+        True, 1, "async", PG_ASYNC_TARGET,
+    ),
+    "pg-async-2": Scenario(
+        "pg-async-2", "hookline async acceptance, PostgreSQL, 2 processes", ASYNC_KEY, ASYNC_EXAMPLE,
+        False, None, True, 2, "async",
+    ),
+}  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -121,22 +163,57 @@ class Backlog:
     final_counts: dict[str, int] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class CpuUse:
+    """CPU used during a run: by others in % of the machine, by the servers and PostgreSQL in % of a core."""
+
+    other_pct: float
+    server_pct: float
+    database_pct: float
+
+
 @dataclass(slots=True)
 class Run:
-    """One measured run of one scenario; `other_cpu_pct` is the machine's CPU used by anyone else."""
+    """One measured run of one scenario; `other_cpu_pct` is the machine's CPU used by anyone else.
+
+    `server_cpu_pct` is what the hookline (or bare) server processes used together and
+    `database_cpu_pct` what PostgreSQL used for the run, both in % of one core.
+    """
 
     scenario: str
     wrk: WrkResult
     other_cpu_pct: float
+    server_cpu_pct: float = 0.0
+    database_cpu_pct: float = 0.0
     backlog: Backlog | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class CpuTimes:
-    """CPU seconds so far of every user-space process but the server and this script (and its reaped wrk)."""
+    """CPU seconds so far: the servers', PostgreSQL's for the run, and everyone else's.
+
+    "Everyone else" is every user-space process but those two, this script and its reaped wrk.
+    """
 
     others: float
+    servers: float
+    database: float
     at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What one run loads: the URL (of the first server), the wrk script, threads and CPUs, and who serves.
+
+    `database` names the PostgreSQL database of the run (its processes count as the run's own).
+    """
+
+    url: str
+    script: Path
+    threads: int
+    client_cpus: str
+    server_pids: tuple[int, ...]
+    database: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +229,7 @@ class Options:
     drain_timeout: float
     retries: int
     json_path: Path | None
+    postgres_url: str
 
 
 class BenchError(Exception):
@@ -178,6 +256,12 @@ def parse_options(argv: Sequence[str] | None = None) -> Options:
         "--retries", type=int, default=2, help="re-measurements of a run others disturbed (default 2)"
     )
     parser.add_argument("--json", dest="json_path", type=Path, help="also write the raw results here")
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get("HOOKLINE_BENCH_POSTGRES_URL", DEFAULT_ADMIN_URL),
+        help="PostgreSQL server and database where the bench databases are created "
+        f"(default $HOOKLINE_BENCH_POSTGRES_URL or {DEFAULT_ADMIN_URL})",
+    )
     args = parser.parse_args(argv)
     names = tuple(name.strip() for name in args.only.split(",") if name.strip())
     unknown = [name for name in names if name not in SCENARIOS]
@@ -196,6 +280,7 @@ def parse_options(argv: Sequence[str] | None = None) -> Options:
         args.drain_timeout,
         max(0, args.retries),
         args.json_path,
+        args.postgres_url,
     )
 
 
@@ -214,6 +299,16 @@ def ensure_tools(options: Options) -> None:
         )
     if shutil.which("wrk") is None:
         _install_wrk()
+    if uses_postgres(options):
+        try:
+            describe(options.postgres_url)
+        except PostgresError as error:
+            raise BenchError(f"{error} (PostgreSQL scenarios need it; see --postgres-url)") from None
+
+
+def uses_postgres(options: Options) -> bool:
+    """Whether any chosen scenario runs on PostgreSQL."""
+    return any(SCENARIOS[name].postgres for name in options.scenarios)
 
 
 def _install_wrk() -> None:
@@ -231,7 +326,7 @@ def _install_wrk() -> None:
         raise BenchError("wrk is still missing after apt-get install wrk.")
 
 
-def machine_lines() -> list[str]:
+def machine_lines(options: Options) -> list[str]:
     """The machine, versions and date, as lines for the report."""
     wrk = subprocess.run(["wrk", "--version"], check=False, capture_output=True, text=True)
     wrk_version = (wrk.stdout or wrk.stderr).splitlines()[0].split(" Copyright")[0]
@@ -245,7 +340,7 @@ def machine_lines() -> list[str]:
         text=True,
     )
     dirty = " (src/ has uncommitted changes)" if changed.stdout.strip() else ""
-    return [
+    lines = [
         f"date: {datetime.datetime.now(datetime.UTC).strftime('%Y-%m-%d %H:%M UTC')}",
         f"nproc: {os.cpu_count()}; CPU: {_cpu_model()}",
         f"Python {platform.python_version()}; SQLite {sqlite3.sqlite_version}; {wrk_version}",
@@ -254,6 +349,9 @@ def machine_lines() -> list[str]:
         "hookline settings: "
         + (" ".join(f"{k}={v}" for k, v in tuning_variables().items()) or "defaults (no HOOKLINE_* set)"),
     ]
+    if uses_postgres(options):
+        lines.append(describe(options.postgres_url))
+    return lines
 
 
 def _cpu_model() -> str:
@@ -340,11 +438,24 @@ def bare_command(port: int) -> list[str]:
     ]  # fmt: skip
 
 
-def hookline_env(data_dir: Path) -> dict[str, str]:
-    """The environment for hookline commands: a fresh SQLite database; tuning variables pass through."""
+def hookline_env(data_dir: Path, database: str | None = None) -> dict[str, str]:
+    """The environment for hookline commands: a fresh SQLite file, or the run's PostgreSQL database URL.
+
+    Tuning variables pass through; the data folder also holds the admin token either way.
+    """
     env = {name: value for name, value in os.environ.items() if name not in PLACEMENT_VARIABLES}
     env["HOOKLINE_DATA_DIR"] = str(data_dir)
+    if database is not None:
+        env["HOOKLINE_DATABASE_URL"] = database
     return env
+
+
+def hookline_command(cpus: str, port: int) -> list[str]:
+    """`hookline serve` pinned to these CPUs (`taskset -c` syntax)."""
+    return [
+        "taskset", "-c", cpus, sys.executable, "-m", "hookline", "serve",
+        "--port", str(port), "--log-level", "warning",
+    ]  # fmt: skip
 
 
 def tuning_variables() -> dict[str, str]:
@@ -357,18 +468,32 @@ def tuning_variables() -> dict[str, str]:
 
 
 def import_example(env: dict[str, str], example: str) -> None:
-    """Import an example workflow into the data folder with the CLI."""
-    command = [sys.executable, "-m", "hookline", "workflow", "import", str(ROOT / "examples" / example)]
+    """Import an example workflow into the database with the CLI."""
+    _cli(env, "workflow", "import", str(ROOT / "examples" / example))
+
+
+def migrate(env: dict[str, str]) -> None:
+    """Create the schema with the CLI (`hookline serve` migrates an SQLite file, never PostgreSQL)."""
+    _cli(env, "migrate")
+
+
+def _cli(env: dict[str, str], *arguments: str) -> None:
+    """Run one hookline CLI command; BenchError with its output when it fails."""
+    command = [sys.executable, "-m", "hookline", *arguments]
     done = subprocess.run(command, env=env, check=False, capture_output=True, text=True)
     if done.returncode != 0:
-        raise BenchError(f"importing {example} failed:\n{done.stdout}{done.stderr}")
+        raise BenchError(f"hookline {' '.join(arguments)} failed:\n{done.stdout}{done.stderr}")
 
 
 # -- wrk --------------------------------------------------------------------------------------
 
 
-def write_lua(folder: Path, basic_auth: bool) -> Path:
-    """A wrk script posting the JSON body, with the example's Basic credentials when needed."""
+def write_lua(folder: Path, basic_auth: bool, ports: Sequence[int] = ()) -> Path:
+    """A wrk script posting the JSON body, with the example's Basic credentials when needed.
+
+    With several `ports` (several servers), wrk's thread i sends to server i: run it with one
+    thread per port, so the connections are split evenly and one report covers them all.
+    """
     lines = [
         'wrk.method = "POST"',
         f"wrk.body = '{BODY}'",
@@ -376,16 +501,26 @@ def write_lua(folder: Path, basic_auth: bool) -> Path:
     ]
     if basic_auth:
         lines.append(f'wrk.headers["Authorization"] = "{BASIC_AUTH}"')
-    script = folder / ("post-auth.lua" if basic_auth else "post.lua")
+    if len(ports) > 1:
+        lines += [
+            f"local ports = {{{', '.join(str(port) for port in ports)}}}",
+            "local next_server = 0",
+            "function setup(thread)",
+            '  thread.addr = wrk.lookup("127.0.0.1", tostring(ports[next_server % #ports + 1]))[1]',
+            "  next_server = next_server + 1",
+            "end",
+        ]
+    suffix = "-".join(str(port) for port in ports) if len(ports) > 1 else ""
+    script = folder / f"post{'-auth' if basic_auth else ''}{suffix and '-' + suffix}.lua"
     script.write_text("\n".join(lines) + "\n")
     return script
 
 
-def run_wrk(options: Options, url: str, script: Path, seconds: int) -> WrkResult:
-    """Run wrk from the client CPU and parse what it prints."""
+def run_wrk(target: Target, seconds: int) -> WrkResult:
+    """Run wrk on the client CPUs and parse what it prints."""
     command = [
-        "taskset", "-c", str(options.client_cpu), "wrk", "-t1", f"-c{CONNECTIONS}",
-        f"-d{seconds}s", "--latency", "-s", str(script), url,
+        "taskset", "-c", target.client_cpus, "wrk", f"-t{target.threads}", f"-c{CONNECTIONS}",
+        f"-d{seconds}s", "--latency", "-s", str(target.script), target.url,
     ]  # fmt: skip
     done = subprocess.run(command, check=False, capture_output=True, text=True)
     if done.returncode != 0:
@@ -424,26 +559,45 @@ def _percentile_ms(text: str, percent: str) -> float:
 # -- foreign CPU load ---------------------------------------------------------------------------
 
 
-def cpu_times(server_pid: int) -> CpuTimes:
-    """A snapshot of other processes' CPU time, to tell afterwards whether a run shared the machine.
+def cpu_times(server_pids: Collection[int] = (), database: str | None = None) -> CpuTimes:
+    """A snapshot of CPU time by whom: the servers, PostgreSQL for `database`, and everyone else.
 
     Kernel threads are left out: the journal and block-device threads work for the server's fsyncs.
     Short-lived processes still count once their parent reaps them (through its children's times).
     """
     tick = os.sysconf("SC_CLK_TCK")
-    ours = {server_pid, os.getpid()}
-    total = 0
+    me = os.getpid()
+    ticks = {"others": 0, "servers": 0, "database": 0}
     for entry in os.scandir("/proc"):
-        if not entry.name.isdigit() or int(entry.name) in ours:
+        if not entry.name.isdigit() or int(entry.name) == me:
             continue
+        pid = int(entry.name)
         try:
-            fields = Path(entry.path, "stat").read_text().rsplit(")", 1)[1].split()
+            stat = Path(entry.path, "stat").read_text()
+            fields = stat.rsplit(")", 1)[1].split()
+            if int(fields[6]) & _KERNEL_THREAD:
+                continue
+            used = sum(int(value) for value in fields[11:15])  # utime, stime, cutime, cstime
+            if pid in server_pids:
+                ticks["servers"] += used
+            elif (
+                database
+                and _is_postgres(stat)
+                and works_for(Path(entry.path, "cmdline").read_bytes(), database)
+            ):
+                ticks["database"] += used
+            else:
+                ticks["others"] += used
         except OSError:  # the process has just exited
             continue
-        if int(fields[6]) & _KERNEL_THREAD:
-            continue
-        total += sum(int(value) for value in fields[11:15])  # utime, stime, cutime, cstime
-    return CpuTimes(total / tick, time.monotonic())
+    return CpuTimes(
+        ticks["others"] / tick, ticks["servers"] / tick, ticks["database"] / tick, time.monotonic()
+    )
+
+
+def _is_postgres(stat: str) -> bool:
+    """Whether a /proc/PID/stat line is a PostgreSQL process (its command name, not its retitled line)."""
+    return stat.split(" (", 1)[1].rsplit(")", 1)[0] == "postgres"
 
 
 _KERNEL_THREAD = 0x00200000
@@ -456,7 +610,19 @@ def other_cpu_percent(before: CpuTimes, after: CpuTimes) -> float:
     return max(0.0, 100 * (after.others - before.others) / capacity) if capacity > 0 else 0.0
 
 
-# -- the queue of the async scenario ------------------------------------------------------------
+def cpu_use(before: CpuTimes, after: CpuTimes) -> CpuUse:
+    """Others' CPU in % of the machine; the servers' and PostgreSQL's in % of one core."""
+    elapsed = after.at - before.at
+    if elapsed <= 0:
+        return CpuUse(0.0, 0.0, 0.0)
+    return CpuUse(
+        other_cpu_percent(before, after),
+        100 * (after.servers - before.servers) / elapsed,
+        100 * (after.database - before.database) / elapsed,
+    )
+
+
+# -- the queue of the async scenarios -----------------------------------------------------------
 
 
 async def _status_counts(store: SqlStore) -> dict[str, int]:
@@ -465,6 +631,13 @@ async def _status_counts(store: SqlStore) -> dict[str, int]:
     async with store.engine.connect() as connection:
         rows = (await connection.execute(query)).all()
     return {str(status): int(count) for status, count in rows}
+
+
+async def _pending_count(store: SqlStore) -> int:
+    """How many executions are queued or started (one scan of the status index, cheap to poll)."""
+    query = select(func.count()).where(executions.c.status.in_(PENDING_STATUSES))
+    async with store.engine.connect() as connection:
+        return int((await connection.execute(query)).scalar_one())
 
 
 async def count_statuses(url: str) -> dict[str, int]:
@@ -480,11 +653,13 @@ async def watch_drain(url: str, load_ended: float, before: dict[str, int], limit
     """Count what the load left queued, then poll until nothing is queued or started (or timeout)."""
     store = await open_store(url, migrate=False)
     try:
-        at_end = counts = await _status_counts(store)
-        while _pending(counts) and time.monotonic() - load_ended < limit:
+        at_end = await _status_counts(store)
+        pending = _pending(at_end)
+        while pending and time.monotonic() - load_ended < limit:
             await asyncio.sleep(0.1)
-            counts = await _status_counts(store)
-        drained = None if _pending(counts) else time.monotonic() - load_ended
+            pending = await _pending_count(store)
+        drained = None if pending else time.monotonic() - load_ended
+        counts = await _status_counts(store)
     finally:
         await store.close()
     resolved = at_end.get("resolved", 0) - before.get("resolved", 0)
@@ -499,55 +674,86 @@ def _pending(counts: dict[str, int]) -> int:
 
 
 def measure(options: Options, scenario: Scenario, workdir: Path) -> Run:
-    """Start the scenario's server on a fresh port (and database), warm it up, and measure it."""
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}/api/webhook:trigger/{scenario.key}"
-    script = write_lua(workdir, scenario.basic_auth)
-    pin = ["taskset", "-c", str(options.server_cpu)]
+    """Start the scenario's servers on fresh ports (and a fresh database), warm them up, measure."""
+    ports = _free_ports(scenario.processes)
+    url = f"http://127.0.0.1:{ports[0]}/api/webhook:trigger/{scenario.key}"
+    script = write_lua(workdir, scenario.basic_auth, ports)
+    cpus = server_cpus(options, scenario.processes)
     if scenario.example is None:
-        with running_server(pin + bare_command(port), dict(os.environ), port, workdir / "bare.log") as pid:
-            return Run(scenario.name, *_load(options, url, script, pid))
-    with tempfile.TemporaryDirectory(prefix=f"hookline-bench-{scenario.name}-") as data:
-        env = hookline_env(Path(data))
+        command = ["taskset", "-c", cpus[0], *bare_command(ports[0])]
+        with running_server(command, dict(os.environ), ports[0], workdir / "bare.log") as pid:
+            return _load(options, scenario, Target(url, script, 1, str(options.client_cpu), (pid,)))
+    with ExitStack() as stack:
+        data = Path(
+            stack.enter_context(tempfile.TemporaryDirectory(prefix=f"hookline-bench-{scenario.name}-"))
+        )
+        name = stack.enter_context(fresh_database(options.postgres_url)) if scenario.postgres else None
+        database = database_url(options.postgres_url, name) if name else f"sqlite:///{data}/hookline.db"
+        env = hookline_env(data, database if name else None)
+        if name:
+            migrate(env)
         import_example(env, scenario.example)
-        command = [
-            *pin,
-            sys.executable,
-            "-m",
-            "hookline",
-            "serve",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ]
-        with running_server(command, env, port, Path(data) / "server.log") as pid:
-            if scenario.name != "async":
-                return Run(scenario.name, *_load(options, url, script, pid))
-            return _measure_queue(options, scenario, (url, script, pid), f"sqlite:///{data}/hookline.db")
+        pids = tuple(
+            stack.enter_context(
+                running_server(hookline_command(cpu, port), env, port, data / f"server-{port}.log")
+            )
+            for cpu, port in zip(cpus, ports, strict=True)
+        )
+        client = str(options.client_cpu) if len(ports) == 1 else both_cpus(options)
+        target = Target(url, script, len(ports), client, pids, name)
+        if not scenario.queued:
+            return _load(options, scenario, target)
+        return _measure_queue(options, scenario, target, database)
 
 
-def _load(options: Options, url: str, script: Path, server_pid: int) -> tuple[WrkResult, float]:
-    """The warm-up (discarded), then the measured run and the CPU others used meanwhile."""
+def server_cpus(options: Options, processes: int) -> list[str]:
+    """The CPUs each server process may use (`taskset -c` syntax).
+
+    One server has the server CPU to itself. Several servers are left to the kernel on both CPUs,
+    like wrk then: pinned one per CPU, the server sharing wrk's CPU starved the other one's wrk
+    thread (bare endpoints: 17.5k req/s pinned, 26.9k unpinned).
+    """
+    if processes == 1:
+        return [str(options.server_cpu)]
+    return [both_cpus(options)] * processes
+
+
+def both_cpus(options: Options) -> str:
+    """The server and client CPUs together, for what the kernel places (`taskset -c` syntax)."""
+    return f"{options.server_cpu},{options.client_cpu}"
+
+
+def _free_ports(count: int) -> list[int]:
+    """`count` distinct free ports."""
+    ports: list[int] = []
+    while len(ports) < count:
+        port = _free_port()
+        if port not in ports:
+            ports.append(port)
+    return ports
+
+
+def _load(options: Options, scenario: Scenario, target: Target) -> Run:
+    """The warm-up (discarded), then the measured run and the CPU used meanwhile."""
     if options.warmup:
-        run_wrk(options, url, script, options.warmup)
-    before = cpu_times(server_pid)
-    result = run_wrk(options, url, script, options.seconds)
-    return result, other_cpu_percent(before, cpu_times(server_pid))
+        run_wrk(target, options.warmup)
+    before = cpu_times(target.server_pids, target.database)
+    result = run_wrk(target, options.seconds)
+    use = cpu_use(before, cpu_times(target.server_pids, target.database))
+    return Run(scenario.name, result, use.other_pct, use.server_pct, use.database_pct)
 
 
-def _measure_queue(options: Options, scenario: Scenario, target: tuple[str, Path, int], database: str) -> Run:
-    """The async scenario: the load, then the backlog it left and how long it took to drain."""
-    url, script, server_pid = target
+def _measure_queue(options: Options, scenario: Scenario, target: Target, database: str) -> Run:
+    """An async scenario: the load, then the backlog it left and how long it took to drain."""
     if options.warmup:
-        run_wrk(options, url, script, options.warmup)
+        run_wrk(target, options.warmup)
     before = asyncio.run(count_statuses(database))
-    cpu_before = cpu_times(server_pid)
-    result = run_wrk(options, url, script, options.seconds)
+    cpu_before = cpu_times(target.server_pids, target.database)
+    result = run_wrk(target, options.seconds)
     load_ended = time.monotonic()
-    other = other_cpu_percent(cpu_before, cpu_times(server_pid))
+    use = cpu_use(cpu_before, cpu_times(target.server_pids, target.database))
     backlog = asyncio.run(watch_drain(database, load_ended, before, options.drain_timeout))
-    return Run(scenario.name, result, other, backlog)
+    return Run(scenario.name, result, use.other_pct, use.server_pct, use.database_pct, backlog)
 
 
 # -- report -----------------------------------------------------------------------------------
@@ -587,12 +793,14 @@ def _verdict(ok: bool) -> str:
 
 
 def ratio_cell(summary: Summary) -> str:
-    """The ratio to bare with its verdict (the target is in brackets)."""
+    """The ratio to bare with its verdict when the scenario has a target (in brackets)."""
     if summary.scenario.name == "bare":
         return "1.00"
     if summary.ratio is None:
         return "n/a (bare not run)"
-    target = summary.scenario.ratio_target or 0.0
+    target = summary.scenario.ratio_target
+    if target is None:
+        return f"{summary.ratio:.2f}"
     return f"{summary.ratio:.2f} {_verdict(summary.ratio >= target)} (≥ {target:.1f})"
 
 
@@ -615,25 +823,80 @@ def table(summaries: list[Summary]) -> str:
     return "\n".join(lines)
 
 
-def queue_table(runs: list[Run], seconds: int) -> str:
-    """The Markdown table of the async runs' queue: resolved during the load, backlog, drain time."""
-    lines = [
-        "| run | accepted (2xx) | resolved during load (per s) | queued/started at end of load "
-        "| drain after load | final statuses |",
-        "|---:|---:|---:|---:|---:|---|",
+def baseline_pairs(summaries: list[Summary]) -> list[tuple[Summary, Summary]]:
+    """Each PostgreSQL scenario with its SQLite baseline, when both ran."""
+    by_name = {s.scenario.name: s for s in summaries}
+    return [
+        (s, by_name[s.scenario.baseline])
+        for s in summaries
+        if s.scenario.baseline is not None and s.scenario.baseline in by_name
     ]
-    for number, run in enumerate(runs, 1):
-        backlog = run.backlog
-        if backlog is None:
-            continue
-        drain = "not drained" if backlog.drain_seconds is None else f"{backlog.drain_seconds:.1f} s"
-        statuses = ", ".join(f"{k} {v}" for k, v in sorted(backlog.final_counts.items()))
-        accepted = run.wrk.requests - run.wrk.non_2xx
+
+
+def baseline_table(pairs: list[tuple[Summary, Summary]]) -> str:
+    """The Markdown table of PostgreSQL against SQLite from the same run."""
+    lines = [
+        "| scenario | req/s | SQLite scenario | its req/s | PostgreSQL / SQLite | target |",
+        "|---|---:|---|---:|---:|---|",
+    ]
+    for pg, sqlite in pairs:
+        ratio = pg.requests_per_s / sqlite.requests_per_s
+        target = pg.scenario.baseline_target
+        verdict = "—" if target is None else f"{_verdict(ratio >= target)} (≥ {target:.1f})"
         lines.append(
-            f"| {number} | {accepted:,} | {backlog.resolved_during_load:,} "
-            f"({backlog.resolved_during_load / seconds:,.0f}/s) | {backlog.pending_at_end:,} | {drain} "
-            f"| {statuses} |"
+            f"| {pg.scenario.title} | {pg.requests_per_s:,.0f} | {sqlite.scenario.name} "
+            f"| {sqlite.requests_per_s:,.0f} | {ratio:.2f} | {verdict} |"
         )
+    return "\n".join(lines)
+
+
+def cpu_table(summaries: list[Summary]) -> str:
+    """The Markdown table of where the CPU went during the load (medians over the runs).
+
+    The µs per request divide that CPU by the requests answered, so for the async scenarios they
+    include what the workers spent meanwhile on the executions they resolved.
+    """
+    lines = [
+        "| scenario | server processes | … per request | PostgreSQL | … per request | other processes, max |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for s in summaries:
+        server = statistics.median(r.server_cpu_pct for r in s.runs)
+        database = statistics.median(r.database_cpu_pct for r in s.runs)
+        per_request = 1e4 / s.requests_per_s if s.requests_per_s else 0.0  # µs per request at 1 % of a core
+        pg = (
+            f"{database:.0f}% of a core | {database * per_request:.0f} µs" if s.scenario.postgres else "— | —"
+        )
+        lines.append(
+            f"| {s.scenario.title} | {server:.0f}% of a core | {server * per_request:.0f} µs | {pg} "
+            f"| {max(r.other_cpu_pct for r in s.runs):.1f}% of the machine |"
+        )
+    return "\n".join(lines)
+
+
+def queue_table(runs: dict[str, list[Run]], seconds: int) -> str:
+    """The Markdown table of the async runs' queues: resolved during the load, backlog, drain."""
+    lines = [
+        "| scenario | run | accepted (2xx) | resolved during load (per s) | queued/started at end of load "
+        "| drain after load (per s) | final statuses |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for name, scenario_runs in runs.items():
+        for number, run in enumerate(scenario_runs, 1):
+            backlog = run.backlog
+            if backlog is None:
+                continue
+            drain = "not drained"
+            if backlog.drain_seconds is not None:
+                rate = backlog.pending_at_end / backlog.drain_seconds if backlog.drain_seconds else 0.0
+                drain = f"{backlog.drain_seconds:.1f} s ({rate:,.0f}/s)"
+            statuses = ", ".join(f"{k} {v}" for k, v in sorted(backlog.final_counts.items()))
+            accepted = run.wrk.requests - run.wrk.non_2xx
+            lines.append(
+                f"| {name} | {number} | {accepted:,} | {backlog.resolved_during_load:,} "
+                f"({backlog.resolved_during_load / seconds:,.0f}/s) | {backlog.pending_at_end:,} "
+                f"| {drain} | {statuses} |"
+            )
     return "\n".join(lines)
 
 
@@ -651,15 +914,22 @@ def verdict_lines(summaries: list[Summary]) -> list[str]:
             f"p99 {s.p99_ms:.2f} ms (target < {P99_TARGET_MS:.0f} ms)"
         )
         lines.append(f"{_verdict(s.non_2xx == 0)}  {s.scenario.name}: {s.non_2xx} non-2xx (target 0)")
+    for pg, sqlite in baseline_pairs(summaries):
+        ratio = pg.requests_per_s / sqlite.requests_per_s
+        target = pg.scenario.baseline_target
+        verdict = "    " if target is None else _verdict(ratio >= target)
+        goal = "no target" if target is None else f"target ≥ {target}"
+        lines.append(f"{verdict}  {pg.scenario.name}: {ratio:.2f} of {sqlite.scenario.name} ({goal})")
     return lines
 
 
 def _print_run(run: Run, number: int, repeat: int) -> None:
     w = run.wrk
+    database = f"  PostgreSQL CPU {run.database_cpu_pct:.0f}%" if run.scenario.startswith("pg-") else ""
     line = (
-        f"{run.scenario:5} run {number}/{repeat}: {w.requests_per_s:>9,.0f} req/s  p50 {w.p50_ms:6.2f} ms  "
+        f"{run.scenario:10} run {number}/{repeat}: {w.requests_per_s:>9,.0f} req/s  p50 {w.p50_ms:6.2f} ms  "
         f"p99 {w.p99_ms:6.2f} ms  non-2xx {w.non_2xx}  socket errors {w.socket_errors}  "
-        f"other CPU {run.other_cpu_pct:.1f}%"
+        f"server CPU {run.server_cpu_pct:.0f}%{database}  other CPU {run.other_cpu_pct:.1f}%"
     )
     if run.other_cpu_pct > NOISY_CPU_PCT:
         line += "  (noisy: other processes used the CPU)"
@@ -706,9 +976,9 @@ def wait_for_quiet(limit: float = 60.0) -> None:
     deadline = time.monotonic() + limit
     told = False
     while time.monotonic() < deadline:
-        before = cpu_times(os.getpid())
+        before = cpu_times()
         time.sleep(1.0)
-        if other_cpu_percent(before, cpu_times(os.getpid())) <= NOISY_CPU_PCT:
+        if other_cpu_percent(before, cpu_times()) <= NOISY_CPU_PCT:
             return
         if not told:
             print("      waiting for other processes to leave the CPUs …", flush=True)
@@ -722,9 +992,14 @@ def report(options: Options, runs: dict[str, list[Run]], machine: list[str]) -> 
     print("\nTargets:")
     print("\n".join(verdict_lines(summaries)))
     print(f"\n{table(summaries)}")
-    if "async" in runs:
-        queue = queue_table(runs["async"], options.seconds)
-        print(f"\nAsync queue ({options.seconds} s of load per run):\n\n{queue}")
+    pairs = baseline_pairs(summaries)
+    if pairs:
+        print(f"\nPostgreSQL against SQLite (same run, medians):\n\n{baseline_table(pairs)}")
+    print(f"\nCPU used during the load (medians; 100% = one core):\n\n{cpu_table(summaries)}")
+    queued = {name: runs[name] for name in options.scenarios if SCENARIOS[name].queued}
+    if queued:
+        queue = queue_table(queued, options.seconds)
+        print(f"\nAsync queues ({options.seconds} s of load per run):\n\n{queue}")
     if options.json_path is not None:
         raw = {
             "machine": machine,
@@ -742,22 +1017,30 @@ def _jsonable(options: Options) -> dict[str, object]:
     return data
 
 
+def _terminated(signum: int, _frame: object) -> None:
+    """On SIGTERM, unwind like Ctrl-C: stop the servers and drop the bench database on the way out."""
+    raise SystemExit(128 + signum)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark; 0 once figures are printed, 2 when it cannot run here."""
     options = parse_options(argv)
+    # A plain SIGTERM would skip the clean-ups: the servers would keep running, the database stay.
+    signal.signal(signal.SIGTERM, _terminated)
     try:
         ensure_tools(options)
         os.sched_setaffinity(0, {options.client_cpu})
-        machine = machine_lines()
+        machine = machine_lines(options)
         print("\n".join(machine))
         print(
-            f"load: wrk -t1 -c{CONNECTIONS} --latency, {options.warmup} s warm-up + {options.seconds} s, "
-            f"{options.repeat} run(s) per scenario; "
-            f"server on CPU {options.server_cpu}, wrk on CPU {options.client_cpu}\n",
+            f"load: wrk -c{CONNECTIONS} --latency (one thread per server), {options.warmup} s warm-up "
+            f"+ {options.seconds} s, {options.repeat} run(s) per scenario; one server on CPU "
+            f"{options.server_cpu} and wrk on CPU {options.client_cpu}, two servers and their wrk on "
+            f"CPUs {both_cpus(options)}\n",
             flush=True,
         )
         report(options, run_all(options), machine)
-    except BenchError as error:
+    except (BenchError, PostgresError) as error:
         print(f"bench: {error}", file=sys.stderr)
         return 2
     return 0
