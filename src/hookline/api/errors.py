@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from fastapi.exceptions import RequestValidationError
@@ -38,11 +39,46 @@ class InvalidRequest(HooklineError):
         return {"error": {"code": self.code, "message": self.message, "details": details}}
 
 
+class ThrottledLog:
+    """Logs a warning at most once per `every` seconds per kind, saying how many were left out meanwhile.
+
+    During a database outage every request answers 503: one line per request would bury the log.
+    """
+
+    def __init__(self, every: float = 5.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self._every = every
+        self._clock = clock
+        self._last: dict[str, float] = {}
+        self._skipped: dict[str, int] = {}
+
+    def warning(self, kind: str, message: str, *args: object) -> None:
+        """Log `message % args` unless a warning of this kind was logged less than `every` seconds ago."""
+        now = self._clock()
+        if now - self._last.get(kind, -self._every) < self._every:
+            self._skipped[kind] = self._skipped.get(kind, 0) + 1
+            return
+        skipped = self._skipped.pop(kind, 0)
+        self._last[kind] = now
+        if skipped:
+            message += f" (and {skipped} more like it in the last {self._every:g} s)"
+        log.warning(message, *args)
+
+
+_server_errors = ThrottledLog()
+
+
 async def hookline_error(request: Request, exc: Exception) -> Response:
     """Answer a HooklineError with its own status, code and headers."""
     assert isinstance(exc, HooklineError)
     if exc.status >= 500:
-        log.warning("%s %s answered %s: %s", request.method, request.url.path, exc.status, exc.message)
+        _server_errors.warning(
+            f"{exc.status} {exc.code}",
+            "%s %s answered %s: %s",
+            request.method,
+            request.url.path,
+            exc.status,
+            exc.message,
+        )
     else:
         log.info("%s %s rejected %s (%s)", request.method, request.url.path, exc.status, exc.code)
     return error_response(exc)
