@@ -62,8 +62,15 @@ async def open_store(
             await engine.dispose()
             raise
     # An SQLite file takes the writer's fast path; an in-memory one has one connection to share.
+    # PostgreSQL takes its own fast path (inserts, locks and notifications on a bare connection).
     direct = is_sqlite(engine) and not is_memory(engine)
-    writer = Writer(engine, max_pending=max_pending_writes, timeout=write_timeout, direct_sqlite=direct)
+    writer = Writer(
+        engine,
+        max_pending=max_pending_writes,
+        timeout=write_timeout,
+        direct_sqlite=direct,
+        direct_postgres=not is_sqlite(engine),
+    )
     writer.start()
     return SqlStore(engine, writer, timeout=write_timeout)
 

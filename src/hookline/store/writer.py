@@ -6,7 +6,9 @@ COMMIT that holds their write has returned, so this is as durable as a commit pe
 fraction of the flushes. There is no timer: a lone write commits at once.
 
 On an SQLite file the writer can take a fast path (`direct_sqlite`): a batch made only of
-inserts and synchronous steps runs whole on a thread of its own (see `_sqlite_writer`).
+inserts and synchronous steps runs whole on a thread of its own (see `_sqlite_writer`). On
+PostgreSQL (`direct_postgres`) a batch made only of inserts, locks and notifications runs as one
+prepared statement on a bare asyncpg connection of the writer's own (see `_pg_writer`).
 """
 
 from __future__ import annotations
@@ -25,8 +27,10 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
 
 from hookline.errors import StorageUnavailable
+from hookline.store._pg_writer import DirectPostgres, NotStored, PgBatch
 from hookline.store._sqlite_writer import Call, DirectSqlite, Operation, Rows
 from hookline.store.database import WRITE_OPTIONS, is_memory, is_sqlite, is_unavailable, unavailable
+from hookline.store.notify import listen_dsn
 
 T = TypeVar("T")
 
@@ -99,6 +103,8 @@ class _Write:
     expired: bool = False
     committing: bool = False
     """Set just before COMMIT: from then on the caller waits for the real outcome."""
+    overdue: bool = False
+    """Its timeout passed while committing (it expires if that COMMIT turns out refused)."""
 
     @property
     def withdrawn(self) -> bool:
@@ -154,7 +160,11 @@ class _Inserts:
 
 
 class Writer:
-    """Runs every write of one database through one connection, many writes per transaction."""
+    """Runs every write of one database through one connection, many writes per transaction.
+
+    On PostgreSQL the fast path's batches use a second, bare asyncpg connection; batches still
+    commit one at a time, in the order they were taken.
+    """
 
     def __init__(
         self,
@@ -164,11 +174,19 @@ class Writer:
         max_pending: int = 10_000,
         timeout: float = 10.0,
         direct_sqlite: bool = False,
+        direct_postgres: bool = False,
     ) -> None:
         if direct_sqlite and not (is_sqlite(engine) and not is_memory(engine)):
             raise ValueError("the direct SQLite path needs an SQLite file database")
+        if direct_postgres and engine.dialect.name != "postgresql":
+            raise ValueError("the direct PostgreSQL path needs a PostgreSQL database")
         self._engine = engine
         self._direct = DirectSqlite(engine.dialect, engine.url, timeout=timeout) if direct_sqlite else None
+        self._postgres = (
+            DirectPostgres(engine.dialect, listen_dsn(engine.url.render_as_string(hide_password=False)))
+            if direct_postgres
+            else None
+        )
         self._max_batch = max_batch
         self._max_pending = max_pending
         self._timeout = timeout
@@ -181,6 +199,8 @@ class Writer:
         """How many transactions the writer began (batches, retries and one-by-one reruns)."""
         self.writes = 0
         """How many writes the writer took from the queue."""
+        self.notifications = 0
+        """How many notifications the writer sent (each channel once per transaction)."""
 
     @property
     def pending(self) -> int:
@@ -306,7 +326,10 @@ class Writer:
 
     async def _transaction_with_reconnect(self, batch: list[_Write]) -> list[Any]:
         """Run the batch; when a reused connection turns out dead before COMMIT, retry on a new one."""
-        reused = self._connection is not None
+        if self._postgres is not None and _is_direct_postgres(batch):
+            reused = self._postgres.connected
+        else:
+            reused = self._connection is not None
         try:
             return await self._transaction(batch)
         except _NotCommitted as failure:
@@ -321,6 +344,8 @@ class Writer:
         """One transaction for the whole batch; `_NotCommitted` when it failed before COMMIT."""
         if self._direct is not None and _is_direct(batch):
             return await self._direct_transaction(self._direct, batch)
+        if self._postgres is not None and _is_direct_postgres(batch):
+            return await self._postgres_transaction(self._postgres, batch)
         self.transactions += 1
         committing = False
         try:
@@ -328,7 +353,7 @@ class Writer:
                 connection = await self._connect()
                 transaction = await connection.begin()
                 try:
-                    results = await _run_plan(connection, batch)
+                    results = await self._run_plan(connection, batch)
                     _start_commit(batch)
                     committing = True
                     await transaction.commit()
@@ -359,6 +384,45 @@ class Writer:
                 direct.reset()
             raise
 
+    async def _postgres_transaction(self, direct: DirectPostgres, batch: list[_Write]) -> list[Any]:
+        """The batch on the PostgreSQL fast path: one statement (after BEGIN and its locks, if any)."""
+        self.transactions += 1
+        work = PgBatch()
+        for step in _plan(batch):
+            if isinstance(step, _Inserts):
+                work.inserts += [(table, step.rows[table.name]) for table in step.tables]
+            elif isinstance(step, Lock):
+                work.locks.append((step.space, step.key))
+            elif isinstance(step, Notify):
+                work.channels.append(step.channel)
+        self.notifications += len(work.channels)
+        try:
+            async with asyncio.timeout(self._timeout):
+                await direct.run(
+                    work, functools.partial(_start_commit, batch), functools.partial(_undo_commit, batch)
+                )
+        except NotStored as failure:
+            raise _NotCommitted(failure.error) from failure.error
+        return [None] * len(batch)
+
+    async def _run_plan(self, connection: AsyncConnection, batch: list[_Write]) -> list[Any]:
+        """Run the writes of a batch in order, merging plain inserts; the last action value per write."""
+        results: list[Any] = [None] * len(batch)
+        for step in _plan(batch):
+            if isinstance(step, _Inserts):
+                await step.run(connection)
+            elif isinstance(step, Lock):
+                if connection.dialect.name == "postgresql":  # one SQLite writer excludes the others anyway
+                    await connection.execute(select(func.pg_advisory_xact_lock(step.space, step.key)))
+            elif isinstance(step, Notify):
+                self.notifications += 1
+                await connection.execute(select(func.pg_notify(step.channel, "")))
+            elif isinstance(step.action, Sync):
+                results[step.index] = await connection.run_sync(step.action.action)
+            else:
+                results[step.index] = await step.action(connection)
+        return results
+
     async def _connect(self) -> AsyncConnection:
         """The writer's own connection, opened on first use and after a failure."""
         if self._connection is None:
@@ -382,6 +446,8 @@ class Writer:
                 await connection.close()
         if self._direct is not None:
             await self._direct.close()
+        if self._postgres is not None:
+            await self._postgres.close()
 
 
 class _GaveUp(Exception):
@@ -396,24 +462,6 @@ class _NotCommitted(Exception):
         self.error = error
 
 
-async def _run_plan(connection: AsyncConnection, batch: list[_Write]) -> list[Any]:
-    """Run the writes of a batch in order, merging plain inserts; the last action value per write."""
-    results: list[Any] = [None] * len(batch)
-    for step in _plan(batch):
-        if isinstance(step, _Inserts):
-            await step.run(connection)
-        elif isinstance(step, Lock):
-            if connection.dialect.name == "postgresql":  # one SQLite writer excludes the others anyway
-                await connection.execute(select(func.pg_advisory_xact_lock(step.space, step.key)))
-        elif isinstance(step, Notify):
-            await connection.execute(select(func.pg_notify(step.channel, "")))
-        elif isinstance(step.action, Sync):
-            results[step.index] = await connection.run_sync(step.action.action)
-        else:
-            results[step.index] = await step.action(connection)
-    return results
-
-
 _DIRECT_STEPS = (Insert, Sync, Lock)
 """The steps the SQLite fast path runs (a lock is moot there: its one writer excludes the others)."""
 
@@ -421,6 +469,15 @@ _DIRECT_STEPS = (Insert, Sync, Lock)
 def _is_direct(batch: list[_Write]) -> bool:
     """Whether the fast path can run this batch: only inserts, synchronous steps and locks."""
     return all(type(step) in _DIRECT_STEPS for write in batch for step in write.steps)
+
+
+_POSTGRES_STEPS = (Insert, Lock, Notify)
+"""The steps the PostgreSQL fast path runs; anything else (claims, finishes, checks) keeps SQLAlchemy."""
+
+
+def _is_direct_postgres(batch: list[_Write]) -> bool:
+    """Whether the PostgreSQL fast path can run this batch: only inserts, locks and notifications."""
+    return all(type(step) in _POSTGRES_STEPS for write in batch for step in write.steps)
 
 
 def _start_commit(batch: list[_Write]) -> None:
@@ -436,10 +493,29 @@ def _start_commit(batch: list[_Write]) -> None:
             write.committing = True
 
 
+def _undo_commit(batch: list[_Write]) -> None:
+    """The server refused what would have committed the batch: its writes are not committing any more.
+
+    Nothing of it was stored, so a caller whose timeout passed meanwhile is told so now and its
+    write is not rerun; the others wait for the one-by-one reruns with their timeout in force.
+    """
+    with _COMMIT_LOCK:
+        overdue = [write for write in batch if write.overdue]
+        for write in batch:
+            write.committing = False
+            write.overdue = False
+        for write in overdue:
+            write.expired = True
+    for write in overdue:
+        if not write.future.done():
+            write.future.set_exception(StorageUnavailable("The database did not store this write in time."))
+
+
 def _expire(write: _Write) -> None:
     """A write's timeout: unless its COMMIT is under way, it is never committed and fails now."""
     with _COMMIT_LOCK:
         if write.committing:
+            write.overdue = True
             return  # answering "not stored" now could be a lie: the caller waits for the outcome
         write.expired = True
     if not write.future.done():
