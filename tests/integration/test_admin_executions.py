@@ -274,3 +274,22 @@ async def test_resume_of_an_execution_that_did_not_fail_answers_409(api: Server)
     done = await run_async(api, flow["key"])
     error = error_of(await api.client.post(f"/api/executions/{done}/resume"), 409)
     assert error["code"] == "not_resumable"
+
+
+async def test_a_resumed_sync_execution_keeps_the_answer_its_caller_got(api: Server) -> None:
+    """`response` stays the 500 the caller received; the answer of the resumed run reached nobody."""
+    workflow = chain("test-flaky", "response", sync=True)
+    workflow["nodes"][1]["config"] = {"statusCode": 200, "body": {"ok": True}}
+    flow = await import_(api, workflow)
+    answered = await api.post(flow["key"], json={})
+    assert answered.status_code == 500
+    failed_id = answered.headers["x-hookline-execution"]
+    sent = (await execution(api, failed_id))["response"]
+    assert sent["statusCode"] == 500
+
+    FlakyNode.broken = False
+    assert (await api.client.post(f"/api/executions/{failed_id}/resume")).status_code == 202
+    await api.runtime.workers.drain()
+    resumed = await execution(api, failed_id)
+    assert resumed["status"] == "resolved"
+    assert resumed["response"] == sent

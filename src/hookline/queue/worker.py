@@ -304,7 +304,9 @@ class WorkerPool:
             execution.id,
             result.status,
             finished_at=finished.finished_at or _now(),
-            response=result.answer.to_json() if result.answer else None,
+            # `response` is the answer a caller got: given at acceptance (asynchronous) or by the first
+            # run (a resumed synchronous one). An answer a resumed run's node makes reaches nobody.
+            response=None,
             error=result.error,
             jobs=[result.final_job] if result.final_job else [],
         )
