@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 import os
@@ -17,7 +18,7 @@ from hookline.api.runtime import Runtime
 from hookline.exchange import flow_from_json
 from hookline.settings import Settings
 from hookline.store.sql_store import SqlStore, open_store
-from tests.contract.conftest import POSTGRES_ENV, PostgresServer
+from tests.contract.conftest import BACKENDS, POSTGRES_ENV, PostgresServer
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -78,6 +79,29 @@ async def postgres_store(postgres_url: str) -> AsyncIterator[SqlStore]:
         yield opened
     finally:
         await opened.close()
+
+
+@pytest.fixture(params=BACKENDS)
+def database(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
+    """Server settings for each database under test: none for SQLite, a fresh migrated PostgreSQL database."""
+    if request.param == "sqlite":
+        yield {}
+        return
+    named = os.environ.get(POSTGRES_ENV)
+    if not named:
+        pytest.skip(f"{POSTGRES_ENV} is not set; set it to a PostgreSQL server URL to run these tests")
+    server = PostgresServer(named)
+    url = server.new_database()
+    try:
+        asyncio.run(_migrate(url))
+        yield {"database_url": url}
+    finally:
+        server.drop_all()
+
+
+async def _migrate(url: str) -> None:
+    """Bring a new database to the current schema (a server on PostgreSQL does not migrate it)."""
+    await (await open_store(url)).close()
 
 
 class _serve:

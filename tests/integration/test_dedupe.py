@@ -6,7 +6,6 @@ Most tests run on SQLite and on PostgreSQL (when HOOKLINE_TEST_POSTGRES_URL is s
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
@@ -21,10 +20,8 @@ from hookline.models import JobStatus
 from hookline.nodes.base import NodeContext, NodeType, Outcome
 from hookline.nodes.registry import register, unregister
 from hookline.store.base import DedupeKey, ExecutionFilter, RetentionRule
-from hookline.store.sql_store import open_store
 from hookline.trigger.dedupe import RequestKey
 from hookline.types import JsonObject
-from tests.contract.conftest import BACKENDS, POSTGRES_ENV, PostgresServer
 from tests.integration.conftest import Server
 
 WITHIN = 20.0
@@ -59,29 +56,6 @@ class CountNode(NodeType):
         if config.get("hold"):
             await cls.release.wait()
         return Outcome(JobStatus.RESOLVED, None)
-
-
-@pytest.fixture(params=BACKENDS)
-def database(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
-    """Settings for the database under test: none for SQLite, a fresh migrated PostgreSQL database."""
-    if request.param == "sqlite":
-        yield {}
-        return
-    named = os.environ.get(POSTGRES_ENV)
-    if not named:
-        pytest.skip(f"{POSTGRES_ENV} is not set; set it to a PostgreSQL server URL to run these tests")
-    server = PostgresServer(named)
-    url = server.new_database()
-    try:
-        asyncio.run(_migrate(url))
-        yield {"database_url": url}
-    finally:
-        server.drop_all()
-
-
-async def _migrate(url: str) -> None:
-    """Bring a new database to the current schema (a server on PostgreSQL does not migrate it)."""
-    await (await open_store(url)).close()
 
 
 @pytest.fixture(autouse=True)

@@ -6,7 +6,6 @@ The asynchronous tests run on SQLite and on PostgreSQL (when HOOKLINE_TEST_POSTG
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -21,10 +20,9 @@ from hookline.nodes.base import NodeContext, NodeType, Outcome
 from hookline.nodes.registry import register, unregister
 from hookline.queue.worker import WorkerPool
 from hookline.store.base import ExecutionFilter
-from hookline.store.sql_store import SqlStore, open_store
+from hookline.store.sql_store import SqlStore
 from hookline.types import JsonObject
 from tests._workflows import chain
-from tests.contract.conftest import BACKENDS, POSTGRES_ENV, PostgresServer
 from tests.integration.conftest import Server
 
 WITHIN = 20.0
@@ -78,29 +76,6 @@ def limit_nodes() -> Iterator[None]:
     yield
     for kind in kinds:
         unregister(kind.type)
-
-
-@pytest.fixture(params=BACKENDS)
-def database(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
-    """Settings for the database under test: none for SQLite, a fresh migrated PostgreSQL database."""
-    if request.param == "sqlite":
-        yield {}
-        return
-    named = os.environ.get(POSTGRES_ENV)
-    if not named:
-        pytest.skip(f"{POSTGRES_ENV} is not set; set it to a PostgreSQL server URL to run these tests")
-    server = PostgresServer(named)
-    url = server.new_database()
-    try:
-        asyncio.run(_migrate(url))
-        yield {"database_url": url}
-    finally:
-        server.drop_all()
-
-
-async def _migrate(url: str) -> None:
-    """Bring a new database to the current schema (a server on PostgreSQL does not migrate it)."""
-    await (await open_store(url)).close()
 
 
 def limited(*kinds: str, sync: bool = False, **options: int) -> JsonObject:
