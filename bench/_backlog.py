@@ -1,0 +1,69 @@
+"""The queue of the async scenarios: what a run resolved, what it left, how long that took to drain."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+
+from hookline.store.schema import executions
+from hookline.store.sql_store import SqlStore, open_store
+
+PENDING_STATUSES = ("queued", "started")
+
+
+@dataclass(slots=True)
+class Backlog:
+    """The asynchronous queue around one measured run: what was resolved, and how long it took to drain."""
+
+    resolved_during_load: int
+    pending_at_end: int
+    drain_seconds: float | None
+    final_counts: dict[str, int] = field(default_factory=dict)
+
+
+async def _status_counts(store: SqlStore) -> dict[str, int]:
+    """How many executions have each status."""
+    query = select(executions.c.status, func.count()).group_by(executions.c.status)
+    async with store.engine.connect() as connection:
+        rows = (await connection.execute(query)).all()
+    return {str(status): int(count) for status, count in rows}
+
+
+async def _pending_count(store: SqlStore) -> int:
+    """How many executions are queued or started (one scan of the status index, cheap to poll)."""
+    query = select(func.count()).where(executions.c.status.in_(PENDING_STATUSES))
+    async with store.engine.connect() as connection:
+        return int((await connection.execute(query)).scalar_one())
+
+
+async def count_statuses(url: str) -> dict[str, int]:
+    """Execution counts by status in the database at `url`, read beside the running server."""
+    store = await open_store(url, migrate=False)
+    try:
+        return await _status_counts(store)
+    finally:
+        await store.close()
+
+
+async def watch_drain(url: str, load_ended: float, before: dict[str, int], limit: float) -> Backlog:
+    """Count what the load left queued, then poll until nothing is queued or started (or timeout)."""
+    store = await open_store(url, migrate=False)
+    try:
+        at_end = await _status_counts(store)
+        pending = _pending(at_end)
+        while pending and time.monotonic() - load_ended < limit:
+            await asyncio.sleep(0.1)
+            pending = await _pending_count(store)
+        drained = None if pending else time.monotonic() - load_ended
+        counts = await _status_counts(store)
+    finally:
+        await store.close()
+    resolved = at_end.get("resolved", 0) - before.get("resolved", 0)
+    return Backlog(resolved, _pending(at_end), drained, counts)
+
+
+def _pending(counts: dict[str, int]) -> int:
+    return sum(counts.get(status, 0) for status in PENDING_STATUSES)

@@ -1,0 +1,232 @@
+"""The benchmark's scenarios, its command-line choices, and how a scenario's servers start and stop."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_DIR = ROOT / "bench"
+
+
+PLACEMENT_VARIABLES = frozenset(
+    {"HOOKLINE_DATABASE_URL", "HOOKLINE_DATA_DIR", "HOOKLINE_HOST", "HOOKLINE_PORT", "HOOKLINE_PUBLIC_URL"}
+)
+"""Where hookline keeps data and listens: the benchmark chooses these, whatever the environment says."""
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    """One server set-up to load, and the share of the bare endpoint's throughput it must reach.
+
+    A PostgreSQL scenario names its SQLite `baseline` and, when the issue sets one, the share of the
+    baseline's throughput in the same run it must reach (`baseline_target`).
+    """
+
+    name: str
+    title: str
+    key: str
+    example: str | None
+    basic_auth: bool
+    ratio_target: float | None
+    postgres: bool = False
+    processes: int = 1
+    baseline: str | None = None
+    baseline_target: float | None = None
+
+    @property
+    def queued(self) -> bool:
+        """Whether requests queue executions, so the run also watches the queue drain."""
+        return self.key == ASYNC_KEY
+
+
+SYNC_KEY, SYNC_EXAMPLE = "orders-paid", "order-paid.json"
+ASYNC_KEY, ASYNC_EXAMPLE = "orders-paid-async", "order-paid-async.json"
+PG_ASYNC_TARGET = 0.8
+"""Issue 4: PostgreSQL async acceptance with one process at ≥ 0.8 of SQLite's in the same run."""
+
+SCENARIOS = {
+    "bare": Scenario("bare", "bare Starlette endpoint", "bench", None, False, None),
+    "sync": Scenario("sync", "hookline sync (order-paid)", SYNC_KEY, SYNC_EXAMPLE, True, 0.4),
+    "async": Scenario("async", "hookline async acceptance", ASYNC_KEY, ASYNC_EXAMPLE, False, 0.5),
+    "pg-sync": Scenario(
+        "pg-sync", "hookline sync, PostgreSQL", SYNC_KEY, SYNC_EXAMPLE, True, None, True, 1, "sync"
+    ),
+    "pg-async": Scenario(
+        "pg-async", "hookline async acceptance, PostgreSQL", ASYNC_KEY, ASYNC_EXAMPLE, False, None,
+        True, 1, "async", PG_ASYNC_TARGET,
+    ),
+    "pg-async-2": Scenario(
+        "pg-async-2", "hookline async acceptance, PostgreSQL, 2 processes", ASYNC_KEY, ASYNC_EXAMPLE,
+        False, None, True, 2, "async",
+    ),
+}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """The command-line choices."""
+
+    scenarios: tuple[str, ...]
+    seconds: int
+    warmup: int
+    repeat: int
+    server_cpu: int
+    client_cpu: int
+    drain_timeout: float
+    retries: int
+    json_path: Path | None
+    postgres_url: str
+
+
+class BenchError(Exception):
+    """The benchmark cannot run here (missing tool, server that does not start)."""
+
+
+def uses_postgres(options: Options) -> bool:
+    """Whether any chosen scenario runs on PostgreSQL."""
+    return any(SCENARIOS[name].postgres for name in options.scenarios)
+
+
+def server_cpus(options: Options, processes: int) -> list[str]:
+    """The CPUs each server process may use (`taskset -c` syntax).
+
+    One server has the server CPU to itself. Several servers are left to the kernel on both CPUs,
+    like wrk then: pinned one per CPU, the server sharing wrk's CPU starved the other one's wrk
+    thread (bare endpoints: 17.5k req/s pinned, 26.9k unpinned).
+    """
+    if processes == 1:
+        return [str(options.server_cpu)]
+    return [both_cpus(options)] * processes
+
+
+def both_cpus(options: Options) -> str:
+    """The server and client CPUs together, for what the kernel places (`taskset -c` syntax)."""
+    return f"{options.server_cpu},{options.client_cpu}"
+
+
+def free_ports(count: int) -> list[int]:
+    """`count` distinct free ports."""
+    ports: list[int] = []
+    while len(ports) < count:
+        port = _free_port()
+        if port not in ports:
+            ports.append(port)
+    return ports
+
+
+@contextmanager
+def running_server(command: list[str], env: dict[str, str], port: int, log: Path) -> Iterator[int]:
+    """Start a server process, wait until it answers /healthz, give its pid, and stop it on exit."""
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        _wait_ready(process, port, log)
+        yield process.pid
+    finally:
+        _stop(process)
+
+
+def _wait_ready(process: subprocess.Popen[bytes], port: int, log: Path, timeout: float = 30.0) -> None:
+    """Poll GET /healthz until it answers 200; fail with the server's log when it exits or hangs."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise BenchError(f"the server exited with code {process.returncode}:\n{_tail(log)}")
+        with suppress(OSError):
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            try:
+                connection.request("GET", "/healthz")
+                if connection.getresponse().status == 200:
+                    return
+            finally:
+                connection.close()
+        time.sleep(0.05)
+    raise BenchError(f"the server did not answer /healthz within {timeout:.0f} s:\n{_tail(log)}")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """Ask the server to stop (SIGINT, like Ctrl-C), and kill it if it does not within 20 s."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _tail(log: Path, lines: int = 20) -> str:
+    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def bare_command(port: int) -> list[str]:
+    """uvicorn serving bench/bare_app.py with the settings `hookline serve` uses."""
+    return [
+        sys.executable, "-m", "uvicorn", "bare_app:app", "--app-dir", str(BENCH_DIR),
+        "--host", "127.0.0.1", "--port", str(port), "--loop", "uvloop", "--http", "httptools",
+        "--no-access-log", "--workers", "1", "--log-level", "warning",
+    ]  # fmt: skip
+
+
+def hookline_env(data_dir: Path, database: str | None = None) -> dict[str, str]:
+    """The environment for hookline commands: a fresh SQLite file, or the run's PostgreSQL database URL.
+
+    Tuning variables pass through; the data folder also holds the admin token either way.
+    """
+    env = {name: value for name, value in os.environ.items() if name not in PLACEMENT_VARIABLES}
+    env["HOOKLINE_DATA_DIR"] = str(data_dir)
+    if database is not None:
+        env["HOOKLINE_DATABASE_URL"] = database
+    return env
+
+
+def hookline_command(cpus: str, port: int) -> list[str]:
+    """`hookline serve` pinned to these CPUs (`taskset -c` syntax)."""
+    return [
+        "taskset", "-c", cpus, sys.executable, "-m", "hookline", "serve",
+        "--port", str(port), "--log-level", "warning",
+    ]  # fmt: skip
+
+
+def tuning_variables() -> dict[str, str]:
+    """The HOOKLINE_* variables that reach the servers (such as HOOKLINE_WORKERS), for the report."""
+    return {
+        name: value
+        for name, value in sorted(os.environ.items())
+        if name.startswith("HOOKLINE_") and name not in PLACEMENT_VARIABLES
+    }
+
+
+def import_example(env: dict[str, str], example: str) -> None:
+    """Import an example workflow into the database with the CLI."""
+    _cli(env, "workflow", "import", str(ROOT / "examples" / example))
+
+
+def migrate(env: dict[str, str]) -> None:
+    """Create the schema with the CLI (`hookline serve` migrates an SQLite file, never PostgreSQL)."""
+    _cli(env, "migrate")
+
+
+def _cli(env: dict[str, str], *arguments: str) -> None:
+    """Run one hookline CLI command; BenchError with its output when it fails."""
+    command = [sys.executable, "-m", "hookline", *arguments]
+    done = subprocess.run(command, env=env, check=False, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise BenchError(f"hookline {' '.join(arguments)} failed:\n{done.stdout}{done.stderr}")

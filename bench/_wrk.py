@@ -1,0 +1,111 @@
+"""Running wrk against a target and reading the figures it prints."""
+
+from __future__ import annotations
+
+import base64
+import re
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from _scenarios import BenchError
+
+BODY = '{"order": {"id": 42, "status": "paid"}}'
+BASIC_AUTH = "Basic " + base64.b64encode(b"shop:s3cret").decode()
+CONNECTIONS = 32
+
+
+@dataclass(slots=True)
+class WrkResult:
+    """What one wrk run reported."""
+
+    requests: int
+    requests_per_s: float
+    p50_ms: float
+    p99_ms: float
+    non_2xx: int
+    socket_errors: int
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What one run loads: the URL (of the first server), the wrk script, threads and CPUs, and who serves.
+
+    `database` names the PostgreSQL database of the run (its processes count as the run's own).
+    """
+
+    url: str
+    script: Path
+    threads: int
+    client_cpus: str
+    server_pids: tuple[int, ...]
+    database: str | None = None
+
+
+def write_lua(folder: Path, basic_auth: bool, ports: Sequence[int] = ()) -> Path:
+    """A wrk script posting the JSON body, with the example's Basic credentials when needed.
+
+    With several `ports` (several servers), wrk's thread i sends to server i: run it with one
+    thread per port, so the connections are split evenly and one report covers them all.
+    """
+    lines = [
+        'wrk.method = "POST"',
+        f"wrk.body = '{BODY}'",
+        'wrk.headers["Content-Type"] = "application/json"',
+    ]
+    if basic_auth:
+        lines.append(f'wrk.headers["Authorization"] = "{BASIC_AUTH}"')
+    if len(ports) > 1:
+        lines += [
+            f"local ports = {{{', '.join(str(port) for port in ports)}}}",
+            "local next_server = 0",
+            "function setup(thread)",
+            '  thread.addr = wrk.lookup("127.0.0.1", tostring(ports[next_server % #ports + 1]))[1]',
+            "  next_server = next_server + 1",
+            "end",
+        ]
+    suffix = "-".join(str(port) for port in ports) if len(ports) > 1 else ""
+    script = folder / f"post{'-auth' if basic_auth else ''}{suffix and '-' + suffix}.lua"
+    script.write_text("\n".join(lines) + "\n")
+    return script
+
+
+def run_wrk(target: Target, seconds: int) -> WrkResult:
+    """Run wrk on the client CPUs and parse what it prints."""
+    command = [
+        "taskset", "-c", target.client_cpus, "wrk", f"-t{target.threads}", f"-c{CONNECTIONS}",
+        f"-d{seconds}s", "--latency", "-s", str(target.script), target.url,
+    ]  # fmt: skip
+    done = subprocess.run(command, check=False, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise BenchError(f"wrk failed ({done.returncode}):\n{done.stdout}{done.stderr}")
+    return parse_wrk(done.stdout)
+
+
+_UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+
+
+def parse_wrk(text: str) -> WrkResult:
+    """The figures in wrk's report (with --latency)."""
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", text)
+    total = re.search(r"(\d+) requests in", text)
+    if rate is None or total is None:
+        raise BenchError(f"cannot read wrk's report:\n{text}")
+    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+    return WrkResult(
+        requests=int(total.group(1)),
+        requests_per_s=float(rate.group(1)),
+        p50_ms=_percentile_ms(text, "50"),
+        p99_ms=_percentile_ms(text, "99"),
+        non_2xx=int(non_2xx.group(1)) if non_2xx else 0,
+        socket_errors=sum(int(n) for n in errors.groups()) if errors else 0,
+    )
+
+
+def _percentile_ms(text: str, percent: str) -> float:
+    found = re.search(rf"^\s+{percent}%\s+([\d.]+)(us|ms|s|m)\s*$", text, re.MULTILINE)
+    if found is None:
+        raise BenchError(f"wrk's report has no {percent}% latency (was --latency passed?):\n{text}")
+    return float(found.group(1)) * _UNITS_MS[found.group(2)]
