@@ -4,6 +4,7 @@ import { api, qs } from "../api.js";
 import { duration, field, h, replace, when } from "../dom.js";
 import { notify } from "../notify.js";
 import { navigate } from "../router.js";
+import { crumbs, statusBadge } from "./page-parts.js";
 
 /** Every execution status, in the order an execution goes through them. */
 export const STATUSES = ["queued", "started", "resolved", "failed", "error", "aborted", "canceled", "rejected"];
@@ -48,13 +49,7 @@ export async function executionListView(root, { id }, context) {
       h(
         "div",
         {},
-        h(
-          "p",
-          { class: "crumbs" },
-          h("a", { href: "#/" }, "Workflows"),
-          " / ",
-          h("a", { href: `#/workflows/${workflow.id}` }, workflow.title),
-        ),
+        crumbs([workflow.title, `#/workflows/${workflow.id}`]),
         h("h1", {}, "Executions"),
         h("p", { class: "meta" }, "Every version of ", h("code", {}, workflow.key), ", newest first."),
       ),
@@ -128,7 +123,7 @@ function row(execution, numbers) {
         h("code", {}, shortId(execution.id)),
       ),
     ),
-    h("td", {}, h("span", { class: `badge ${execution.status}` }, execution.status)),
+    h("td", {}, statusBadge(execution.status)),
     h("td", {}, number ? h("a", { href: `#/workflows/${execution.workflow_id}`, class: "plain" }, `v${number}`) : "—"),
     h("td", {}, when(execution.started_at)),
     h("td", {}, duration(execution.started_at, execution.finished_at)),

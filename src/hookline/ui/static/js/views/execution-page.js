@@ -7,6 +7,7 @@ import { notify } from "../notify.js";
 import { navigate } from "../router.js";
 import { drawFlow, typeLabel } from "./canvas.js";
 import { shortId } from "./execution-list.js";
+import { crumbs, modeBadge, statusBadge, versionNumber } from "./page-parts.js";
 
 const RUNNING = ["queued", "started"];
 // The statuses the API resumes (ExecutionAdmin.RESUMABLE): they continue from the node that did not resolve.
@@ -27,7 +28,7 @@ export async function executionView(root, { id }, context) {
     root,
     context,
     workflow,
-    number: versions.items.findIndex((v) => v.id === workflow.id) + 1,
+    number: versionNumber(versions.items, workflow.id),
     versions: versions.items.length,
     execution,
     watching: false,
@@ -113,26 +114,18 @@ function header(page) {
     h(
       "div",
       {},
-      h(
-        "p",
-        { class: "crumbs" },
-        h("a", { href: "#/" }, "Workflows"),
-        " / ",
-        h("a", { href: `#/workflows/${workflow.id}` }, workflow.title),
-        " / ",
-        h("a", { href: `#/workflows/${workflow.id}/executions` }, "Executions"),
-      ),
+      crumbs([workflow.title, `#/workflows/${workflow.id}`], ["Executions", `#/workflows/${workflow.id}/executions`]),
       h(
         "h1",
         {},
         "Execution ",
         h("code", { title: execution.id }, shortId(execution.id)),
-        h("span", { class: `badge ${execution.status}`, "data-status": execution.status }, execution.status),
+        statusBadge(execution.status, { "data-status": execution.status }),
       ),
       h(
         "p",
         { class: "meta" },
-        h("span", { class: `badge ${workflow.sync ? "sync" : "async"}` }, workflow.sync ? "Sync" : "Async"),
+        modeBadge(workflow),
         h("a", { href: `#/workflows/${workflow.id}` }, `Version ${page.number} of ${page.versions}`),
       ),
     ),
@@ -254,7 +247,7 @@ function jobBadge(node, jobs, running) {
     h(
       "p",
       { class: "job-line" },
-      h("span", { class: `badge ${job.status}` }, job.status),
+      statusBadge(job.status),
       h("span", { class: "muted" }, duration(job.started_at, job.finished_at)),
       jobs.length > 1 ? h("span", { class: "muted" }, `${jobs.length} runs`) : null,
     ),
@@ -280,7 +273,7 @@ function openJobDrawer(node, jobs, running) {
         "h3",
         {},
         jobs.length > 1 ? `Run ${i + 1} ` : "Job ",
-        h("span", { class: `badge ${job.status}` }, job.status),
+        statusBadge(job.status),
       ),
       h(
         "p",

@@ -6,6 +6,7 @@ import { openDrawer } from "../drawer.js";
 import { notify } from "../notify.js";
 import { navigate } from "../router.js";
 import { onSubmit } from "../submit.js";
+import { modeBadge, versionNumber } from "./page-parts.js";
 
 const PAGE = 50;
 
@@ -86,7 +87,7 @@ export async function workflowListView(root, _params, context) {
 }
 
 function row(workflow, versions, stats) {
-  const number = versions.findIndex((v) => v.id === workflow.id) + 1;
+  const number = versionNumber(versions, workflow.id);
   const enabled = toggle(`Enabled`, workflow.enabled, {
     onchange: async (event) => {
       const input = event.target;
@@ -117,7 +118,7 @@ function row(workflow, versions, stats) {
     {},
     h("td", {}, h("a", { href: `#/workflows/${workflow.id}` }, workflow.title)),
     h("td", {}, h("code", {}, workflow.key)),
-    h("td", {}, h("span", { class: `badge ${workflow.sync ? "sync" : "async"}` }, workflow.sync ? "Sync" : "Async")),
+    h("td", {}, modeBadge(workflow)),
     h("td", {}, enabled.element),
     h("td", {}, `v${number} of ${versions.length}`),
     h("td", {}, h("a", { href: `#/workflows/${workflow.id}/executions`, class: "plain" }, recent)),

@@ -10,6 +10,7 @@ import { openTestRequest } from "./test-request.js";
 import { openTriggerDrawer } from "./trigger-drawer.js";
 import { enableMessage } from "./workflow-list.js";
 import { createVersion, openVersions } from "./versions.js";
+import { crumbs, modeBadge, versionNumber } from "./page-parts.js";
 
 /** One workflow version, editable unless it has executions. */
 export async function workflowView(root, { id }, context) {
@@ -21,7 +22,7 @@ export async function workflowView(root, { id }, context) {
   if (!context.isCurrent()) return;
   const reload = () => workflowView(root, { id }, context);
   const frozen = workflow.executions > 0;
-  const number = versions.items.findIndex((v) => v.id === workflow.id) + 1;
+  const number = versionNumber(versions.items, workflow.id);
   const terminal = new Set(nodeTypes.filter((t) => t.terminal).map((t) => t.type));
   const allowed = nodeTypes.filter((t) => !(t.sync_only && !workflow.sync) && !(t.async_only && workflow.sync));
 
@@ -64,12 +65,12 @@ export async function workflowView(root, { id }, context) {
       h(
         "div",
         {},
-        h("p", { class: "crumbs" }, h("a", { href: "#/" }, "Workflows")),
+        crumbs(),
         h("h1", {}, workflow.title),
         h(
           "p",
           { class: "meta" },
-          h("span", { class: `badge ${workflow.sync ? "sync" : "async"}` }, workflow.sync ? "Sync" : "Async"),
+          modeBadge(workflow),
           " Key ",
           h("code", {}, workflow.key),
         ),
