@@ -110,3 +110,11 @@ async def _empty(store: SqlStore) -> None:
     """Remove every row a previous test left behind."""
     async with store.engine.begin() as connection:
         await connection.exec_driver_sql("TRUNCATE workflows, nodes, executions, jobs, dedupe_keys CASCADE")
+
+
+@pytest.fixture
+async def second_store(store: SqlStore, store_url: str) -> AsyncIterator[SqlStore]:
+    """Another store on the same database: its own writer and connections, as another process has."""
+    opened = await open_store(store_url, migrate=False)
+    yield opened
+    await opened.close()

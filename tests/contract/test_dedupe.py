@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
@@ -13,7 +12,7 @@ from hookline.ids import new_id
 from hookline.models import ExecutionStatus
 from hookline.queue.janitor import Janitor
 from hookline.store.base import DedupeHolder, DedupeKey, ExecutionFilter, Flow, Limits
-from hookline.store.sql_store import SqlStore, open_store
+from hookline.store.sql_store import SqlStore
 from tests.contract.test_store import NOW, make_execution, make_flow
 
 SECOND = timedelta(seconds=1)
@@ -26,14 +25,6 @@ async def flow(store: SqlStore) -> Flow:
     made = make_flow("deduped")
     await store.add_flow(made)
     return made
-
-
-@pytest.fixture
-async def second_store(store: SqlStore, store_url: str) -> AsyncIterator[SqlStore]:
-    """Another store on the same database: its own writer and connections, as another process has."""
-    opened = await open_store(store_url, migrate=False)
-    yield opened
-    await opened.close()
 
 
 def key(name: str, seconds: float = 60) -> DedupeKey:

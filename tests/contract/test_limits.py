@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
 
 from hookline.models import ExecutionStatus
 from hookline.store.base import ExecutionFilter, Flow, Limits
-from hookline.store.sql_store import SqlStore, open_store
+from hookline.store.sql_store import SqlStore
 from tests.contract.test_store import LEASE, NOW, make_execution, make_flow
 
 LATER = NOW + timedelta(seconds=LEASE + 1)
@@ -24,14 +23,6 @@ async def flows(store: SqlStore) -> tuple[Flow, Flow, Flow]:
     for flow in made:
         await store.add_flow(flow)
     return made
-
-
-@pytest.fixture
-async def second_store(store: SqlStore, store_url: str) -> AsyncIterator[SqlStore]:
-    """Another store on the same database: its own writer and connections, as another process has."""
-    opened = await open_store(store_url, migrate=False)
-    yield opened
-    await opened.close()
 
 
 async def queue(store: SqlStore, flow: Flow, count: int, limits: Limits | None = None) -> list[int]:

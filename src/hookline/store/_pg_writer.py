@@ -29,6 +29,7 @@ from sqlalchemy import Column, Table, exc
 from sqlalchemy.engine import Dialect
 
 from hookline.store.database import is_unavailable
+from hookline.store.notify import close_connection
 
 APPLICATION_NAME = "hookline-writer"
 """How the fast path's connection shows up in `pg_stat_activity`."""
@@ -216,13 +217,8 @@ class DirectPostgres:
         """Close the connection politely, or drop it when the server does not answer."""
         connection, self._connection = self._connection, None
         self._shapes.clear()
-        if connection is None or connection.is_closed():
-            return
-        try:
-            async with asyncio.timeout(1.0):
-                await connection.close()
-        except Exception:
-            connection.terminate()
+        if connection is not None:
+            await close_connection(connection)
 
 
 def _column(table: Table, name: str) -> Column[Any]:

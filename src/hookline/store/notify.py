@@ -133,7 +133,7 @@ class Listener:
                 await self._watch(connection, lost)
         finally:
             self._listening.clear()
-            await _close(connection)
+            await close_connection(connection)
 
     async def _watch(self, connection: asyncpg.Connection, lost: asyncio.Event) -> None:
         """Return when the connection closes; a silent network may hide that, so ask now and then."""
@@ -157,8 +157,8 @@ class Listener:
             log.exception("the callback of %s failed", channel)
 
 
-async def _close(connection: asyncpg.Connection) -> None:
-    """Close politely when the server still answers, otherwise drop the socket."""
+async def close_connection(connection: asyncpg.Connection) -> None:
+    """Close an asyncpg connection politely when the server still answers, otherwise drop the socket."""
     if connection.is_closed():
         return
     try:
