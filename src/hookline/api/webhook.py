@@ -12,7 +12,7 @@ from hookline.metrics import Metrics
 from hookline.trigger.auth import check_basic_auth
 from hookline.trigger.body import parse_body
 from hookline.trigger.context import build_context
-from hookline.trigger.dedupe import DUPLICATE_HEADER, DedupeSource, RequestKey
+from hookline.trigger.dedupe import DUPLICATE_HEADER, RequestKey
 from hookline.trigger.query import parse_query
 from hookline.trigger.responses import to_response
 from hookline.types import JsonObject
@@ -61,7 +61,7 @@ class WebhookEndpoint:
             plan=compiled.context,
         )
         workflow = compiled.flow.workflow
-        dedupe = DedupeSource.of(workflow.options)
+        dedupe = compiled.dedupe
         if dedupe is not None:
             request_key = dedupe.key(workflow.key, context)
             if request_key is not None:

@@ -104,7 +104,7 @@ class Dispatcher:
     ) -> Dispatched:
         """`run_sync` with the execution's id and event key (and the key it claimed) chosen already."""
         workflow = compiled.flow.workflow
-        limits = Limits.of(workflow.options)
+        limits = compiled.limits
         if limits is None or limits.concurrency is None:
             return await self._run_sync(compiled, context, execution_id, event_key, dedupe)
         key, running = workflow.key, self._sync_running.get(workflow.key, 0)
@@ -182,9 +182,8 @@ class Dispatcher:
         With `options.queueLimit`, a full queue (that many executions of the key waiting) is
         refused with `429` and nothing is recorded.
         """
-        workflow = compiled.flow.workflow
         execution, answer = _queued(compiled, context, new_id(), _event_key())
-        limits = Limits.of(workflow.options)
+        limits = compiled.limits
         if limits is None:
             await self._store.add_execution(execution)
         elif not await self._store.add_limited_execution(execution, limits):
@@ -207,10 +206,9 @@ class Dispatcher:
 
     async def _enqueue_once(self, compiled: CompiledFlow, context: JsonObject, key: RequestKey) -> Answered:
         """Queue the execution together with its key's claim, or answer as the key's holder did."""
-        workflow = compiled.flow.workflow
         execution_id = new_id()
         execution, answer = _queued(compiled, context, execution_id, key.event_key(execution_id))
-        limits = Limits.of(workflow.options)
+        limits = compiled.limits
         dedupe = DedupeKey(key.digest, _after(execution.created_at, key.window))
         holder = await self._store.add_deduplicated_execution(
             execution, dedupe, limits, now=execution.created_at

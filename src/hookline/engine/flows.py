@@ -8,21 +8,29 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from hookline.engine.graph import Graph
-from hookline.store.base import Flow, Store
+from hookline.store.base import Flow, Limits, Store
 from hookline.trigger.context import ContextPlan, context_plan
+from hookline.trigger.dedupe import DedupeSource
 
 
 @dataclass(frozen=True, slots=True)
 class CompiledFlow:
-    """A workflow version with its graph (and its trigger's context plan) built once for every execution."""
+    """A workflow version with what every request needs of it (graph, context plan, options) built once."""
 
     flow: Flow
     graph: Graph
     context: ContextPlan = field(init=False)
     """What the trigger config asks of each request's context (see `build_context`)."""
+    limits: Limits | None = field(init=False)
+    """Its `concurrency` and `queueLimit`, or None without either."""
+    dedupe: DedupeSource | None = field(init=False)
+    """Where its requests carry an idempotency key, or None without `options.dedupe`."""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "context", context_plan(self.flow.workflow.config))
+        workflow = self.flow.workflow
+        object.__setattr__(self, "context", context_plan(workflow.config))
+        object.__setattr__(self, "limits", Limits.of(workflow.options))
+        object.__setattr__(self, "dedupe", DedupeSource.of(workflow.options))
 
 
 class FlowCache:

@@ -9,7 +9,6 @@ whose source is missing has none and runs like any other.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -65,9 +64,8 @@ class DedupeSource:
         return RequestKey(workflow_key, text, self.window)
 
 
-@functools.lru_cache(maxsize=256, typed=True)  # typed: `True` is no window of 1
 def _setting(source: str, window: int) -> DedupeSource | None:
-    """A valid setting, parsed once per source and window rather than once per request."""
+    """A valid setting (`CompiledFlow` parses it once per workflow version), or None."""
     try:
         part, path = parse_source(source)
     except ValueError:
