@@ -1,6 +1,7 @@
 /** The "Insert variable" button beside a templated field, and its keyboard-navigable menu of variables. */
 
 import { field, h, uid } from "../dom.js";
+import { moveFocus } from "../menu-keys.js";
 
 let openMenu = null;
 
@@ -134,13 +135,6 @@ function showMenu(box, button, label, variables, choose) {
 }
 
 function onKey(event, items, menu) {
-  const at = items.indexOf(document.activeElement);
-  const moves = {
-    ArrowDown: at + 1,
-    ArrowUp: at - 1,
-    Home: 0,
-    End: items.length - 1,
-  };
   if (event.key === "Escape") {
     // The drawer closes on Escape too; only the menu should.
     event.stopPropagation();
@@ -148,8 +142,7 @@ function onKey(event, items, menu) {
   } else if (event.key === "Tab") {
     // Back on the button first, so Tab goes on from the field rather than from the page's start.
     menu.close(true);
-  } else if (event.key in moves && items.length) {
-    event.preventDefault();
-    items[(moves[event.key] + items.length) % items.length].focus();
+  } else {
+    moveFocus(event, items);
   }
 }

@@ -1,6 +1,7 @@
 /** The flow canvas: the trigger card, the chain of nodes, and branches side by side in columns. */
 
 import { h } from "../dom.js";
+import { moveFocus } from "../menu-keys.js";
 
 const LABELS = {
   condition: "Condition",
@@ -167,12 +168,7 @@ function nodeMenu(node, hooks) {
       close();
       toggleButton.focus();
     }
-    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
-      const items = [...list.querySelectorAll("button")];
-      const at = items.indexOf(document.activeElement);
-      items[(at + (event.key === "ArrowDown" ? 1 : items.length - 1)) % items.length]?.focus();
-      event.preventDefault();
-    }
+    moveFocus(event, [...list.querySelectorAll("button")]);
   });
   wrapper.addEventListener("focusout", (event) => {
     if (!wrapper.contains(event.relatedTarget)) close();

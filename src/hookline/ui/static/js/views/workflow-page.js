@@ -2,6 +2,7 @@
 
 import { api } from "../api.js";
 import { copyText, h, replace, toggle } from "../dom.js";
+import { moveFocus } from "../menu-keys.js";
 import { notify } from "../notify.js";
 import { drawFlow, typeLabel } from "./canvas.js";
 import { openNodeDrawer } from "./node-drawer.js";
@@ -140,14 +141,11 @@ function chooseType(button, place, workflow, allowed, terminal, drawers) {
     ),
   );
   menu.addEventListener("keydown", (event) => {
-    const items = [...menu.querySelectorAll("button")];
-    const at = items.indexOf(document.activeElement);
     if (event.key === "Escape") {
       menu.remove();
       button.focus();
-    } else if (event.key === "ArrowDown" || event.key === "ArrowUp") {
-      items[(at + (event.key === "ArrowDown" ? 1 : items.length - 1)) % items.length]?.focus();
-      event.preventDefault();
+    } else {
+      moveFocus(event, [...menu.querySelectorAll("button")]);
     }
   });
   menu.addEventListener("focusout", (event) => {
