@@ -133,7 +133,7 @@ def writes_through_sqlalchemy(store: SqlStore) -> list[str]:
 
     @event.listens_for(store.engine.sync_engine, "before_cursor_execute")
     def record(_conn: Any, _cursor: Any, statement: str, _params: Any, _ctx: Any, _many: bool) -> None:
-        if statement.lstrip().upper().startswith(("INSERT", "SELECT PG_NOTIFY")):
+        if statement.lstrip().upper().startswith(("INSERT", "UPDATE", "SELECT PG_NOTIFY")):
             seen.append(statement)
 
     return seen
@@ -168,6 +168,72 @@ async def test_the_fast_path_stores_what_sqlalchemy_stores(fast: SqlStore, plain
         ]
         assert [j.result for j in jobs_mine] == [j.result for j in my_jobs]
         assert await raw(fast, mine.id) == await raw(fast, theirs.id)
+
+
+FINISHES: list[dict[str, Any]] = [
+    {"status": ExecutionStatus.RESOLVED, "output": {"nested": [ODD_TEXT, None, 2**62]}},
+    {"status": ExecutionStatus.FAILED, "output": None, "error": ODD_TEXT},
+    {"status": ExecutionStatus.RESOLVED, "output": "x", "response": {"statusCode": 201, "body": None}},
+    {"status": ExecutionStatus.ERROR, "output": 1.5, "error": "boom", "response": {}},
+]
+"""Finishes with awkward values, with and without a response (two shapes of the UPDATE)."""
+
+
+async def finish_each(store: SqlStore, started: list[Execution], canceled: Execution) -> None:
+    """Finish every started execution with its FINISHES entry, and the canceled one, all at once."""
+    finished_at = datetime(2026, 3, 1, 9, 0, 0, 654321, tzinfo=timezone(timedelta(hours=2)))
+    await asyncio.gather(
+        *(
+            store.finish_execution(
+                e.id, finished_at=finished_at, jobs=[make_job(e, result=ODD_TEXT)], **values
+            )
+            for e, values in zip(started, FINISHES, strict=True)
+        ),
+        store.finish_execution(canceled.id, ExecutionStatus.RESOLVED, finished_at=finished_at),
+    )
+
+
+async def test_finishes_on_the_fast_path_store_what_sqlalchemy_stores(
+    fast: SqlStore, plain: SqlStore
+) -> None:
+    """Statuses, outputs, errors and responses set by one UPDATE match SQLAlchemy's; a canceled one stays."""
+    flow = make_flow()
+    await fast.add_flow(flow)
+    started_at = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+    kept = {"statusCode": 202, "body": {"kept": True}}
+    runs = {
+        name: [
+            make_execution(flow, status=ExecutionStatus.STARTED, started_at=started_at, response=kept)
+            for _ in FINISHES
+        ]
+        for name in ("fast", "plain")
+    }
+    canceled = {name: make_execution(flow, status=ExecutionStatus.CANCELED) for name in ("fast", "plain")}
+    for name in ("fast", "plain"):
+        await asyncio.gather(*(fast.add_execution(e) for e in [*runs[name], canceled[name]]))
+    seen = writes_through_sqlalchemy(fast)
+    before = fast.writer.transactions
+    await finish_each(fast, runs["fast"], canceled["fast"])
+    assert seen == []  # none of it went through SQLAlchemy
+    assert fast.writer.transactions - before < len(FINISHES) + 1  # some shared a batch (and a statement)
+    await finish_each(plain, runs["plain"], canceled["plain"])
+    assert seen != []
+    pairs = [*zip(runs["fast"], runs["plain"], strict=True), (canceled["fast"], canceled["plain"])]
+    for mine, theirs in pairs:
+        read_mine, read_theirs = await fast.get_execution(mine.id), await fast.get_execution(theirs.id)
+        assert read_mine is not None
+        assert read_theirs is not None
+        assert replace(read_mine, id=0, event_key="") == replace(read_theirs, id=0, event_key="")
+        assert await raw(fast, mine.id) == await raw(fast, theirs.id)
+    finished = [await fast.get_execution(e.id) for e in runs["fast"]]
+    assert [(e.status, e.output, e.error) for e in finished if e] == [
+        (f["status"], f["output"], f.get("error")) for f in FINISHES
+    ]
+    assert [e.response for e in finished if e] == [f.get("response", kept) for f in FINISHES]
+    assert all(e.finished_at is not None for e in finished if e)
+    still = await fast.get_execution(canceled["fast"].id)
+    assert still is not None
+    assert (still.status, still.finished_at) == (ExecutionStatus.CANCELED, None)
 
 
 async def test_a_duplicate_event_key_fails_alone_on_the_fast_path(fast: SqlStore) -> None:

@@ -1,11 +1,14 @@
-"""The writer's fast path on PostgreSQL: inserts, locks and notifications on a bare asyncpg connection.
+"""The writer's PostgreSQL fast path: inserts, updates, locks and notifications on a bare asyncpg connection.
 
 SQLAlchemy's async engine costs about 1 ms of CPU on the event loop per batch (greenlet switches,
 parameter processing, four round trips). Here a batch becomes at most one prepared statement,
 built once per shape and reused:
 
     WITH i0 AS (INSERT INTO executions (…) SELECT * FROM unnest($1::BIGINT[], …)),
-         i1 AS (INSERT INTO jobs (…) SELECT * FROM unnest(…))
+         i1 AS (INSERT INTO jobs (…) SELECT * FROM unnest(…)),
+         u0 AS (UPDATE executions AS t SET status = v.c0, …
+                FROM unnest($k::BIGINT[], $g::VARCHAR[], …) AS v (k, g, c0, …)
+                WHERE t.id = v.k AND t.status = v.g)
     SELECT pg_notify(channel, '') FROM unnest($n::TEXT[]) AS channel
 
 Without locks it runs alone, in its own implicit transaction: one round trip, committed whole or
@@ -13,7 +16,9 @@ not at all. With locks it runs between `BEGIN; SELECT pg_advisory_xact_lock(…)
 trip, the locks sorted) and `COMMIT`. Values go through the columns' own SQLAlchemy bind
 processors, so the stored values are those of the SQLAlchemy path (JSON text from the engine's
 serialiser, UTC timestamps). Sibling inserts in one statement see each other's rows when their
-foreign keys are checked (at the end of the statement), so jobs may join their execution.
+foreign keys are checked (at the end of the statement), so jobs may join their execution. All parts
+of the statement see the same snapshot, so an update never meets a row inserted beside it: the
+writer's callers only update rows that committed before (a worker finishes what it claimed).
 """
 
 from __future__ import annotations
@@ -51,11 +56,25 @@ class NotStored(Exception):
 
 
 @dataclass(slots=True)
+class PgUpdates:
+    """Updates of one shape: rows of `table` found by id, where `guard` holds a value, get `columns` set.
+
+    Each row is (id, the guard's value, the values by column name).
+    """
+
+    table: Table
+    guard: str
+    columns: tuple[str, ...]
+    rows: list[tuple[Any, Any, Mapping[str, Any]]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
 class PgBatch:
-    """What the fast path runs: locks, rows merged per table (in order), notification channels."""
+    """What the fast path runs: locks, rows merged per table (in order), updates, notification channels."""
 
     locks: list[tuple[int, int]] = field(default_factory=list)
     inserts: list[tuple[Table, Sequence[Mapping[str, Any]]]] = field(default_factory=list)
+    updates: list[PgUpdates] = field(default_factory=list)
     channels: list[str] = field(default_factory=list)
 
 
@@ -65,6 +84,8 @@ class _Shape:
 
     statement: asyncpg.prepared_stmt.PreparedStatement
     groups: tuple[tuple[tuple[str, ...], tuple[Processor, ...]], ...]
+    changes: tuple[tuple[Processor, Processor, tuple[Processor, ...]], ...]
+    """Per update group: the processors of the id, of the guard, and of each column set."""
 
 
 class DirectPostgres:
@@ -89,7 +110,7 @@ class DirectPostgres:
         Raises `NotStored` when nothing was stored; any other error after `start_commit` leaves
         the outcome unknown (the connection is then dropped).
         """
-        if not batch.inserts and not batch.channels and not batch.locks:
+        if not batch.inserts and not batch.updates and not batch.channels and not batch.locks:
             start_commit()
             return
         sent = False
@@ -145,7 +166,11 @@ class DirectPostgres:
 
     async def _bind(self, connection: asyncpg.Connection, batch: PgBatch) -> tuple[_Shape, list[Any]]:
         """The batch's prepared statement (prepared on first use of its shape) and its arguments."""
-        key = (tuple((table, tuple(rows[0])) for table, rows in batch.inserts), bool(batch.channels))
+        key = (
+            tuple((table, tuple(rows[0])) for table, rows in batch.inserts),
+            tuple((u.table, u.guard, u.columns) for u in batch.updates),
+            bool(batch.channels),
+        )
         shape = self._shapes.get(key)
         if shape is None:
             shape = await self._prepare(connection, batch)
@@ -160,6 +185,13 @@ class DirectPostgres:
                         arguments.append([process(row[name]) for row in rows])
             except KeyError as error:
                 raise exc.StatementError(f"a value is required for {error}", None, None, None) from None
+        for (key_process, guard_process, processors), updates in zip(
+            shape.changes, batch.updates, strict=True
+        ):
+            arguments.append([_processed(key_process, row_id) for row_id, _guard, _values in updates.rows])
+            arguments.append([_processed(guard_process, guard) for _id, guard, _values in updates.rows])
+            for name, process in zip(updates.columns, processors, strict=True):
+                arguments.append([_processed(process, values[name]) for _id, _guard, values in updates.rows])
         if batch.channels:
             arguments.append(batch.channels)
         return shape, arguments
@@ -180,18 +212,36 @@ class DirectPostgres:
             # Table and column names come from the schema (unknown ones are refused), never from input.
             target = f"{quote.format_table(table)} ({', '.join(quote.quote(c.name) for c in columns)})"
             inserts.append(f"i{index} AS (INSERT INTO {target} SELECT * FROM unnest({', '.join(arrays)}))")  # noqa: S608
-            groups.append(
-                (
-                    names,
-                    tuple(c.type.dialect_impl(self._dialect).bind_processor(self._dialect) for c in columns),
-                )
+            groups.append((names, tuple(map(self._processor, columns))))
+        changes: list[tuple[Processor, Processor, tuple[Processor, ...]]] = []
+        for index, updates in enumerate(batch.updates):
+            key, guard = _column(updates.table, "id"), _column(updates.table, updates.guard)
+            columns = [_column(updates.table, name) for name in updates.columns]
+            arrays = []
+            for column in (key, guard, *columns):
+                number += 1
+                arrays.append(f"${number}::{self._array_type(column)}")
+            aliases = ", ".join(f"c{i}" for i in range(len(columns)))
+            sets = ", ".join(f"{quote.quote(c.name)} = v.c{i}" for i, c in enumerate(columns))
+            # As for inserts: every name comes from the schema, never from input.
+            inserts.append(
+                f"u{index} AS (UPDATE {quote.format_table(updates.table)} AS t SET {sets} "  # noqa: S608
+                f"FROM unnest({', '.join(arrays)}) AS v (k, g, {aliases}) "
+                f"WHERE t.{quote.quote(key.name)} = v.k AND t.{quote.quote(guard.name)} = v.g)"
+            )
+            changes.append(
+                (self._processor(key), self._processor(guard), tuple(map(self._processor, columns)))
             )
         if batch.channels:
             main = f"SELECT pg_notify(channel, '') FROM unnest(${number + 1}::TEXT[]) AS channel"  # noqa: S608
         else:
             main = "SELECT NULL"
         sql = f"WITH {', '.join(inserts)} {main}" if inserts else main
-        return _Shape(await connection.prepare(sql), tuple(groups))
+        return _Shape(await connection.prepare(sql), tuple(groups), tuple(changes))
+
+    def _processor(self, column: Column[Any]) -> Processor:
+        """A column's bind processor on the engine's dialect."""
+        return column.type.dialect_impl(self._dialect).bind_processor(self._dialect)
 
     def _array_type(self, column: Column[Any]) -> str:
         """The PostgreSQL array type of a column, without a length: a cast must not truncate text."""
@@ -227,6 +277,11 @@ def _column(table: Table, name: str) -> Column[Any]:
     if column is None:
         raise exc.CompileError(f"Unconsumed column names: {name}")
     return column
+
+
+def _processed(process: Processor, value: Any) -> Any:
+    """A value through its column's bind processor, if it has one."""
+    return value if process is None else process(value)
 
 
 def _begin_and_lock(locks: list[tuple[int, int]]) -> str:

@@ -15,7 +15,6 @@ from sqlalchemy import (
     RowMapping,
     Select,
     Update,
-    bindparam,
     delete,
     func,
     or_,
@@ -26,7 +25,6 @@ from sqlalchemy.engine import Connection
 
 from hookline.models import ExecutionStatus
 from hookline.store._rows import node_row, to_node, to_workflow, workflow_row
-from hookline.store._sqlite_prepared import PreparedStatement
 from hookline.store.base import ExecutionFilter, Flow, RetentionRule, WorkflowFilter
 from hookline.store.schema import RUNNABLE_STATUSES, executions, jobs, nodes, workflows
 
@@ -171,23 +169,6 @@ def find_executions(query: ExecutionFilter) -> Select[Any]:
     if query.created_before is not None:
         statement = statement.where(c.created_at < query.created_before)
     return statement
-
-
-def finish(execution_id: int, values: dict[str, Any]) -> tuple[PreparedStatement, dict[str, Any]]:
-    """Set the final values of an execution that is still `started` (not one canceled meanwhile).
-
-    The statement and its parameters: the SET clause holds the columns named in `values`.
-    """
-    return _FINISH, {"finished_id": execution_id, **values}
-
-
-_FINISH = PreparedStatement(
-    update(executions).where(
-        executions.c.id == bindparam("finished_id"), executions.c.status == ExecutionStatus.STARTED.value
-    )
-)
-"""Built once: constructing the statement per call cost more than running it (the SET clause
-comes from the parameters' keys, as SQLAlchemy does for parameters that name columns)."""
 
 
 def renew(worker_id: str, execution_ids: Sequence[int], expires_at: datetime, now: datetime) -> Update:

@@ -37,7 +37,7 @@ from hookline.store.notify import EXECUTIONS_CHANNEL, WORKFLOWS_CHANNEL
 from hookline.store.schema import executions, workflows
 from hookline.store.schema import jobs as jobs_table
 from hookline.store.schema import nodes as nodes_table
-from hookline.store.writer import Insert, Lock, Notify, Step, Sync, Writer
+from hookline.store.writer import Insert, Lock, Notify, Step, Sync, Update, Writer
 from hookline.types import JsonObject, JsonValue
 
 T = TypeVar("T")
@@ -303,9 +303,10 @@ class SqlStore:
         }
         if response is not None:
             values["response"] = response
-        finish, parameters = sql.finish(execution_id, values)
+        # Only a `started` execution is finished: one canceled meanwhile keeps its status.
+        started = ("status", ExecutionStatus.STARTED.value)
         await self.writer.write(
-            Insert(jobs_table, [job_row(j) for j in jobs]), Sync(lambda c: finish.run(c, parameters))
+            Insert(jobs_table, [job_row(j) for j in jobs]), Update(executions, execution_id, started, values)
         )
 
     async def claim_executions(

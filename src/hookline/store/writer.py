@@ -6,9 +6,9 @@ COMMIT that holds their write has returned, so this is as durable as a commit pe
 fraction of the flushes. There is no timer: a lone write commits at once.
 
 On an SQLite file the writer can take a fast path (`direct_sqlite`): a batch made only of
-inserts and synchronous steps runs whole on a thread of its own (see `_sqlite_writer`). On
-PostgreSQL (`direct_postgres`) a batch made only of inserts, locks and notifications runs as one
-prepared statement on a bare asyncpg connection of the writer's own (see `_pg_writer`).
+inserts, updates and synchronous steps runs whole on a thread of its own (see `_sqlite_writer`).
+On PostgreSQL (`direct_postgres`) a batch made only of inserts, updates, locks and notifications
+runs as one prepared statement on a bare asyncpg connection of the writer's own (see `_pg_writer`).
 """
 
 from __future__ import annotations
@@ -22,12 +22,13 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias, TypeVar, cast
 
-from sqlalchemy import Table, exc, func, select
+from sqlalchemy import Table, bindparam, exc, func, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
 
 from hookline.errors import StorageUnavailable
-from hookline.store._pg_writer import DirectPostgres, NotStored, PgBatch
+from hookline.store._pg_writer import DirectPostgres, NotStored, PgBatch, PgUpdates
+from hookline.store._sqlite_prepared import PreparedStatement
 from hookline.store._sqlite_writer import Call, DirectSqlite, Operation, Rows
 from hookline.store.database import WRITE_OPTIONS, is_memory, is_sqlite, is_unavailable, unavailable
 from hookline.store.notify import listen_dsn
@@ -68,6 +69,35 @@ class Sync:
     action: Callable[[Connection], Any]
 
 
+@dataclass(frozen=True, slots=True)
+class Update:
+    """Set some columns of the `table` row with this `id`, if its `guard` column still holds a value.
+
+    Its value is None. The PostgreSQL fast path merges the updates of one shape (table, guard,
+    columns) into one `UPDATE … FROM unnest(…)`; elsewhere it is one prepared UPDATE, run like a
+    `Sync` step.
+    """
+
+    table: Table
+    row_id: int
+    guard: tuple[str, Any]
+    values: Mapping[str, Any]
+
+    def run(self, connection: Connection) -> None:
+        """The update on a synchronous connection (the SQLite thread's, or through `run_sync`)."""
+        column, value = self.guard
+        parameters = {**self.values, "update_id": self.row_id, "update_guard": value}
+        _guarded_update(self.table, column).run(connection, parameters)
+
+
+@functools.cache
+def _guarded_update(table: Table, guard: str) -> PreparedStatement:
+    """The UPDATE of one row by id and guard, built once per table and guard (SET from the parameters)."""
+    return PreparedStatement(
+        update(table).where(table.c.id == bindparam("update_id"), table.c[guard] == bindparam("update_guard"))
+    )
+
+
 @dataclass(frozen=True, slots=True, order=True)
 class Lock:
     """A PostgreSQL advisory lock `(space, key)`, held until the transaction ends; nothing on SQLite.
@@ -80,7 +110,7 @@ class Lock:
     key: int
 
 
-Step: TypeAlias = Insert | Notify | Sync | Lock | Action
+Step: TypeAlias = Insert | Update | Notify | Sync | Lock | Action
 """One part of a write; all steps of a write commit together or not at all."""
 
 _COMMIT_LOCK = threading.Lock()
@@ -118,7 +148,7 @@ class _Call:
     """An action in a batch plan, with the index of the write whose result it gives."""
 
     index: int
-    action: Sync | Action
+    action: Sync | Update | Action
 
 
 @dataclass(slots=True)
@@ -377,6 +407,8 @@ class Writer:
                 operations += step.operations()
             elif isinstance(step, _Call) and isinstance(step.action, Sync):
                 operations.append(Call(step.index, step.action.action))
+            elif isinstance(step, _Call) and isinstance(step.action, Update):
+                operations.append(Call(step.index, step.action.run))
         try:
             return await direct.run(operations, len(batch), functools.partial(_start_commit, batch))
         except Exception as error:
@@ -388,13 +420,21 @@ class Writer:
         """The batch on the PostgreSQL fast path: one statement (after BEGIN and its locks, if any)."""
         self.transactions += 1
         work = PgBatch()
+        updates: dict[tuple[Table, str, tuple[str, ...]], PgUpdates] = {}
         for step in _plan(batch):
             if isinstance(step, _Inserts):
                 work.inserts += [(table, step.rows[table.name]) for table in step.tables]
+            elif isinstance(step, _Call) and isinstance(step.action, Update):
+                change = step.action
+                shape = (change.table, change.guard[0], tuple(change.values))
+                if shape not in updates:
+                    updates[shape] = PgUpdates(*shape)
+                updates[shape].rows.append((change.row_id, change.guard[1], change.values))
             elif isinstance(step, Lock):
                 work.locks.append((step.space, step.key))
             elif isinstance(step, Notify):
                 work.channels.append(step.channel)
+        work.updates = list(updates.values())
         self.notifications += len(work.channels)
         try:
             async with asyncio.timeout(self._timeout):
@@ -419,6 +459,8 @@ class Writer:
                 await connection.execute(select(func.pg_notify(step.channel, "")))
             elif isinstance(step.action, Sync):
                 results[step.index] = await connection.run_sync(step.action.action)
+            elif isinstance(step.action, Update):
+                await connection.run_sync(step.action.run)
             else:
                 results[step.index] = await step.action(connection)
         return results
@@ -462,21 +504,21 @@ class _NotCommitted(Exception):
         self.error = error
 
 
-_DIRECT_STEPS = (Insert, Sync, Lock)
+_DIRECT_STEPS = (Insert, Update, Sync, Lock)
 """The steps the SQLite fast path runs (a lock is moot there: its one writer excludes the others)."""
 
 
 def _is_direct(batch: list[_Write]) -> bool:
-    """Whether the fast path can run this batch: only inserts, synchronous steps and locks."""
+    """Whether the fast path can run this batch: only inserts, updates, synchronous steps and locks."""
     return all(type(step) in _DIRECT_STEPS for write in batch for step in write.steps)
 
 
-_POSTGRES_STEPS = (Insert, Lock, Notify)
-"""The steps the PostgreSQL fast path runs; anything else (claims, finishes, checks) keeps SQLAlchemy."""
+_POSTGRES_STEPS = (Insert, Update, Lock, Notify)
+"""The steps the PostgreSQL fast path runs; anything else (claims, checks, `Sync`) keeps SQLAlchemy."""
 
 
 def _is_direct_postgres(batch: list[_Write]) -> bool:
-    """Whether the PostgreSQL fast path can run this batch: only inserts, locks and notifications."""
+    """Whether the PostgreSQL fast path can run this batch: only inserts, updates, locks and notifications."""
     return all(type(step) in _POSTGRES_STEPS for write in batch for step in write.steps)
 
 
@@ -551,7 +593,7 @@ def _plan(batch: list[_Write]) -> list[_Inserts | _Call | Notify | Lock]:
     return plan + list(notes.values())
 
 
-def _parts(steps: tuple[Step, ...]) -> Iterator[list[Insert] | Sync | Action]:
+def _parts(steps: tuple[Step, ...]) -> Iterator[list[Insert] | Sync | Update | Action]:
     """Consecutive non-empty inserts as one list, each action alone; notifications and locks are left out."""
     inserts: list[Insert] = []
     for step in steps:
