@@ -20,7 +20,7 @@ from hookline.store._rows import execution_row
 from hookline.store.notify import EXECUTIONS_CHANNEL, listen_dsn
 from hookline.store.schema import executions
 from hookline.store.sql_store import SqlStore, open_store
-from hookline.store.writer import Insert, Lock, Notify, Writer
+from hookline.store.writer import FLOOR, Insert, Lock, Notify, Writer
 from tests.contract.test_store import NOW, make_execution, make_flow, make_job
 
 pytestmark = pytest.mark.postgres
@@ -257,13 +257,13 @@ async def test_a_duplicate_event_key_fails_alone_on_the_fast_path(fast: SqlStore
     assert await fast.get_execution(duplicate.id) is None
 
 
-async def waiting_for_a_lock(session: asyncpg.Connection) -> bool:
-    """Whether the writer's connection waits for an advisory lock."""
+async def waiting_for_a_lock(session: asyncpg.Connection, kind: str = "advisory") -> bool:
+    """Whether the writer's connection waits for a lock of this kind (advisory, relation…)."""
     query = (
         "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
-        "WHERE l.locktype = 'advisory' AND NOT l.granted AND a.application_name = $1"
+        "WHERE l.locktype = $2 AND NOT l.granted AND a.application_name = $1"
     )
-    return bool(await session.fetchval(query, APPLICATION_NAME))
+    return bool(await session.fetchval(query, APPLICATION_NAME, kind))
 
 
 async def poll(check: Callable[[], Awaitable[bool]]) -> None:
@@ -331,6 +331,52 @@ async def test_a_write_timed_out_on_the_fast_path_is_never_stored(
         assert await fast.get_execution(after["id"]) is not None
         assert await fast.get_execution(stuck["id"]) is None
     finally:
+        await holder.close()
+        await writer.close()
+
+
+async def test_a_write_behind_a_stalled_batch_hears_about_its_own_timeout_not_twice_it(
+    fast: SqlStore, session: asyncpg.Connection
+) -> None:
+    """A write that waited a whole timeout behind a stalled statement hears soon after, not a timeout later.
+
+    The fast path's lone statement commits as it runs, so its writes wait for its outcome; the
+    batch that takes the late write is bounded by that write's deadline (at least FLOOR), not by
+    a fresh full timeout. Both writes stall on rows another transaction inserted and holds.
+    """
+    flow = make_flow()
+    await fast.add_flow(flow)
+    timeout = 4.0
+    writer = Writer(fast.engine, timeout=timeout, direct_postgres=True)
+    await writer.write(Insert(executions, [row(flow.workflow.id, "warm")]))  # its statement is prepared
+    first, late = row(flow.workflow.id, "a"), row(flow.workflow.id, "b")
+    holder = await asyncpg.connect(listen_dsn(str(fast.engine.url.render_as_string(hide_password=False))))
+    held = holder.transaction()
+    try:
+        await held.start()
+        for taken in (first, late):  # the same ids, not committed: the writer's inserts wait for them
+            await holder.execute(
+                "INSERT INTO executions (id, workflow_id, key, event_key, context, status, created_at) "
+                "VALUES ($1, $2, 'held', $3, '{}', 'queued', now())",
+                taken["id"],
+                flow.workflow.id,
+                f"held-{taken['id']}",
+            )
+        stalled = asyncio.create_task(writer.write(Insert(executions, [first])))
+        await poll(lambda: waiting_for_a_lock(session, "transactionid"))
+        # The late write arrives a second into the stall (the scenario, not a wait for anything),
+        # so the next batch, on a new connection, has sent it well before its timeout passes.
+        await asyncio.sleep(1.0)
+        loop = asyncio.get_running_loop()
+        sent = loop.time()
+        with pytest.raises(StorageUnavailable):
+            await writer.write(Insert(executions, [late]))
+        waited = loop.time() - sent
+        with pytest.raises(StorageUnavailable):
+            await stalled
+        assert timeout - 0.5 < waited < timeout + FLOOR / 2  # with a full timeout again: 3 s more
+    finally:
+        await held.commit()  # the stalled inserts, if their sessions still wait, now fail as duplicates
         await holder.close()
         await writer.close()
 

@@ -113,6 +113,9 @@ class Lock:
 Step: TypeAlias = Insert | Update | Notify | Sync | Lock | Action
 """One part of a write; all steps of a write commit together or not at all."""
 
+FLOOR = 1.0
+"""The least time (seconds) a PostgreSQL fast-path batch gets, however near its oldest write's timeout."""
+
 _COMMIT_LOCK = threading.Lock()
 """Orders a write's timeout against its batch's decision to commit (taken on the fast path's thread)."""
 
@@ -135,6 +138,8 @@ class _Write:
     """Set just before COMMIT: from then on the caller waits for the real outcome."""
     overdue: bool = False
     """Its timeout passed while committing (it expires if that COMMIT turns out refused)."""
+    deadline: float | None = None
+    """When its timeout passes (loop time); None for a write without one (`submit`)."""
 
     @property
     def withdrawn(self) -> bool:
@@ -253,7 +258,9 @@ class Writer:
         write = self._enqueue(steps, detached=True)
         # One timer per write, and the future awaited directly (no wait_for, no shield): cheaper,
         # and a cancel that lands as the write completes still reaches the caller.
-        expiry = write.future.get_loop().call_later(self._timeout, _expire, write)
+        loop = write.future.get_loop()
+        write.deadline = loop.time() + self._timeout
+        expiry = loop.call_later(self._timeout, _expire, write)
         try:
             return await write.future
         finally:
@@ -437,13 +444,27 @@ class Writer:
         work.updates = list(updates.values())
         self.notifications += len(work.channels)
         try:
-            async with asyncio.timeout(self._timeout):
+            async with asyncio.timeout(self._budget(batch)):
                 await direct.run(
                     work, functools.partial(_start_commit, batch), functools.partial(_undo_commit, batch)
                 )
         except NotStored as failure:
             raise _NotCommitted(failure.error) from failure.error
         return [None] * len(batch)
+
+    def _budget(self, batch: list[_Write]) -> float:
+        """Seconds a fast-path batch may take: until its oldest write's timeout, but at least `FLOOR`.
+
+        Without locks its one statement commits as it runs, so its writes are committing (their
+        callers wait for the outcome, see `_Write`) from the moment it is sent. With the writer's
+        whole timeout, a write that waited nearly that long behind a stalled batch would wait as
+        long again; bounded so, each caller hears within about its own timeout.
+        """
+        deadlines = [write.deadline for write in batch if write.deadline is not None]
+        if not deadlines:
+            return self._timeout
+        left = min(deadlines) - asyncio.get_running_loop().time()
+        return min(self._timeout, max(left, min(FLOOR, self._timeout)))
 
     async def _run_plan(self, connection: AsyncConnection, batch: list[_Write]) -> list[Any]:
         """Run the writes of a batch in order, merging plain inserts; the last action value per write."""
