@@ -18,7 +18,7 @@ from tests.integration.test_crash import chain, import_workflow, nothing_runnabl
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
-REQUESTS = 2000
+REQUESTS = 4000
 NODES = 3
 
 
