@@ -17,7 +17,7 @@ from hookline.api.runtime import Runtime
 from hookline.engine.flows import FlowCache
 from hookline.errors import ConfigError, Problem, StorageUnavailable
 from hookline.exchange import flow_from_json
-from hookline.models import ExecutionStatus, JobStatus
+from hookline.models import Execution, ExecutionStatus, JobStatus
 from hookline.nodes.base import NodeContext, NodeType, Outcome
 from hookline.nodes.registry import register, unregister
 from hookline.queue import worker
@@ -643,3 +643,50 @@ async def test_an_unexpected_error_in_claims_or_renewals_does_not_stop_the_pool(
     assert not BlockNode.stopped.is_set()
     assert "claiming executions failed" in caplog.text
     assert "renewing claims failed" in caplog.text
+
+
+class LostAnswerStore:
+    """A store whose first claim commits but whose answer is lost, as a COMMIT cut off on its way back."""
+
+    def __init__(self, store: SqlStore) -> None:
+        self._store = store
+        self.lost: list[Execution] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    async def claim_executions(self, *args: Any, **kwargs: Any) -> Any:
+        claimed = await self._store.claim_executions(*args, **kwargs)
+        if self.lost or not claimed:
+            return claimed
+        self.lost = claimed
+        raise StorageUnavailable("The database did not answer in time.")
+
+
+async def test_executions_of_a_claim_whose_answer_was_lost_run_before_the_lease_ends(
+    store: SqlStore, flow: Flow
+) -> None:
+    """The pool frees what a lost claim took on its next round, so nothing waits out the lease."""
+    lost = LostAnswerStore(store)
+    pool = WorkerPool(lost, FlowCache(store), concurrency=4, lease_seconds=3600, poll_seconds=0.05)  # type: ignore[arg-type]
+    executions = [make_execution(flow) for _ in range(3)]
+    for execution in executions:
+        await store.add_execution(execution)
+    pool.start()
+    try:
+        async with asyncio.timeout(WITHIN):
+            while not await all_finished(store, executions):  # noqa: ASYNC110
+                await asyncio.sleep(0.02)  # another task finishes them: polling the store is the plain wait
+    finally:
+        await pool.stop(grace=1.0)
+    assert [e.id for e in lost.lost] == [e.id for e in executions]
+    for execution in executions:
+        done = await store.get_execution(execution.id)
+        assert done is not None
+        assert done.status is ExecutionStatus.RESOLVED
+
+
+async def all_finished(store: SqlStore, executions: list[Execution]) -> bool:
+    """Whether every one of these executions reached a final status."""
+    read = [await store.get_execution(e.id) for e in executions]
+    return all(e is not None and e.status.is_final for e in read)

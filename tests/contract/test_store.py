@@ -386,6 +386,20 @@ async def test_expire_claims_frees_one_workers_rows_or_all(store: SqlStore, flow
     assert len(await store.claim_executions("w4", limit=10, lease_seconds=LEASE, now=NOW)) == 4
 
 
+async def test_expire_claims_can_keep_some_and_spare_later_claims(store: SqlStore, flow: Flow) -> None:
+    """With `keep` and `expiring_by`, only that worker's other claims taken by then are freed."""
+    ids = await queue(store, flow, 5)
+    first = await store.claim_executions("w1", limit=3, lease_seconds=LEASE, now=NOW)
+    later = NOW + timedelta(seconds=5)
+    second = await store.claim_executions("w1", limit=2, lease_seconds=LEASE, now=later)
+    assert [e.id for e in first + second] == ids
+    kept = first[0].id
+    by = NOW + timedelta(seconds=LEASE)
+    assert await store.expire_claims("w1", keep=[kept], expiring_by=by) == 2
+    again = await store.claim_executions("w2", limit=10, lease_seconds=LEASE, now=later)
+    assert [e.id for e in again] == [e.id for e in first[1:]]
+
+
 async def test_finished_execution_is_never_claimed(store: SqlStore, flow: Flow) -> None:
     """Once finished, an execution leaves the queue even though its claim was never renewed."""
     [execution_id] = await queue(store, flow, 1)

@@ -85,6 +85,8 @@ class WorkerPool:
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{new_id()}"
         self._wakeup = asyncio.Event()
         self._running: dict[int, asyncio.Task[None]] = {}
+        self._lost_claims: datetime | None = None
+        """The expiry of the latest claim whose answer never came (it may have committed), until released."""
         self._claimer: asyncio.Task[None] | None = None
         self._renewer: asyncio.Task[None] | None = None
 
@@ -150,6 +152,7 @@ class WorkerPool:
             # (its commit maybe too late for this claim to see) must trigger another claim.
             self._wakeup.clear()
             try:
+                await self._release_lost_claims()
                 claimed = await self._claim()
             except StorageUnavailable as exc:
                 log.warning("cannot claim executions: %s", exc)
@@ -169,9 +172,15 @@ class WorkerPool:
         if free <= 0:
             return 0
         claimed_at = _now()
-        executions = await self._store.claim_executions(
-            self.worker_id, limit=free, lease_seconds=self._lease, now=claimed_at
-        )
+        try:
+            executions = await self._store.claim_executions(
+                self.worker_id, limit=free, lease_seconds=self._lease, now=claimed_at
+            )
+        except StorageUnavailable:
+            # The claim may have committed with its answer lost (a COMMIT cut off on its way back):
+            # those executions would wait for the lease to end, held by a claim nobody runs.
+            self._lost_claims = claimed_at + timedelta(seconds=self._lease)
+            raise
         for execution in executions:
             if execution.id in self._running:
                 # Our own claim lapsed (renewals failed) and we took it again: it still runs here.
@@ -180,6 +189,23 @@ class WorkerPool:
             self._running[execution.id] = task
             task.add_done_callback(functools.partial(self._finished, execution.id))
         return len(executions)
+
+    async def _release_lost_claims(self) -> None:
+        """After a claim whose answer was lost, free what it may have taken, until its lease would end.
+
+        Only this pool's claims that expire no later than the lost one's (claims taken since
+        expire later) on executions it does not run; repeated on each claim round, since a
+        COMMIT held up on the way to the database may land after the first release.
+        """
+        lost = self._lost_claims
+        if lost is None:
+            return
+        if _now() >= lost:
+            self._lost_claims = None  # lapsed: any process takes them over now
+            return
+        freed = await self._store.expire_claims(self.worker_id, keep=list(self._running), expiring_by=lost)
+        if freed:
+            log.warning("freed %d executions claimed by a claim whose answer was lost", freed)
 
     def _finished(self, execution_id: int, _task: asyncio.Task[None]) -> None:
         self._running.pop(execution_id, None)

@@ -209,15 +209,24 @@ def release(execution_id: int, worker_id: str, run_after: datetime, error: str |
     )
 
 
-def expire(worker_id: str | None) -> Update:
-    """Remove the claims (and any back-off) of `started` executions: all, or one worker's."""
+def expire(worker_id: str | None, *, keep: Sequence[int] = (), expiring_by: datetime | None = None) -> Update:
+    """Remove the claims (and any back-off) of `started` executions: all, or one worker's.
+
+    `keep`: executions whose claims stay; `expiring_by`: only claims that expire by then.
+    """
     c = executions.c
     expire = (
         update(executions)
         .where(c.status == ExecutionStatus.STARTED.value)
         .values(claimed_by=None, claim_expires_at=None, run_after=None)
     )
-    return expire if worker_id is None else expire.where(c.claimed_by == worker_id)
+    if worker_id is not None:
+        expire = expire.where(c.claimed_by == worker_id)
+    if keep:
+        expire = expire.where(c.id.not_in(list(keep)))
+    if expiring_by is not None:
+        expire = expire.where(c.claim_expires_at <= expiring_by)
+    return expire
 
 
 def cancel(execution_id: int, now: datetime) -> Update:

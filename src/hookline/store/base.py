@@ -285,10 +285,13 @@ class Store(Protocol):
         """
         ...
 
-    async def expire_claims(self, worker_id: str | None = None) -> int:
+    async def expire_claims(
+        self, worker_id: str | None = None, *, keep: Sequence[int] = (), expiring_by: datetime | None = None
+    ) -> int:
         """Make `started` executions claimable now (all, or one worker's); returns how many.
 
-        Their claim and any `run_after` are cleared.
+        Their claim and any `run_after` are cleared. `keep` names executions whose claims stay;
+        with `expiring_by`, only claims that expire by then go.
         """
         ...
 

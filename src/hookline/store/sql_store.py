@@ -339,13 +339,17 @@ class SqlStore:
         rows = await self.writer.run(lambda c: sql.fetch(c, renew))
         return {int(row["id"]) for row in rows}
 
-    async def expire_claims(self, worker_id: str | None = None) -> int:
+    async def expire_claims(
+        self, worker_id: str | None = None, *, keep: Sequence[int] = (), expiring_by: datetime | None = None
+    ) -> int:
         """Make `started` executions claimable now (all, or one worker's); returns how many.
 
         The claim is removed (no holder, no expiry, no back-off); a `started` execution
         without a claim is runnable. On PostgreSQL the listeners are told when any was freed.
+        `keep` names executions whose claims stay; with `expiring_by`, only claims that expire
+        by then go.
         """
-        expire = sql.expire(worker_id)
+        expire = sql.expire(worker_id, keep=keep, expiring_by=expiring_by)
         return await self.writer.run(lambda c: self._count_and_notify(c, expire))
 
     async def release_execution(
