@@ -61,6 +61,14 @@ async def session(postgres_session_url: str) -> AsyncIterator[asyncpg.Connection
     await connection.close()
 
 
+@pytest.fixture
+async def holder(postgres_session_url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A second bare connection, which holds locks or rows the writer must wait for."""
+    connection = await asyncpg.connect(listen_dsn(postgres_session_url))
+    yield connection
+    await connection.close()
+
+
 def variants(workflow_id: int, key: str) -> list[tuple[Execution, list[Job]]]:
     """Executions and jobs whose values are awkward to store: unicode, nesting, None, offsets, big ids."""
     nested = {
@@ -280,44 +288,37 @@ def row(flow_id: int, key: str) -> dict[str, Any]:
 
 
 async def test_the_fast_path_takes_its_locks_before_inserting_and_notifies(
-    fast: SqlStore, session: asyncpg.Connection
+    fast: SqlStore, session: asyncpg.Connection, holder: asyncpg.Connection
 ) -> None:
     """An insert under a lock held elsewhere waits for it, then commits and notifies the listeners."""
     flow = make_flow()
     await fast.add_flow(flow)
     heard = asyncio.Event()
     await session.add_listener(EXECUTIONS_CHANNEL, lambda *_: heard.set())
-    holder = await asyncpg.connect(listen_dsn(str(fast.engine.url.render_as_string(hide_password=False))))
-    try:
-        held = holder.transaction()
-        await held.start()
-        await holder.execute("SELECT pg_advisory_xact_lock(7, 11)")
-        inserted = row(flow.workflow.id, flow.workflow.key)
-        write = asyncio.create_task(
-            fast.writer.write(
-                Lock(7, 11), Lock(3, 5), Insert(executions, [inserted]), Notify(EXECUTIONS_CHANNEL)
-            )
-        )
-        await poll(lambda: waiting_for_a_lock(session))
-        assert await fast.get_execution(inserted["id"]) is None
-        assert not heard.is_set()
-        await held.commit()
-        async with asyncio.timeout(WITHIN):
-            assert await write is None
-            await heard.wait()
-        assert await fast.get_execution(inserted["id"]) is not None
-    finally:
-        await holder.close()
+    held = holder.transaction()
+    await held.start()
+    await holder.execute("SELECT pg_advisory_xact_lock(7, 11)")
+    inserted = row(flow.workflow.id, flow.workflow.key)
+    write = asyncio.create_task(
+        fast.writer.write(Lock(7, 11), Lock(3, 5), Insert(executions, [inserted]), Notify(EXECUTIONS_CHANNEL))
+    )
+    await poll(lambda: waiting_for_a_lock(session))
+    assert await fast.get_execution(inserted["id"]) is None
+    assert not heard.is_set()
+    await held.commit()
+    async with asyncio.timeout(WITHIN):
+        assert await write is None
+        await heard.wait()
+    assert await fast.get_execution(inserted["id"]) is not None
 
 
 async def test_a_write_timed_out_on_the_fast_path_is_never_stored(
-    fast: SqlStore, session: asyncpg.Connection
+    fast: SqlStore, holder: asyncpg.Connection
 ) -> None:
     """A write stuck behind a lock fails as unavailable, is not committed later, and the next one works."""
     flow = make_flow()
     await fast.add_flow(flow)
     writer = Writer(fast.engine, timeout=0.5, direct_postgres=True)
-    holder = await asyncpg.connect(listen_dsn(str(fast.engine.url.render_as_string(hide_password=False))))
     try:
         held = holder.transaction()
         await held.start()
@@ -331,12 +332,11 @@ async def test_a_write_timed_out_on_the_fast_path_is_never_stored(
         assert await fast.get_execution(after["id"]) is not None
         assert await fast.get_execution(stuck["id"]) is None
     finally:
-        await holder.close()
         await writer.close()
 
 
 async def test_a_write_behind_a_stalled_batch_hears_about_its_own_timeout_not_twice_it(
-    fast: SqlStore, session: asyncpg.Connection
+    fast: SqlStore, session: asyncpg.Connection, holder: asyncpg.Connection
 ) -> None:
     """A write that waited a whole timeout behind a stalled statement hears soon after, not a timeout later.
 
@@ -350,7 +350,6 @@ async def test_a_write_behind_a_stalled_batch_hears_about_its_own_timeout_not_tw
     writer = Writer(fast.engine, timeout=timeout, direct_postgres=True)
     await writer.write(Insert(executions, [row(flow.workflow.id, "warm")]))  # its statement is prepared
     first, late = row(flow.workflow.id, "a"), row(flow.workflow.id, "b")
-    holder = await asyncpg.connect(listen_dsn(str(fast.engine.url.render_as_string(hide_password=False))))
     held = holder.transaction()
     try:
         await held.start()
@@ -377,7 +376,6 @@ async def test_a_write_behind_a_stalled_batch_hears_about_its_own_timeout_not_tw
         assert timeout - 0.5 < waited < timeout + FLOOR / 2  # with a full timeout again: 3 s more
     finally:
         await held.commit()  # the stalled inserts, if their sessions still wait, now fail as duplicates
-        await holder.close()
         await writer.close()
 
 
