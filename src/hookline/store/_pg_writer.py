@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -179,19 +179,16 @@ class DirectPostgres:
         for (columns, processors), (_table, rows) in zip(shape.groups, batch.inserts, strict=True):
             try:
                 for name, process in zip(columns, processors, strict=True):
-                    if process is None:
-                        arguments.append([row[name] for row in rows])
-                    else:
-                        arguments.append([process(row[name]) for row in rows])
+                    arguments.append(_bound(process, (row[name] for row in rows)))
             except KeyError as error:
                 raise exc.StatementError(f"a value is required for {error}", None, None, None) from None
         for (key_process, guard_process, processors), updates in zip(
             shape.changes, batch.updates, strict=True
         ):
-            arguments.append([_processed(key_process, row_id) for row_id, _guard, _values in updates.rows])
-            arguments.append([_processed(guard_process, guard) for _id, guard, _values in updates.rows])
+            arguments.append(_bound(key_process, (row_id for row_id, _guard, _values in updates.rows)))
+            arguments.append(_bound(guard_process, (guard for _id, guard, _values in updates.rows)))
             for name, process in zip(updates.columns, processors, strict=True):
-                arguments.append([_processed(process, values[name]) for _id, _guard, values in updates.rows])
+                arguments.append(_bound(process, (values[name] for _id, _guard, values in updates.rows)))
         if batch.channels:
             arguments.append(batch.channels)
         return shape, arguments
@@ -279,9 +276,9 @@ def _column(table: Table, name: str) -> Column[Any]:
     return column
 
 
-def _processed(process: Processor, value: Any) -> Any:
-    """A value through its column's bind processor, if it has one."""
-    return value if process is None else process(value)
+def _bound(process: Processor, values: Iterable[Any]) -> list[Any]:
+    """One column's values, each through the column's bind processor if it has one."""
+    return list(values) if process is None else [process(value) for value in values]
 
 
 def _begin_and_lock(locks: list[tuple[int, int]]) -> str:

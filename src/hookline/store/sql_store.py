@@ -303,7 +303,6 @@ class SqlStore:
         }
         if response is not None:
             values["response"] = response
-        # Only a `started` execution is finished: one canceled meanwhile keeps its status.
         started = ("status", ExecutionStatus.STARTED.value)
         await self.writer.write(
             Insert(jobs_table, [job_row(j) for j in jobs]), Update(executions, execution_id, started, values)
