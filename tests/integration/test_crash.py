@@ -95,30 +95,61 @@ class Volley:
 
 
 async def send_and_kill(
-    server: LiveServer, key: str, *, total: int, concurrency: int, kill_after: int
+    server: LiveServer,
+    key: str,
+    *,
+    concurrency: int,
+    kill_after: int,
+    kill_when: Callable[[], Awaitable[bool]],
+    most: int = 5_000,
 ) -> Volley:
-    """POST `total` requests `{"n": i}` concurrently and SIGKILL the server after `kill_after` answers."""
-    volley = Volley()
-    gate = asyncio.Semaphore(concurrency)
-    limits = httpx.Limits(max_connections=concurrency)
+    """POST requests `{"n": i}` concurrently until the server is SIGKILLed, then return what happened.
 
-    async def send(client: httpx.AsyncClient, n: int) -> None:
-        async with gate:
+    The kill comes once `kill_after` requests were answered and `kill_when()` holds (checked every
+    10 ms), so it is not left to the machine's speed whether anything was running at that moment;
+    requests keep coming until then (at most `most`), so some are always in flight when it lands.
+    """
+    volley = Volley()
+    numbers = iter(range(most))
+    killed = asyncio.Event()
+
+    async def sender(client: httpx.AsyncClient) -> None:
+        for n in numbers:
+            if killed.is_set():
+                return
             try:
                 response = await client.post(f"/api/webhook:trigger/{key}", json={"n": n})
             except httpx.TransportError:
                 volley.cut_off.add(n)
-                return
-        if response.is_success:
-            volley.accepted[n] = int(response.headers["x-hookline-execution"])
-        else:
-            volley.refused[n] = response.status_code
-        if len(volley.accepted) + len(volley.refused) == kill_after:
-            server.kill()
+                continue
+            if response.is_success:
+                volley.accepted[n] = int(response.headers["x-hookline-execution"])
+            else:
+                volley.refused[n] = response.status_code
 
+    async def killer() -> None:
+        # The condition lives in a database another process writes: there is no event to await.
+        while len(volley.accepted) + len(volley.refused) < kill_after or not await kill_when():  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+        server.kill()
+        killed.set()
+
+    limits = httpx.Limits(max_connections=concurrency)
     async with httpx.AsyncClient(base_url=server.url, timeout=15.0, limits=limits) as client:
-        await asyncio.gather(*(send(client, n) for n in range(total)))
+        kill = asyncio.create_task(killer())
+        await asyncio.gather(*(sender(client) for _ in range(concurrency)))
+        if not kill.done():
+            kill.cancel()
+            pytest.fail(f"sent all {most} requests before the kill condition held")
     return volley
+
+
+async def some_execution_running(store: SqlStore) -> bool:
+    """True when an execution is started and has recorded at least one job (it is mid-workflow)."""
+    for execution in await store.list_executions(ExecutionFilter(status=ExecutionStatus.STARTED, limit=20)):
+        if await store.list_jobs(execution.id):
+            return True
+    return False
 
 
 async def all_executions(store: SqlStore) -> list[Execution]:
@@ -152,7 +183,9 @@ async def test_sigkill_loses_no_accepted_request(tmp_path: Path, store: SqlStore
     key = import_workflow(env, chain("crash-load", work, work, work), tmp_path)
     async with LiveServer(env, tmp_path / "server.log") as server:
         await server.start()
-        volley = await send_and_kill(server, key, total=400, concurrency=50, kill_after=150)
+        volley = await send_and_kill(
+            server, key, concurrency=50, kill_after=150, kill_when=lambda: some_execution_running(store)
+        )
         await server.start()
         await wait_until(lambda: nothing_runnable(store), "every execution has finished", within=40)
         executions = await all_executions(store)
