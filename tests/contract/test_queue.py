@@ -592,12 +592,12 @@ async def _idle(runtime: Runtime) -> None:
 
 
 class FlakyStore:
-    """A store whose claims and renewals raise an unexpected error the first `failures` times."""
+    """A store whose claims and renewals raise an unexpected error the first few times each."""
 
-    def __init__(self, store: SqlStore, failures: int) -> None:
+    def __init__(self, store: SqlStore, *, claim_failures: int, renew_failures: int) -> None:
         self._store = store
-        self.claim_failures = failures
-        self.renew_failures = failures
+        self.claim_failures = claim_failures
+        self.renew_failures = renew_failures
         self.renewed = 0
 
     def __getattr__(self, name: str) -> Any:
@@ -624,8 +624,10 @@ async def test_an_unexpected_error_in_claims_or_renewals_does_not_stop_the_pool(
     """The claim and renew loops log a surprise and go on: the execution still runs, keeps its claim, ends."""
     flow = chain("queue-block")
     await store.add_flow(flow)
-    flaky = FlakyStore(store, failures=2)
-    pool = WorkerPool(flaky, FlowCache(store), concurrency=2, lease_seconds=0.3, poll_seconds=0.05)  # type: ignore[arg-type]
+    # One failed renewal leaves the claim a third of its lease when the next one comes; two would
+    # leave it next to nothing, and the pool would (rightly) take its lapsed claim again.
+    flaky = FlakyStore(store, claim_failures=2, renew_failures=1)
+    pool = WorkerPool(flaky, FlowCache(store), concurrency=2, lease_seconds=1.5, poll_seconds=0.05)  # type: ignore[arg-type]
     pool.start()
     execution = make_execution(flow)
     await store.add_execution(execution)

@@ -101,7 +101,7 @@ async def send_and_kill(
     concurrency: int,
     kill_after: int,
     kill_when: Callable[[], Awaitable[bool]],
-    most: int = 5_000,
+    most: int = 3_000,
 ) -> Volley:
     """POST requests `{"n": i}` concurrently until the server is SIGKILLed, then return what happened.
 
@@ -187,7 +187,9 @@ async def test_sigkill_loses_no_accepted_request(tmp_path: Path, store: SqlStore
             server, key, concurrency=50, kill_after=150, kill_when=lambda: some_execution_running(store)
         )
         await server.start()
-        await wait_until(lambda: nothing_runnable(store), "every execution has finished", within=40)
+        # The backlog at the kill depends on the machine: 8 workers run ~100 of these per second.
+        backlog = len(volley.accepted) + len(volley.cut_off)
+        await wait_until(lambda: nothing_runnable(store), "every execution has finished", 30 + backlog / 50)
         executions = await all_executions(store)
         jobs = await job_counts(store, executions)
         print(f"\n{figures(volley, executions, jobs)}")

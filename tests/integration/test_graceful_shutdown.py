@@ -32,8 +32,10 @@ GRACE_SECONDS = 1.0
 LEASE_SECONDS = 300
 """Far longer than the test: interrupted executions can only finish in time if their claims are released."""
 WORKERS = 16
-EXIT_MARGIN = 5.0
-"""What the process may take beyond its grace period: answering requests in flight, closing the store."""
+EXIT_MARGIN = 15.0
+"""What the process may take beyond its grace period: answering requests in flight, closing the store.
+
+Generous for slow machines: `released >= 1` below is what shows the grace was kept, not waited out."""
 
 
 async def test_sigterm_under_load_hands_running_executions_over_and_exits_0(

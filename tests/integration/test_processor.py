@@ -211,7 +211,7 @@ async def test_exception_in_a_node_becomes_an_error_job(server: Server) -> None:
 async def test_timeout_answers_408_and_aborts(server: Server) -> None:
     """A synchronous run past `options.timeout` answers 408 and is recorded `aborted`."""
     workflow = sync_workflow(
-        node("first", "test-record", value=1), node("stuck", "test-block", "first"), options={"timeout": 50}
+        node("first", "test-record", value=1), node("stuck", "test-block", "first"), options={"timeout": 500}
     )
     response, jobs = await _run(server, workflow, {})
     assert response.status_code == 408

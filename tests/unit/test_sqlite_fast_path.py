@@ -213,7 +213,7 @@ async def test_a_naive_timestamp_is_refused_like_sqlalchemy_does(direct: Writer)
 
 async def test_a_locked_database_is_storage_unavailable(engine: AsyncEngine, tmp_path: Path) -> None:
     """While another process holds the write lock, a write fails as unavailable within its timeout."""
-    writer = Writer(engine, timeout=0.3, direct_sqlite=True)
+    writer = Writer(engine, timeout=1.0, direct_sqlite=True)
     blocker = sqlite3.connect(tmp_path / "fast.db", isolation_level=None)
     try:
         blocker.execute("BEGIN EXCLUSIVE")
@@ -229,7 +229,7 @@ async def test_a_locked_database_is_storage_unavailable(engine: AsyncEngine, tmp
 
 async def test_a_batch_past_its_timeout_is_not_committed(engine: AsyncEngine) -> None:
     """A batch still running at the timeout fails as unavailable and stores nothing; the next one does."""
-    writer = Writer(engine, timeout=0.2, direct_sqlite=True)
+    writer = Writer(engine, timeout=1.0, direct_sqlite=True)
     release = asyncio.Event()
     loop = asyncio.get_running_loop()
 
@@ -314,7 +314,8 @@ async def test_a_cancelled_caller_does_not_withdraw_its_write(engine: AsyncEngin
 
 async def test_a_write_that_times_out_in_the_queue_never_runs(engine: AsyncEngine) -> None:
     """A write still queued at its timeout fails as unavailable and is dropped, not run later."""
-    writer = Writer(engine, timeout=0.1, max_batch=1)
+    # The follow-up write gets the same timeout for a new connection and an fsync'd commit.
+    writer = Writer(engine, timeout=1.0, max_batch=1)
     release = asyncio.Event()
     entered = [asyncio.Event(), asyncio.Event()]
 
@@ -329,10 +330,10 @@ async def test_a_write_that_times_out_in_the_queue_never_runs(engine: AsyncEngin
         # Two one-write batches hold the writer: the first until its own timeout, the second
         # until the write queued behind them has expired.
         blocking = [writer.submit(gate(0)), writer.submit(gate(1))]
-        await entered[0].wait()
+        await asyncio.wait_for(entered[0].wait(), 10)
         with pytest.raises(StorageUnavailable):
             await writer.write(Insert(executions, [execution_row(_execution(1))]))
-        await entered[1].wait()
+        await asyncio.wait_for(entered[1].wait(), 10)
         release.set()
         first, second = await asyncio.gather(*blocking, return_exceptions=True)
         assert isinstance(first, StorageUnavailable)

@@ -200,7 +200,7 @@ async def test_close_drains_pending_writes(engine: AsyncEngine) -> None:
 
 async def test_slow_write_times_out_as_unavailable(engine: AsyncEngine) -> None:
     """A write that does not commit within the timeout fails as unavailable; the writer carries on."""
-    writer = Writer(engine, timeout=0.2)
+    writer = Writer(engine, timeout=1.0)
     never = asyncio.Event()
 
     async def stuck(_connection: AsyncConnection) -> None:
