@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.types import ASGIApp
 
 from hookline.api.app import create_app
 from hookline.api.runtime import Runtime
@@ -31,9 +32,11 @@ def example(name: str) -> dict[str, Any]:
 class Server:
     """The app running in-process, with its runtime and an HTTP client bound to it."""
 
-    def __init__(self, client: httpx.AsyncClient, runtime: Runtime) -> None:
+    def __init__(self, client: httpx.AsyncClient, runtime: Runtime, app: ASGIApp) -> None:
         self.client = client
         self.runtime = runtime
+        self.app = app
+        """The ASGI app itself, for what an HTTP client cannot do (such as leave mid-request)."""
 
     async def load(self, workflow: dict[str, Any]) -> str:
         """Import a workflow (JSON, as in §7) and return its key."""
@@ -117,7 +120,7 @@ class _serve:
         await self._lifespan.__aenter__()
         transport = httpx.ASGITransport(app=self.app)
         self._client = httpx.AsyncClient(transport=transport, base_url="http://hookline.test")
-        return Server(self._client, self.app.state.runtime)
+        return Server(self._client, self.app.state.runtime, self.app)
 
     async def __aexit__(self, *exc: object) -> None:
         await self._client.aclose()

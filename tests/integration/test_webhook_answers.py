@@ -24,7 +24,7 @@ def _error_code(response: httpx.Response) -> str:
     return code
 
 
-@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE", "PATCH"])
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE"])
 async def test_other_methods_answer_405_with_allow(server: Server, method: str) -> None:
     """A method other than POST answers 405 with `Allow: POST` and runs nothing."""
     key = await server.load(example("order-paid.json"))
@@ -39,6 +39,52 @@ async def test_unknown_key_answers_404(server: Server) -> None:
     response = await server.post("nosuchkey0000", json=PAID)
     assert response.status_code == 404
     assert _error_code(response) == "not_found"
+
+
+async def test_a_path_below_a_webhook_url_is_no_webhook_url(server: Server) -> None:
+    """A key is one path segment: `/api/webhook:trigger/<key>/more` runs nothing.
+
+    It falls to the admin API, which asks for its token before it says anything about a path.
+    """
+    key = await server.load(example("order-paid.json"))
+    response = await server.client.post(f"/api/webhook:trigger/{key}/more", json=PAID, auth=AUTH)
+    assert response.status_code == 401
+    assert _error_code(response) == "unauthorized"
+    assert await server.runtime.store.list_executions(_all()) == []
+
+
+async def test_a_client_gone_before_its_body_arrived_gets_no_answer_and_runs_nothing(server: Server) -> None:
+    """A disconnect while the body is read ends the request quietly: no answer is sent, nothing runs."""
+    key = await server.load(example("order-paid.json"))
+    credentials = base64.b64encode(b"shop:s3cret")
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": f"/api/webhook:trigger/{key}",
+        "raw_path": f"/api/webhook:trigger/{key}".encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"authorization", b"Basic " + credentials), (b"content-type", b"application/json")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("hookline.test", 80),
+    }
+    messages = iter(
+        [{"type": "http.request", "body": b'{"order": ', "more_body": True}, {"type": "http.disconnect"}]
+    )
+    sent: list[Any] = []
+
+    async def receive() -> Any:
+        return next(messages)
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    await server.app(scope, receive, send)
+    assert sent == []
+    assert await server.runtime.store.list_executions(_all()) == []
 
 
 async def test_disabled_workflow_answers_404(server: Server) -> None:

@@ -10,21 +10,17 @@ from pathlib import Path
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Mount, Route
+from starlette.routing import Mount
 
 from hookline.api.admin import create_admin_api
 from hookline.api.auth import TOKEN_FILE, admin_token
 from hookline.api.errors import CatchAll, hookline_error, http_error
 from hookline.api.health import health_routes
 from hookline.api.runtime import Runtime
-from hookline.api.webhook import WebhookEndpoint
+from hookline.api.webhook import WebhookEndpoint, WebhookRoute
 from hookline.errors import HooklineError
 from hookline.settings import Settings
 from hookline.ui import ui_mount
-
-ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +28,7 @@ log = logging.getLogger(__name__)
 def create_app(settings: Settings | None = None) -> Starlette:
     """The hookline server as an ASGI app; it opens its store when the app starts.
 
-    The webhook route comes before the admin API's mount, so webhook calls never pass through it.
+    Webhook calls are answered by the `WebhookRoute` middleware, before the router and the admin API.
     """
     settings = settings or Settings.from_env()
     started = _Started()
@@ -50,8 +46,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         finally:
             await runtime.close()
 
-    async def webhook(request: Request) -> Response:
-        return await started.webhook(request)
+    def webhook() -> WebhookEndpoint:
+        return started.webhook
 
     def get_runtime() -> Runtime:
         return started.runtime
@@ -61,12 +57,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     return Starlette(
         routes=[
-            Route("/api/webhook:trigger/{key}", webhook, methods=ALL_METHODS),
             Mount("/api", app=create_admin_api(get_runtime, get_token)),
             *health_routes(get_runtime, get_token),
             ui_mount(),  # last: it answers every path the others did not take
         ],
-        middleware=[Middleware(CatchAll)],
+        middleware=[Middleware(CatchAll), Middleware(WebhookRoute, endpoint=webhook)],
         exception_handlers={HooklineError: hookline_error, HTTPException: http_error},
         lifespan=lifespan,
     )

@@ -70,18 +70,18 @@ _server_errors = ThrottledLog()
 async def hookline_error(request: Request, exc: Exception) -> Response:
     """Answer a HooklineError with its own status, code and headers."""
     assert isinstance(exc, HooklineError)
-    if exc.status >= 500:
+    log_error_answer(request.method, request.url.path, exc)
+    return error_response(exc)
+
+
+def log_error_answer(method: str, path: str, error: HooklineError) -> None:
+    """Log an error answer: server-side ones as (throttled) warnings, refusals of bad requests as info."""
+    if error.status >= 500:
         _server_errors.warning(
-            f"{exc.status} {exc.code}",
-            "%s %s answered %s: %s",
-            request.method,
-            request.url.path,
-            exc.status,
-            exc.message,
+            f"{error.status} {error.code}", "%s %s answered %s: %s", method, path, error.status, error.message
         )
     else:
-        log.info("%s %s rejected %s (%s)", request.method, request.url.path, exc.status, exc.code)
-    return error_response(exc)
+        log.info("%s %s rejected %s (%s)", method, path, error.status, error.code)
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
