@@ -2,7 +2,7 @@
 
 It is plain ASGI in front of the Starlette app rather than one of its routes: every webhook
 request would otherwise pay for the router, the exception middleware and a `Request` object,
-about a tenth of what hookline spends on an answer.
+a tenth (sync) to a fifth (async) of the CPU hookline spent on an answer.
 """
 
 from __future__ import annotations
@@ -153,6 +153,9 @@ async def read_body(receive: Receive, declared: str | None, limit: int) -> bytes
             return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
+_READ_HEADERS = frozenset({"authorization", "content-length", "content-type"})
+
+
 def _wanted_headers(headers: list[tuple[str, str]]) -> dict[str, str]:
     """The first value of the few headers the route itself reads (names arrive lower-case in ASGI)."""
     wanted: dict[str, str] = {}
@@ -160,9 +163,6 @@ def _wanted_headers(headers: list[tuple[str, str]]) -> dict[str, str]:
         if name in _READ_HEADERS and name not in wanted:
             wanted[name] = value
     return wanted
-
-
-_READ_HEADERS = frozenset({"authorization", "content-length", "content-type"})
 
 
 def _too_large(limit: int) -> RejectedRequest:
