@@ -141,6 +141,7 @@ async def send_and_kill(
         if not kill.done():
             kill.cancel()
             pytest.fail(f"sent all {most} requests before the kill condition held")
+        await kill  # a failure while watching for the kill condition is the test's failure
     return volley
 
 
