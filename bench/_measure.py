@@ -53,8 +53,10 @@ def measure(options: Options, scenario: Scenario, workdir: Path) -> Run:
     script = write_lua(workdir, scenario.basic_auth, ports)
     cpus = server_cpus(options, scenario.processes)
     if scenario.example is None:
-        command = ["taskset", "-c", cpus[0], *bare_command(ports[0])]
-        with running_server(command, dict(os.environ), ports[0], workdir / "bare.log") as pid:
+        command = ["taskset", "-c", cpus[0], *bare_command(ports[0], scenario.reference_app)]
+        log = workdir / f"{scenario.name}.log"
+        env = {**os.environ, "HOOKLINE_FLOOR_DB": str(workdir / f"floor-{ports[0]}.db")}
+        with running_server(command, env, ports[0], log) as pid:
             return _load(options, scenario, Target(url, script, 1, str(options.client_cpu), (pid,)))
     with ExitStack() as stack:
         data = Path(

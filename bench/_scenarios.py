@@ -42,6 +42,8 @@ class Scenario:
     processes: int = 1
     baseline: str | None = None
     baseline_target: float | None = None
+    reference_app: str = "bare_app"
+    """For a scenario without an example: the module under bench/ that serves it."""
 
     @property
     def queued(self) -> bool:
@@ -56,6 +58,10 @@ PG_ASYNC_TARGET = 0.8
 
 SCENARIOS = {
     "bare": Scenario("bare", "bare Starlette endpoint", "bench", None, False, None),
+    "floor": Scenario(
+        "floor", "bare + one committed SQLite row", "bench", None, False, None,
+        reference_app="floor_app",
+    ),
     "sync": Scenario("sync", "hookline sync (order-paid)", SYNC_KEY, SYNC_EXAMPLE, True, 0.4),
     "async": Scenario("async", "hookline async acceptance", ASYNC_KEY, ASYNC_EXAMPLE, False, 0.5),
     "pg-sync": Scenario(
@@ -176,10 +182,10 @@ def _free_port() -> int:
         return port
 
 
-def bare_command(port: int) -> list[str]:
-    """uvicorn serving bench/bare_app.py with the settings `hookline serve` uses."""
+def bare_command(port: int, module: str = "bare_app") -> list[str]:
+    """uvicorn serving a reference app of bench/ (bare_app.py) with the settings `hookline serve` uses."""
     return [
-        sys.executable, "-m", "uvicorn", "bare_app:app", "--app-dir", str(BENCH_DIR),
+        sys.executable, "-m", "uvicorn", f"{module}:app", "--app-dir", str(BENCH_DIR),
         "--host", "127.0.0.1", "--port", str(port), "--loop", "uvloop", "--http", "httptools",
         "--no-access-log", "--workers", "1", "--log-level", "warning",
     ]  # fmt: skip

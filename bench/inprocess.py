@@ -16,7 +16,8 @@ spent in other processes, on any core, and is not counted here.
 `--callers` concurrent callers (32, as wrk's connections) each post the benchmark body in a loop.
 It prints requests/s, CPU µs per request (in total and per thread: the event loop and the SQLite
 writer thread, with their system time), p50/p99 latency in ms, writes per transaction, and for
-`async` the executions the workers resolved meanwhile. `bare` is bench/bare_app.py, for scale.
+`async` the executions the workers resolved meanwhile. `bare` is bench/bare_app.py, for scale, and
+`floor` is bench/floor_app.py (bare plus one committed SQLite row per request).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import argparse
 import asyncio
 import base64
 import cProfile
+import importlib
 import os
 import pstats
 import statistics
@@ -48,6 +50,7 @@ BODY = b'{"order": {"id": 42, "status": "paid"}}'
 AUTH = b"Basic " + base64.b64encode(b"shop:s3cret")
 EXAMPLES = {
     "bare": ("", "bench"),
+    "floor": ("", "bench"),
     "sync": ("order-paid.json", "orders-paid"),
     "async": ("order-paid-async.json", "orders-paid-async"),
 }
@@ -155,11 +158,10 @@ async def measure(args: argparse.Namespace, env: dict[str, str]) -> None:
     """Start the app, warm up, load it, print the figures."""
     key = EXAMPLES[args.scenario][1]
     settings = Settings.from_env({**env, "HOOKLINE_WORKERS": str(args.workers)})
-    if args.scenario == "bare":
+    if args.scenario in ("bare", "floor"):
         sys.path.insert(0, str(ROOT / "bench"))
-        from bare_app import app as bare
-
-        app: App = bare
+        os.environ["HOOKLINE_FLOOR_DB"] = str(Path(env["HOOKLINE_DATA_DIR"]) / "floor.db")
+        app: App = importlib.import_module(f"{args.scenario}_app").app
     else:
         app = create_app(settings)
     task, inbox, outbox = await _lifespan(app)
@@ -242,7 +244,7 @@ def main() -> None:
             name = stack.enter_context(fresh_database(args.postgres_url))
             env["HOOKLINE_DATABASE_URL"] = database_url(args.postgres_url, name)
             _cli(env, "migrate")
-        if args.scenario != "bare":
+        if args.scenario not in ("bare", "floor"):
             _cli(env, "workflow", "import", str(ROOT / "examples" / EXAMPLES[args.scenario][0]))
         if args.loop == "uvloop":
             import uvloop

@@ -2,7 +2,7 @@
 
 Run it from the repository root (as root on Debian, `wrk` is installed with apt-get when missing):
 
-    .venv/bin/python bench/run.py                          # bare, sync, async: 2 s warm-up + 10 s each
+    .venv/bin/python bench/run.py                          # bare, floor, sync, async: 2 s warm-up + 10 s each
     .venv/bin/python bench/run.py --seconds 10 --repeat 3  # what docs/benchmarks.md reports (medians)
     .venv/bin/python bench/run.py --quick                  # 3 s smoke run
     .venv/bin/python bench/run.py --only bare,sync --json bench/results/run.json
@@ -19,6 +19,8 @@ benchmark's own.
 Scenarios (each one a fresh server, and for hookline a fresh database: an SQLite file in a temp folder,
 or a uniquely named PostgreSQL database created for the run and dropped after it):
   bare        bench/bare_app.py: parse the JSON body, answer a small JSON — the ceiling.
+  floor       bench/floor_app.py: bare plus one row committed to an SQLite file before the answer
+              (WAL, synchronous=FULL, grouped commits) — the least a durable endpoint can do.
   sync        `hookline serve` with examples/order-paid.json imported by the CLI (Basic auth, a
               condition, a Response node, the execution and its jobs committed before the answer).
   async       `hookline serve` with examples/order-paid-async.json: the answer (202) comes once the
@@ -71,7 +73,7 @@ def parse_options(argv: Sequence[str] | None = None) -> Options:
     parser.add_argument("--warmup", type=int, default=2, help="warm-up seconds before each run (default 2)")
     parser.add_argument("--repeat", type=int, default=1, help="runs per scenario; medians are reported")
     parser.add_argument("--quick", action="store_true", help="smoke run: 3 s, 1 s warm-up, one repetition")
-    parser.add_argument("--only", default="bare,sync,async", help="comma-separated scenarios to run")
+    parser.add_argument("--only", default="bare,floor,sync,async", help="comma-separated scenarios to run")
     parser.add_argument("--server-cpu", type=int, default=0, help="CPU the server is pinned to")
     parser.add_argument("--client-cpu", type=int, default=1, help="CPU wrk (and this script) run on")
     parser.add_argument(
