@@ -207,6 +207,28 @@ async def test_failed_sync_run_answers_500_without_a_trace(server: Server) -> No
     assert "Traceback" not in response.text
 
 
+async def test_an_unexpected_failure_answers_500_and_logs_its_trace(
+    server: Server, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A bug inside hookline answers hookline's JSON 500; the trace goes to the log, not to the caller."""
+    key = await server.load(example("order-paid.json"))
+
+    async def broken(*args: Any) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(server.runtime.dispatcher, "run_sync", broken)
+    response = await server.post(key, json=PAID, auth=AUTH)
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/json"
+    assert _error_code(response) == "internal_error"
+    assert "disk on fire" not in response.text
+    assert "Traceback" not in response.text
+    [logged] = [r for r in caplog.records if r.exc_info]
+    assert logged.getMessage() == f"POST /api/webhook:trigger/{key} failed"
+    assert logged.exc_info is not None
+    assert str(logged.exc_info[1]) == "disk on fire"
+
+
 async def test_async_workflow_answers_ok_by_default_and_runs_later(server: Server) -> None:
     """An async workflow without a configured response answers `200 ok`, then runs."""
     workflow = example("order-paid-async.json")

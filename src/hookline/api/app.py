@@ -17,7 +17,7 @@ from hookline.api.auth import TOKEN_FILE, admin_token
 from hookline.api.errors import CatchAll, hookline_error, http_error
 from hookline.api.health import health_routes
 from hookline.api.runtime import Runtime
-from hookline.api.webhook import WebhookEndpoint, WebhookRoute
+from hookline.api.webhook import WebhookEndpoint, WebhookFirst
 from hookline.errors import HooklineError
 from hookline.settings import Settings
 from hookline.ui import ui_mount
@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 def create_app(settings: Settings | None = None) -> Starlette:
     """The hookline server as an ASGI app; it opens its store when the app starts.
 
-    Webhook calls are answered by the `WebhookRoute` middleware, before the router and the admin API.
+    Webhook calls are answered by `WebhookFirst`, before Starlette's middleware, router and admin API.
     """
     settings = settings or Settings.from_env()
     started = _Started()
@@ -55,13 +55,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
     def get_token() -> str:
         return started.token
 
-    return Starlette(
+    return WebhookFirst(
+        webhook=webhook,
         routes=[
             Mount("/api", app=create_admin_api(get_runtime, get_token)),
             *health_routes(get_runtime, get_token),
             ui_mount(),  # last: it answers every path the others did not take
         ],
-        middleware=[Middleware(CatchAll), Middleware(WebhookRoute, endpoint=webhook)],
+        middleware=[Middleware(CatchAll)],
         exception_handlers={HooklineError: hookline_error, HTTPException: http_error},
         lifespan=lifespan,
     )

@@ -18,6 +18,9 @@ from hookline.trigger.responses import error_response
 
 log = logging.getLogger(__name__)
 
+UNEXPECTED = HooklineError("Something went wrong inside hookline; the error was logged.")
+"""The answer to an exception nobody expected (its trace goes to the log, never to the caller)."""
+
 _HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}
 
 
@@ -137,5 +140,4 @@ class CatchAll:
             log.exception("%s %s failed", scope.get("method"), scope.get("path"))
             if started:
                 raise
-            error = HooklineError("Something went wrong inside hookline; the error was logged.")
-            await error_response(error)(scope, receive, send)
+            await error_response(UNEXPECTED)(scope, receive, send)

@@ -12,6 +12,7 @@ from hookline.engine.templates import render
 from hookline.errors import HooklineError
 from hookline.models import Answer, ExecutionStatus
 from hookline.nodes.response import header_text
+from hookline.trigger.dedupe import DUPLICATE_HEADER
 from hookline.types import JsonValue
 
 EXECUTION_HEADER = "X-Hookline-Execution"
@@ -56,15 +57,39 @@ def timeout_answer(timeout_ms: int, execution_id: int) -> Answer:
     return Answer(408, (), body)
 
 
-def to_response(answer: Answer, execution_id: int | None = None) -> Response:
-    """An HTTP response for an answer: text bodies as text, everything else as JSON."""
+Reply = tuple[int, list[tuple[bytes, bytes]], bytes]
+"""An answer ready for ASGI: status, raw headers (lower-case names) and body."""
+
+
+def answer_reply(answer: Answer, execution_id: int | None = None, *, duplicate: bool = False) -> Reply:
+    """The reply for an answer: text bodies as text, everything else as JSON.
+
+    `duplicate` marks the repeated answer of an idempotency key's holder (`DUPLICATE_HEADER`).
+    """
     headers = dict(answer.headers)
-    lower = {name.lower() for name in headers}
     if execution_id is not None:
         headers[EXECUTION_HEADER] = str(execution_id)
-    content, default_type = _encode(answer.body)
-    media_type = None if "content-type" in lower else default_type
-    return Response(content, answer.status_code, headers=headers, media_type=media_type)
+    if duplicate:
+        headers[DUPLICATE_HEADER] = "true"
+    content, media_type = _encode(answer.body)
+    return _reply(answer.status_code, headers, content, media_type)
+
+
+def error_reply(error: HooklineError) -> Reply:
+    """hookline's own JSON error answer for an error, with the headers it carries."""
+    return _reply(error.status, dict(error.headers), orjson.dumps(error.to_json()), "application/json")
+
+
+def _reply(status: int, headers: dict[str, str], body: bytes, media_type: str) -> Reply:
+    """Raw headers as Starlette's `Response` makes them: names lower-cased, then the length and
+    the type unless the headers give them (no length on a 1xx, 204 or 304)."""
+    raw = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
+    names = {name for name, _ in raw}
+    if b"content-length" not in names and not (status < 200 or status in (204, 304)):
+        raw.append((b"content-length", str(len(body)).encode()))
+    if b"content-type" not in names:
+        raw.append((b"content-type", media_type.encode("latin-1")))
+    return status, raw, body
 
 
 def error_response(error: HooklineError, execution_id: int | None = None) -> Response:
