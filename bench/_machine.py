@@ -27,7 +27,7 @@ def ensure_tools(options: Options) -> None:
             f"this process may use {sorted(available)} (see --server-cpu/--client-cpu)"
         )
     if shutil.which("wrk") is None:
-        _install_wrk()
+        install_tool("wrk")
     if uses_postgres(options):
         try:
             describe(options.postgres_url)
@@ -35,19 +35,23 @@ def ensure_tools(options: Options) -> None:
             raise BenchError(f"{error} (PostgreSQL scenarios need it; see --postgres-url)") from None
 
 
-def _install_wrk() -> None:
-    """apt-get install -y wrk, with one apt-get update when the package list does not know it yet."""
+def install_tool(name: str) -> None:
+    """`apt-get install -y <name>` (a package with a command of that name), as root only.
+
+    It runs `apt-get update` once first when the package list does not know the package yet.
+    """
     if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        raise BenchError("wrk is missing: install it (Debian: `sudo apt-get install -y wrk`) and run again.")
-    print("wrk is missing; installing it with apt-get …", flush=True)
-    install = ["apt-get", "install", "-y", "-q", "wrk"]
+        hint = f"Debian: `sudo apt-get install -y {name}`"
+        raise BenchError(f"{name} is missing: install it ({hint}) and run again.")
+    print(f"{name} is missing; installing it with apt-get …", flush=True)
+    install = ["apt-get", "install", "-y", "-q", name]
     if subprocess.run(install, check=False, capture_output=True).returncode != 0:
         subprocess.run(["apt-get", "update", "-q"], check=False, capture_output=True)
         done = subprocess.run(install, check=False, capture_output=True, text=True)
         if done.returncode != 0:
-            raise BenchError(f"apt-get install wrk failed:\n{done.stderr.strip()}")
-    if shutil.which("wrk") is None:
-        raise BenchError("wrk is still missing after apt-get install wrk.")
+            raise BenchError(f"apt-get install {name} failed:\n{done.stderr.strip()}")
+    if shutil.which(name) is None:
+        raise BenchError(f"{name} is still missing after apt-get install {name}.")
 
 
 def machine_lines(options: Options) -> list[str]:

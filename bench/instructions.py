@@ -1,0 +1,120 @@
+"""Instructions per request on the webhook path, counted by valgrind: a figure that noise cannot move.
+
+On a shared VM the CPU time of the same request varies by a quarter from one run to the next, more
+than most changes save. The number of instructions executed barely moves (about 1 % between runs),
+so a change's effect shows in one comparison:
+
+    .venv/bin/python bench/instructions.py                       # sync and async
+    .venv/bin/python bench/instructions.py --scenario async --requests 4000
+    .venv/bin/python bench/instructions.py --scenario bare,floor
+
+Each scenario runs twice under `valgrind --tool=callgrind`: once with the warm-up requests only,
+once with `--requests` more. The difference, divided by `--requests`, is what one request costs,
+without Python's start-up and the imports. The requests go through the ASGI app in process (as
+bench/inprocess.py sends them, 32 callers at once, so the writer commits in batches as under load),
+with no workers (`HOOKLINE_WORKERS=0`): it counts the answer, not the background run. Every thread
+counts (the event loop and the SQLite writer). valgrind runs everything about 50 times slower:
+about a minute per scenario with the defaults. It is installed with apt-get as root when missing.
+
+Instructions are not time: a system call or a cache miss costs far more than its instructions.
+Use this for A/B comparisons of code changes, and run.py for what the server does over HTTP.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from _machine import install_tool
+from _scenarios import BenchError
+from inprocess import EXAMPLES, ROOT, App, _call, _cli, _lifespan
+
+WARMUP = 300
+"""Requests sent in both runs: connections, caches and the writer's statements are warm after these."""
+
+
+def main() -> None:
+    """Count each chosen scenario, or (with --count) send the requests of one counted run."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--scenario", default="sync,async", help=f"comma-separated, of {sorted(EXAMPLES)}")
+    parser.add_argument("--requests", type=int, default=2000, help="requests counted (beyond the warm-up)")
+    parser.add_argument("--count", type=int, help=argparse.SUPPRESS)  # the child run under valgrind
+    args = parser.parse_args()
+    scenarios = args.scenario.split(",")
+    if unknown := [name for name in scenarios if name not in EXAMPLES]:
+        parser.error(f"unknown scenario {', '.join(unknown)}")
+    if args.count is not None:
+        _send(scenarios[0], args.count)
+        return
+    try:
+        if shutil.which("valgrind") is None:
+            install_tool("valgrind")
+        for name in scenarios:
+            few, many = _instructions(name, 0), _instructions(name, args.requests)
+            print(f"{name}: {(many - few) / args.requests / 1000:,.0f}k instructions per request", flush=True)
+    except BenchError as error:
+        raise SystemExit(f"error: {error}") from None
+
+
+def _instructions(scenario: str, requests: int) -> int:
+    """Instructions valgrind counted for a run of WARMUP + `requests` requests."""
+    command = [
+        "valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+        sys.executable, __file__, "--scenario", scenario, "--count", str(WARMUP + requests),
+    ]  # fmt: skip
+    done = subprocess.run(command, cwd=ROOT, check=False, capture_output=True, text=True)
+    for line in done.stderr.splitlines():
+        if "Collected :" in line and done.returncode == 0:
+            return int(line.rsplit(":", 1)[1].strip())
+    raise BenchError(f"the counted run failed (exit {done.returncode}):\n{done.stderr[-2000:]}")
+
+
+def _send(scenario: str, count: int) -> None:
+    """Start the scenario's app on a fresh database and send `count` requests, 32 at a time."""
+    import uvloop
+
+    with tempfile.TemporaryDirectory(prefix="hookline-instructions-") as data:
+        env = {"HOOKLINE_DATA_DIR": data, "HOOKLINE_WORKERS": "0"}
+        if scenario in ("bare", "floor"):
+            sys.path.insert(0, str(ROOT / "bench"))
+            os.environ["HOOKLINE_FLOOR_DB"] = str(Path(data) / "floor.db")
+            app: App = importlib.import_module(f"{scenario}_app").app
+        else:
+            from hookline.api.app import create_app
+            from hookline.settings import Settings
+
+            _cli(env, "workflow", "import", str(ROOT / "examples" / EXAMPLES[scenario][0]))
+            app = create_app(Settings.from_env(env))
+        uvloop.run(_load(app, EXAMPLES[scenario][1], count))
+
+
+async def _load(app: App, key: str, count: int) -> None:
+    """Send `count` requests from 32 callers; fail on any answer but a 2xx."""
+    task, inbox, outbox = await _lifespan(app)
+    left = count
+
+    async def caller() -> None:
+        nonlocal left
+        while left > 0:
+            left -= 1
+            status = await _call(app, key)
+            if not 200 <= status < 300:
+                raise SystemExit(f"a request was answered {status}")
+
+    try:
+        await asyncio.gather(*(caller() for _ in range(32)))
+    finally:
+        await inbox.put({"type": "lifespan.shutdown"})
+        await outbox.get()
+        await task
+
+
+if __name__ == "__main__":
+    main()
