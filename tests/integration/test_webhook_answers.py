@@ -263,6 +263,16 @@ async def test_async_workflow_answers_its_templated_response(server: Server) -> 
     }
 
 
+async def test_an_async_header_that_would_split_the_answer_fails_and_queues_nothing(server: Server) -> None:
+    """A templated answer header whose value holds a line break is refused (500), not sent; nothing runs."""
+    key = await server.load(example("order-paid-async.json"))
+    response = await server.post(key, json={"order": {"id": "1\r\nSet-Cookie: x=1", "status": "paid"}})
+    assert response.status_code == 500
+    assert _error_code(response) == "node_error"
+    assert "set-cookie" not in response.headers
+    assert await server.runtime.store.list_executions(_all()) == []
+
+
 async def test_non_json_body_leaves_body_null(server: Server) -> None:
     """A body of another type is accepted, with `$context.body` null."""
     workflow = example("order-paid-async.json")

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from hookline.engine.templates import (
     compile_template,
+    compile_value,
     has_placeholders,
     parse_path,
     render,
@@ -381,6 +382,28 @@ def test_a_lone_placeholder_returns_the_value_at_its_path(case: tuple[dict[str, 
     scope, path, value = case
     assert render("{{ " + path + " }}", scope) == value
     assert resolve_path(scope, path) == value
+
+
+@given(value=_ANY_JSON, scope=st.dictionaries(st.text("ab$01", max_size=2), _ANY_JSON))
+def test_a_compiled_value_renders_as_render_does(value: Any, scope: dict[str, Any]) -> None:
+    """`compile_value(v)(scope)` gives what `render(v, scope)` gives (repr: NaN equals itself there)."""
+    template = {"all": value, "x": ["{{ a }}", "{{ b.0 }} {{ $0 }}", {"{{ 1 }}": "{{ a.b }}"}]}
+    assert repr(compile_value(template)(scope)) == repr(render(template, scope))
+    assert repr(compile_value(value)(scope)) == repr(render(value, scope))
+
+
+def test_a_compiled_value_gives_fresh_containers_every_time() -> None:
+    """Changing one rendered result reaches neither the config, nor the scope, nor the next result."""
+    config = {"order": "{{$context.body.order}}", "k": ["x", {"y": 1}], "n": 2}
+    scope_before, config_before = copy.deepcopy(SCOPE), copy.deepcopy(config)
+    renderer = compile_value(config)
+    first = renderer(SCOPE)
+    first["order"]["status"] = "changed"
+    first["k"].append("z")
+    first["k"][1]["y"] = 3
+    assert renderer(SCOPE) == render(config_before, scope_before)
+    assert scope_before == SCOPE
+    assert config == config_before
 
 
 @given(value=_SAFE_JSON, scope=st.dictionaries(st.text("ab$01", max_size=2), _SAFE_JSON))

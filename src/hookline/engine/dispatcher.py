@@ -30,7 +30,7 @@ from hookline.metrics import Metrics
 from hookline.models import Answer, Execution, ExecutionStatus
 from hookline.store.base import DedupeHolder, DedupeKey, Limits, Store
 from hookline.trigger.dedupe import RequestKey
-from hookline.trigger.responses import configured_answer, outcome_answer, timeout_answer
+from hookline.trigger.responses import outcome_answer, timeout_answer
 from hookline.types import JsonObject
 
 CLAIM_GRACE = 30.0
@@ -301,7 +301,7 @@ def _queued(
 ) -> tuple[Execution, Answer]:
     """A new queued execution with the trigger's configured answer, and that answer."""
     workflow = compiled.flow.workflow
-    answer = configured_answer(workflow.config, build_scope(context=context, jobs_by_node_key={}))
+    answer = compiled.answer.render(build_scope(context=context, jobs_by_node_key={}))
     execution = Execution(
         id=execution_id,
         workflow_id=workflow.id,

@@ -11,6 +11,7 @@ from hookline.engine.graph import Graph
 from hookline.store.base import Flow, Limits, Store
 from hookline.trigger.context import ContextPlan, context_plan
 from hookline.trigger.dedupe import DedupeSource
+from hookline.trigger.responses import AnswerTemplate
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,12 +26,15 @@ class CompiledFlow:
     """Its `concurrency` and `queueLimit`, or None without either."""
     dedupe: DedupeSource | None = field(init=False)
     """Where its requests carry an idempotency key, or None without `options.dedupe`."""
+    answer: AnswerTemplate = field(init=False)
+    """What its trigger answers when it queues a run (asynchronous workflows)."""
 
     def __post_init__(self) -> None:
         workflow = self.flow.workflow
         object.__setattr__(self, "context", context_plan(workflow.config))
         object.__setattr__(self, "limits", Limits.of(workflow.options))
         object.__setattr__(self, "dedupe", DedupeSource.of(workflow.options))
+        object.__setattr__(self, "answer", AnswerTemplate.of(workflow.config))
 
 
 class FlowCache:

@@ -6,7 +6,7 @@ import functools
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -19,8 +19,10 @@ from hookline.types import JsonValue
 __all__ = [
     "Path",
     "Placeholder",
+    "Renderer",
     "Template",
     "compile_template",
+    "compile_value",
     "has_placeholders",
     "parse_path",
     "render",
@@ -29,6 +31,8 @@ __all__ = [
 
 Segment: TypeAlias = str | int
 Path: TypeAlias = tuple[Segment, ...]
+Renderer: TypeAlias = Callable[[Mapping[str, Any]], JsonValue]
+"""A JSON value's `render`, prepared once: called with a scope, it gives what `render` gives."""
 
 # A name is anything but whitespace, path punctuation, braces (they close a placeholder), quotes and
 # backslashes (only quoted keys use them) and ':' (it starts a default). So `__import__('os')` is not
@@ -201,6 +205,31 @@ def render(value: JsonValue, scope: Mapping[str, Any]) -> JsonValue:
     if kind in _PLAIN_SCALARS:
         return value
     return _render_other(value, scope)
+
+
+def compile_value(value: JsonValue) -> Renderer:
+    """`render` of this value as a function of the scope, with the walk over its structure done now.
+
+    For values rendered on every request (a trigger's answer): the function builds the same
+    result as `render(value, scope)`, new containers included, without the per-call type checks.
+    """
+    kind = type(value)
+    if kind is str:
+        return compile_template(value).render if "{{" in value else _constant(value)
+    if kind in _PLAIN_SCALARS:
+        return _constant(value)
+    if kind is dict and not any(isinstance(key, str) and "{{" in key for key in value):
+        entries = tuple((key, compile_value(item)) for key, item in value.items())
+        return lambda scope: {key: item(scope) for key, item in entries}
+    if kind is list:
+        items = tuple(compile_value(item) for item in value)
+        return lambda scope: [item(scope) for item in items]
+    return functools.partial(render, value)  # templated keys and unusual types: the general walk
+
+
+def _constant(value: JsonValue) -> Renderer:
+    """A renderer of an immutable value."""
+    return lambda scope: value
 
 
 def _render_item(item: Any, scope: Mapping[str, Any]) -> Any:

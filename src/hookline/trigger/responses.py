@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from starlette.responses import Response
 
-from hookline.engine.templates import render
+from hookline.engine.templates import Renderer, compile_value
 from hookline.errors import HooklineError
 from hookline.models import Answer, ExecutionStatus
 from hookline.nodes.response import header_text
@@ -16,21 +17,39 @@ from hookline.trigger.dedupe import DUPLICATE_HEADER
 from hookline.types import JsonValue
 
 EXECUTION_HEADER = "X-Hookline-Execution"
-DEFAULT_ASYNC_ANSWER = Answer(200, (), "ok")
 
 
-def configured_answer(config: Mapping[str, Any], scope: Mapping[str, Any]) -> Answer:
-    """The asynchronous answer of a trigger config, templated over `$context`; default `200 ok`."""
-    setting = config.get("response")
-    if not isinstance(setting, Mapping):
-        return DEFAULT_ASYNC_ANSWER
-    status = setting.get("statusCode", 200)
-    headers = tuple(
-        (str(h["name"]), header_text(str(h["name"]), render(h.get("value"), scope)))
-        for h in setting.get("headers") or ()
-    )
-    body = render(setting["body"], scope) if "body" in setting else "ok"
-    return Answer(int(status), headers, body)
+@dataclass(frozen=True, slots=True)
+class AnswerTemplate:
+    """The asynchronous answer of a trigger config, templated over `$context`; default `200 ok`.
+
+    Compiled once per workflow version (`AnswerTemplate.of`), rendered for every request.
+    """
+
+    status: Any
+    headers: tuple[tuple[str, Renderer], ...] = ()
+    body: Renderer | None = None
+    """None for the default text `ok`."""
+
+    @classmethod
+    def of(cls, config: Mapping[str, Any]) -> AnswerTemplate:
+        """The template of a trigger config's `response` setting (the default without one)."""
+        setting = config.get("response")
+        if not isinstance(setting, Mapping):
+            return DEFAULT_ASYNC_TEMPLATE
+        headers = tuple(
+            (str(h.get("name")), compile_value(h.get("value"))) for h in setting.get("headers") or ()
+        )
+        body = compile_value(setting["body"]) if "body" in setting else None
+        return cls(setting.get("statusCode", 200), headers, body)
+
+    def render(self, scope: Mapping[str, Any]) -> Answer:
+        """The answer for one request; a header value holding a line break fails (`header_text`)."""
+        headers = tuple((name, header_text(name, value(scope))) for name, value in self.headers)
+        return Answer(int(self.status), headers, "ok" if self.body is None else self.body(scope))
+
+
+DEFAULT_ASYNC_TEMPLATE = AnswerTemplate(200)
 
 
 def outcome_answer(status: ExecutionStatus, execution_id: int) -> Answer:
