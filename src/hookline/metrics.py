@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Mapping
-from typing import Any, TypeVar
+import bisect
+import time
+from collections.abc import Iterator, Mapping
 
 from prometheus_client import CONTENT_TYPE_LATEST as CONTENT_TYPE
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Gauge, generate_latest
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from hookline.models import Execution, Job, Node
 
 __all__ = ["CONTENT_TYPE", "Metrics"]
-
-C = TypeVar("C")
 
 _DURATIONS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
@@ -22,42 +23,17 @@ class Metrics:
 
     Workflow keys become labels only for workflows that exist, so requests to made-up
     URLs cannot grow the number of series.
+
+    The per-request counts are plain numbers in dictionaries, turned into Prometheus samples
+    only when scraped (`_Counts`): prometheus_client's metrics take a lock and look up the
+    labelled child on every increment, a few percent of a synchronous run's CPU. Only the event
+    loop's thread counts, so the plain increments need no lock.
     """
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
-        self.requests = Counter(
-            "hookline_webhook_requests",
-            "Webhook requests answered, by workflow key and HTTP status.",
-            ["workflow", "status"],
-            registry=self.registry,
-        )
-        self.rejections = Counter(
-            "hookline_webhook_rejections",
-            "Webhook requests refused before anything ran, by reason.",
-            ["reason"],
-            registry=self.registry,
-        )
-        self.executions = Counter(
-            "hookline_executions_finished",
-            "Executions that reached a final status, by workflow key and status.",
-            ["workflow", "status"],
-            registry=self.registry,
-        )
-        self.execution_seconds = Histogram(
-            "hookline_execution_duration_seconds",
-            "Time from an execution's start to its final status.",
-            ["workflow"],
-            buckets=_DURATIONS,
-            registry=self.registry,
-        )
-        self.node_seconds = Histogram(
-            "hookline_node_duration_seconds",
-            "Time one node run took, by node type.",
-            ["type"],
-            buckets=_DURATIONS,
-            registry=self.registry,
-        )
+        self._counts = _Counts()
+        self.registry.register(self._counts)
         self.stored = Gauge(
             "hookline_executions",
             "Executions in the database, by workflow key and status (read when scraped).",
@@ -74,39 +50,28 @@ class Metrics:
             "Asynchronous executions this process runs right now.",
             registry=self.registry,
         )
-        # The labelled children of the metrics that are never cleared, so each label set is
-        # looked up once rather than on every request (prometheus_client's labels() locks and
-        # validates every time).
-        self._children: dict[Hashable, Any] = {}
-
-    def _child(self, key: Hashable, make: Callable[[], C]) -> C:
-        """The child cached under `key`, made (by a `labels` call) the first time."""
-        child = self._children.get(key)
-        if child is None:
-            child = self._children[key] = make()
-        return child
 
     def answered(self, workflow: str, status: int) -> None:
         """Count one webhook answer."""
-        self._child(("requests", workflow, status), lambda: self.requests.labels(workflow, str(status))).inc()
+        self._counts.requests.add((workflow, status))
 
     def rejected(self, reason: str) -> None:
         """Count one refused webhook request."""
-        self.rejections.labels(reason).inc()
+        self._counts.rejections.add((reason,))
 
     def job_finished(self, node: Node, job: Job) -> None:
         """Record how long one node run took (the processor's `observe` hook)."""
         if job.started_at is not None and job.finished_at is not None:
             seconds = (job.finished_at - job.started_at).total_seconds()
-            self._child(("node", node.type), lambda: self.node_seconds.labels(node.type)).observe(seconds)
+            self._counts.node_seconds.observe((node.type,), seconds)
 
     def execution_finished(self, execution: Execution) -> None:
         """Count an execution that reached its final status, with how long it ran."""
-        key, status = execution.key, execution.status.value
-        self._child(("executions", key, status), lambda: self.executions.labels(key, status)).inc()
+        key = execution.key
+        self._counts.executions.add((key, execution.status.value))
         if execution.started_at is not None and execution.finished_at is not None:
             seconds = (execution.finished_at - execution.started_at).total_seconds()
-            self._child(("duration", key), lambda: self.execution_seconds.labels(key)).observe(seconds)
+            self._counts.execution_seconds.observe((key,), seconds)
 
     def set_stored(self, counts: Mapping[tuple[str, str], int], running: int) -> None:
         """Refresh the gauges read from the database just before a scrape."""
@@ -119,3 +84,97 @@ class Metrics:
     def render(self) -> bytes:
         """The metrics in the Prometheus text format."""
         return generate_latest(self.registry)
+
+
+class _Counter:
+    """A counter by label values: the count and when each label set was first counted."""
+
+    def __init__(self, name: str, documentation: str, labels: tuple[str, ...]) -> None:
+        self.name, self.documentation, self.labels = name, documentation, labels
+        self._values: dict[tuple[object, ...], int] = {}
+        self._created: dict[tuple[object, ...], float] = {}
+
+    def add(self, labels: tuple[object, ...]) -> None:
+        """Count one."""
+        values = self._values
+        count = values.get(labels)
+        if count is None:
+            self._created[labels] = time.time()
+            values[labels] = 1
+        else:
+            values[labels] = count + 1
+
+    def family(self) -> Metric:
+        """The samples, as prometheus_client's Counter gives them (`_total` and `_created`)."""
+        family = CounterMetricFamily(self.name, self.documentation, labels=self.labels)
+        for labels, count in list(self._values.items()):
+            family.add_metric([str(v) for v in labels], count, created=self._created[labels])
+        return family
+
+
+class _Histogram:
+    """A histogram by label values: the count per bucket, the sum, in plain numbers."""
+
+    def __init__(self, name: str, documentation: str, labels: tuple[str, ...]) -> None:
+        self.name, self.documentation, self.labels = name, documentation, labels
+        self._series: dict[tuple[object, ...], tuple[list[int], list[float]]] = {}
+
+    def observe(self, labels: tuple[object, ...], value: float) -> None:
+        """Record one value: in the first bucket whose bound is at least `value` (else +Inf)."""
+        series = self._series.get(labels)
+        if series is None:
+            series = self._series[labels] = ([0] * (len(_DURATIONS) + 1), [0.0])
+        series[0][bisect.bisect_left(_DURATIONS, value)] += 1
+        series[1][0] += value
+
+    def family(self) -> Metric:
+        """The samples, as prometheus_client's Histogram gives them (cumulative `le` buckets)."""
+        family = HistogramMetricFamily(self.name, self.documentation, labels=self.labels)
+        bounds = [repr(bound) for bound in _DURATIONS] + ["+Inf"]  # as prometheus_client writes these
+        for labels, (counts, total) in list(self._series.items()):
+            running, buckets = 0, []
+            for bound, count in zip(bounds, counts, strict=True):
+                running += count
+                buckets.append((bound, float(running)))
+            family.add_metric([str(v) for v in labels], buckets, total[0])
+        return family
+
+
+class _Counts(Collector):
+    """The counters and histograms that change on every request, collected when scraped."""
+
+    def __init__(self) -> None:
+        self.requests = _Counter(
+            "hookline_webhook_requests",
+            "Webhook requests answered, by workflow key and HTTP status.",
+            ("workflow", "status"),
+        )
+        self.rejections = _Counter(
+            "hookline_webhook_rejections",
+            "Webhook requests refused before anything ran, by reason.",
+            ("reason",),
+        )
+        self.executions = _Counter(
+            "hookline_executions_finished",
+            "Executions that reached a final status, by workflow key and status.",
+            ("workflow", "status"),
+        )
+        self.execution_seconds = _Histogram(
+            "hookline_execution_duration_seconds",
+            "Time from an execution's start to its final status.",
+            ("workflow",),
+        )
+        self.node_seconds = _Histogram(
+            "hookline_node_duration_seconds", "Time one node run took, by node type.", ("type",)
+        )
+
+    def collect(self) -> Iterator[Metric]:
+        """Every family, in the order they were declared."""
+        for metric in (
+            self.requests,
+            self.rejections,
+            self.executions,
+            self.execution_seconds,
+            self.node_seconds,
+        ):
+            yield metric.family()
