@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -213,6 +214,41 @@ async def test_slow_write_times_out_as_unavailable(engine: AsyncEngine) -> None:
     finally:
         await writer.close()
     assert await names(engine) == {2: "p2"}
+
+
+async def test_each_waiting_write_times_out_at_its_own_deadline(engine: AsyncEngine) -> None:
+    """Writes stuck behind a stalled batch fail one timeout after each was written, not all at once.
+
+    The stall ignores cancellation, so the second write never reaches a batch of its own: only
+    its own timeout can answer it.
+    """
+    writer = Writer(engine, timeout=1.0)
+    released = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    failed_at: dict[str, float] = {}
+
+    async def stuck(_connection: AsyncConnection) -> None:
+        while not released.is_set():
+            with contextlib.suppress(asyncio.CancelledError):  # a driver that does not give up
+                await released.wait()
+
+    async def write(name: str, *steps: Any) -> None:
+        with pytest.raises(StorageUnavailable):
+            await writer.write(*steps)
+        failed_at[name] = loop.time()
+
+    try:
+        start = loop.time()
+        first = asyncio.create_task(write("first", parent(1), stuck))
+        await asyncio.sleep(0.6)
+        second = asyncio.create_task(write("second", parent(2)))  # queued behind the stall
+        await asyncio.wait_for(asyncio.gather(first, second), timeout=10)
+    finally:
+        released.set()
+        await writer.close()
+    assert failed_at["first"] - start >= 0.99
+    assert failed_at["second"] - start >= 1.59  # its own deadline, not the first write's
+    assert await names(engine) == {}
 
 
 async def test_a_write_whose_caller_gave_up_is_never_committed(writer: Writer, engine: AsyncEngine) -> None:

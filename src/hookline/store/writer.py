@@ -226,6 +226,9 @@ class Writer:
         self._max_pending = max_pending
         self._timeout = timeout
         self._pending: deque[_Write] = deque()
+        self._timed: deque[tuple[float, _Write]] = deque()
+        """The writes `write` submitted that may still be unanswered, with their deadlines, oldest first."""
+        self._watchdog: asyncio.TimerHandle | None = None
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._connection: AsyncConnection | None = None
@@ -256,15 +259,40 @@ class Writer:
         its write.
         """
         write = self._enqueue(steps, detached=True)
-        # One timer per write, and the future awaited directly (no wait_for, no shield): cheaper,
-        # and a cancel that lands as the write completes still reaches the caller.
-        loop = write.future.get_loop()
-        write.deadline = loop.time() + self._timeout
-        expiry = loop.call_later(self._timeout, _expire, write)
-        try:
-            return await write.future
-        finally:
-            expiry.cancel()
+        write.deadline = deadline = write.future.get_loop().time() + self._timeout
+        self._watch(write, deadline)
+        # The future awaited directly (no wait_for, no shield): cheaper, and a cancel that lands
+        # as the write completes still reaches the caller.
+        return await write.future
+
+    def _watch(self, write: _Write, deadline: float) -> None:
+        """Expire the write at its deadline unless it is answered by then.
+
+        One timer for all writes rather than one each (a timer costs a few µs to arm and cancel
+        on every request): every write has the same timeout, so deadlines come in the order the
+        writes do, and the timer only ever waits for the oldest write still unanswered.
+        """
+        timed = self._timed
+        while timed and timed[0][1].future.done():
+            timed.popleft()  # answered: they need no timeout any more
+        timed.append((deadline, write))
+        if self._watchdog is None:
+            self._watchdog = write.future.get_loop().call_at(deadline, self._expire_due)
+
+    def _expire_due(self) -> None:
+        """The watchdog: expire every unanswered write whose deadline passed, then wait for the next."""
+        self._watchdog = None
+        timed = self._timed
+        loop = asyncio.get_running_loop()
+        # Timers may fire a little early (uvloop counts whole milliseconds): a write that is due
+        # within one is due now, as its own timer would have had it, and the timer never spins.
+        now = loop.time() + 0.001
+        while timed and (timed[0][1].future.done() or timed[0][0] <= now):
+            _, write = timed.popleft()
+            if not write.future.done():
+                _expire(write)
+        if timed:
+            self._watchdog = loop.call_at(timed[0][0], self._expire_due)
 
     async def call(self, action: Callable[[AsyncConnection], Awaitable[T]]) -> T:
         """Run one action in the writer's transaction and return its value once committed."""
@@ -282,6 +310,9 @@ class Writer:
             await self._task
         else:
             await self._release_connection()
+        if self._watchdog is not None:  # every write is answered by now
+            self._watchdog.cancel()
+            self._watchdog = None
 
     def submit(self, *steps: Step) -> asyncio.Future[Any]:
         """Queue a write now and return its future (no timeout); refused when closing or full.
