@@ -58,6 +58,11 @@ def pick(page: Page, scope: Locator, field: str, variable: str) -> None:
 
 
 def save(drawer: Locator) -> None:
-    """Press Save and wait for the drawer to close (it stays open, showing problems, when saving fails)."""
+    """Press Save; wait for the drawer to close and for the page to be drawn again.
+
+    The drawer stays open, showing problems, when saving fails. A click on the page about to be
+    replaced would open a menu that the redrawn page then drops.
+    """
     drawer.get_by_role("button", name="Save").click()
     expect(drawer).to_be_hidden()
+    expect(drawer.page.locator("#view")).not_to_have_attribute("aria-busy", "true")

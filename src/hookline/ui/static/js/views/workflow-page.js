@@ -21,7 +21,16 @@ export async function workflowView(root, { id }, context) {
     api.get("/node-types"),
   ]);
   if (!context.isCurrent()) return;
-  const reload = () => workflowView(root, { id }, context);
+  // After each change the page is drawn again from the API. Until then it says it is busy, so
+  // that nobody (a screen reader, a test) takes the page about to be replaced for the new one.
+  const reload = async () => {
+    root.setAttribute("aria-busy", "true");
+    try {
+      await workflowView(root, { id }, context);
+    } finally {
+      root.setAttribute("aria-busy", "false");
+    }
+  };
   const frozen = workflow.executions > 0;
   const number = versionNumber(versions.items, workflow.id);
   const terminal = new Set(nodeTypes.filter((t) => t.terminal).map((t) => t.type));
