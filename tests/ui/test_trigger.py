@@ -268,3 +268,33 @@ def test_the_test_request_form_calls_the_webhook_and_links_the_execution(
     link.click()
     expect(page).to_have_url(re.compile(rf"#/executions/{found[1]}$"))
     expect(form).to_be_hidden()
+
+
+def test_the_page_is_busy_while_it_is_drawn_again_after_a_save(signed_in: Page, api: httpx.Client) -> None:
+    """Saving the trigger redraws the page from the API; meanwhile it says `aria-busy`, then no longer."""
+    page = signed_in
+    workflow = _create(api, "Busy redraw test", sync=True)
+    drawer = open_trigger(page, workflow["id"])
+    held: list[Any] = []
+
+    def hold_reads(route: Any) -> None:
+        """Keep the page's reads of the workflow waiting until the test lets them go (the save passes)."""
+        if route.request.method == "GET":
+            held.append(route)
+        else:
+            route.continue_()
+
+    pattern = re.compile(rf"/api/workflows/{workflow['id']}$")
+    page.route(pattern, hold_reads)
+    drawer.get_by_role("button", name="Save").click()
+    expect(drawer).to_be_hidden()
+    view = page.locator("#view")
+    expect(view).to_have_attribute("aria-busy", "true")
+    page.wait_for_timeout(300)  # the page stays busy while its read waits
+    expect(view).to_have_attribute("aria-busy", "true")
+    assert held, "the redraw did not read the workflow"
+    for route in held:
+        route.continue_()
+    page.unroute(pattern)
+    expect(view).to_have_attribute("aria-busy", "false")
+    expect(page.get_by_role("button", name="Add a node at the start", exact=True)).to_be_visible()
