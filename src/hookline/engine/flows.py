@@ -11,7 +11,7 @@ from hookline.engine.graph import Graph
 from hookline.store.base import Flow, Limits, Store
 from hookline.trigger.context import ContextPlan, context_plan
 from hookline.trigger.dedupe import DedupeSource
-from hookline.trigger.responses import AnswerTemplate
+from hookline.trigger.responses import DEFAULT_ASYNC_TEMPLATE, AnswerTemplate
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +34,10 @@ class CompiledFlow:
         object.__setattr__(self, "context", context_plan(workflow.config))
         object.__setattr__(self, "limits", Limits.of(workflow.options))
         object.__setattr__(self, "dedupe", DedupeSource.of(workflow.options))
-        object.__setattr__(self, "answer", AnswerTemplate.of(workflow.config))
+        # Only an asynchronous workflow answers with its trigger's `response`: a synchronous one
+        # never reads it, so nothing in it can break the synchronous workflow's compilation.
+        answer = DEFAULT_ASYNC_TEMPLATE if workflow.sync else AnswerTemplate.of(workflow.config)
+        object.__setattr__(self, "answer", answer)
 
 
 class FlowCache:

@@ -100,8 +100,11 @@ def error_reply(error: HooklineError) -> Reply:
 
 
 def _reply(status: int, headers: dict[str, str], body: bytes, media_type: str) -> Reply:
-    """Raw headers as Starlette's `Response` makes them: names lower-cased, then the length and
-    the type unless the headers give them (no length on a 1xx, 204 or 304)."""
+    """The reply with raw headers made as Starlette's `Response` makes them.
+
+    Names are lower-cased; the length and the type follow unless the headers give them (no
+    length on a 1xx, 204 or 304 answer).
+    """
     raw = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
     names = {name for name, _ in raw}
     if b"content-length" not in names and not (status < 200 or status in (204, 304)):
