@@ -55,6 +55,9 @@ EXAMPLES = {
     "async": ("order-paid-async.json", "orders-paid-async"),
 }
 
+REFERENCE_APPS = frozenset({"bare", "floor"})
+"""The scenarios served by an app of bench/ (bare_app.py, floor_app.py) rather than by hookline."""
+
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
@@ -154,16 +157,23 @@ async def _lifespan(app: App) -> tuple[asyncio.Task[None], asyncio.Queue[Message
     return task, inbox, outbox
 
 
+def build_app(scenario: str, env: dict[str, str]) -> App:
+    """The scenario's ASGI app: hookline with the settings of `env`, or a reference app of bench/.
+
+    A reference app keeps its SQLite file (the floor's) in the data folder `env` names.
+    """
+    if scenario not in REFERENCE_APPS:
+        return create_app(Settings.from_env(env))
+    sys.path.insert(0, str(ROOT / "bench"))
+    os.environ["HOOKLINE_FLOOR_DB"] = str(Path(env["HOOKLINE_DATA_DIR"]) / "floor.db")
+    app: App = importlib.import_module(f"{scenario}_app").app
+    return app
+
+
 async def measure(args: argparse.Namespace, env: dict[str, str]) -> None:
     """Start the app, warm up, load it, print the figures."""
     key = EXAMPLES[args.scenario][1]
-    settings = Settings.from_env({**env, "HOOKLINE_WORKERS": str(args.workers)})
-    if args.scenario in ("bare", "floor"):
-        sys.path.insert(0, str(ROOT / "bench"))
-        os.environ["HOOKLINE_FLOOR_DB"] = str(Path(env["HOOKLINE_DATA_DIR"]) / "floor.db")
-        app: App = importlib.import_module(f"{args.scenario}_app").app
-    else:
-        app = create_app(settings)
+    app = build_app(args.scenario, {**env, "HOOKLINE_WORKERS": str(args.workers)})
     task, inbox, outbox = await _lifespan(app)
     runtime = getattr(app.state, "runtime", None)  # type: ignore[attr-defined]
     try:
@@ -244,7 +254,7 @@ def main() -> None:
             name = stack.enter_context(fresh_database(args.postgres_url))
             env["HOOKLINE_DATABASE_URL"] = database_url(args.postgres_url, name)
             _cli(env, "migrate")
-        if args.scenario not in ("bare", "floor"):
+        if args.scenario not in REFERENCE_APPS:
             _cli(env, "workflow", "import", str(ROOT / "examples" / EXAMPLES[args.scenario][0]))
         if args.loop == "uvloop":
             import uvloop

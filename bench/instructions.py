@@ -24,17 +24,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
-import os
 import shutil
 import subprocess
 import sys
 import tempfile
-from pathlib import Path
 
 from _machine import install_tool
 from _scenarios import BenchError
-from inprocess import EXAMPLES, ROOT, App, _call, _cli, _lifespan
+from inprocess import EXAMPLES, REFERENCE_APPS, ROOT, App, _call, _cli, _lifespan, build_app
 
 WARMUP = 300
 """Requests sent in both runs: connections, caches and the writer's statements are warm after these."""
@@ -82,17 +79,9 @@ def _send(scenario: str, count: int) -> None:
 
     with tempfile.TemporaryDirectory(prefix="hookline-instructions-") as data:
         env = {"HOOKLINE_DATA_DIR": data, "HOOKLINE_WORKERS": "0"}
-        if scenario in ("bare", "floor"):
-            sys.path.insert(0, str(ROOT / "bench"))
-            os.environ["HOOKLINE_FLOOR_DB"] = str(Path(data) / "floor.db")
-            app: App = importlib.import_module(f"{scenario}_app").app
-        else:
-            from hookline.api.app import create_app
-            from hookline.settings import Settings
-
+        if scenario not in REFERENCE_APPS:
             _cli(env, "workflow", "import", str(ROOT / "examples" / EXAMPLES[scenario][0]))
-            app = create_app(Settings.from_env(env))
-        uvloop.run(_load(app, EXAMPLES[scenario][1], count))
+        uvloop.run(_load(build_app(scenario, env), EXAMPLES[scenario][1], count))
 
 
 async def _load(app: App, key: str, count: int) -> None:
