@@ -112,31 +112,41 @@ class _Counter:
         return family
 
 
+class _Series:
+    """One label set of a histogram: how many values fell in each bucket (the last is +Inf), their sum."""
+
+    __slots__ = ("counts", "total")
+
+    def __init__(self) -> None:
+        self.counts = [0] * (len(_DURATIONS) + 1)
+        self.total = 0.0
+
+
 class _Histogram:
     """A histogram by label values: the count per bucket, the sum, in plain numbers."""
 
     def __init__(self, name: str, documentation: str, labels: tuple[str, ...]) -> None:
         self.name, self.documentation, self.labels = name, documentation, labels
-        self._series: dict[tuple[object, ...], tuple[list[int], list[float]]] = {}
+        self._series: dict[tuple[object, ...], _Series] = {}
 
     def observe(self, labels: tuple[object, ...], value: float) -> None:
         """Record one value: in the first bucket whose bound is at least `value` (else +Inf)."""
         series = self._series.get(labels)
         if series is None:
-            series = self._series[labels] = ([0] * (len(_DURATIONS) + 1), [0.0])
-        series[0][bisect.bisect_left(_DURATIONS, value)] += 1
-        series[1][0] += value
+            series = self._series[labels] = _Series()
+        series.counts[bisect.bisect_left(_DURATIONS, value)] += 1
+        series.total += value
 
     def family(self) -> Metric:
         """The samples, as prometheus_client's Histogram gives them (cumulative `le` buckets)."""
         family = HistogramMetricFamily(self.name, self.documentation, labels=self.labels)
         bounds = [repr(bound) for bound in _DURATIONS] + ["+Inf"]  # as prometheus_client writes these
-        for labels, (counts, total) in list(self._series.items()):
+        for labels, series in list(self._series.items()):
             running, buckets = 0, []
-            for bound, count in zip(bounds, counts, strict=True):
+            for bound, count in zip(bounds, series.counts, strict=True):
                 running += count
                 buckets.append((bound, float(running)))
-            family.add_metric([str(v) for v in labels], buckets, total[0])
+            family.add_metric([str(v) for v in labels], buckets, series.total)
         return family
 
 

@@ -128,7 +128,7 @@ def _samples(metrics: Metrics, name: str) -> dict[tuple[tuple[str, str], ...], f
     }
 
 
-def test_cached_metric_children_keep_counting() -> None:
+def test_metrics_keep_counting_per_label_set() -> None:
     """Answers, executions and node timings accumulate per label set across repeated calls."""
     metrics = Metrics()
     for status in (200, 200, 500):
