@@ -9,8 +9,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from hookline.metrics import _DURATIONS, Metrics
 from hookline.models import Execution, ExecutionStatus, Job, JobStatus, Node
 
-# Around and on every bucket bound, below the first and above the last.
 START = datetime(2026, 1, 1, tzinfo=UTC)
+# Below the first bucket bound, on some bounds and just past them, above the last.
 SECONDS = [0.0, 0.0004, 0.001, 0.0011, 0.003, 0.01, 0.7, 1.0, 2.5, 29.9, 60.0, 61.0, 500.0]
 
 
