@@ -11,7 +11,11 @@ from typing import Any
 from hookline.errors import ConfigError
 
 DEFAULT_DATA_DIR = "data"
-MIB = 1024 * 1024
+MAX_JSON_DEPTH = 200
+"""The highest JSON depth limit allowed: storage (orjson) serialises 254 levels, and an execution
+wraps the request body in a few more (context, answers, job results)."""
+KIB = 1024
+MIB = 1024 * KIB
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +50,28 @@ class Settings:
     """The bearer token of the admin API; generated into the data folder when empty."""
     metrics_public: bool = False
     """Serve /metrics without the admin token (its labels hold webhook keys, so off by default)."""
+    webhook_port: int | None = None
+    """Serve webhook URLs on this port only, never on the admin UI's origin (None: on `port`)."""
+    header_bytes_limit: int = 32 * KIB
+    """The most bytes of request headers (names and values) accepted; more answers 431."""
+    header_count_limit: int = 100
+    """The most request header lines accepted; more answers 431."""
+    url_limit: int = 8 * KIB
+    """The longest request target (path and query) accepted, in bytes; longer answers 414."""
+    json_depth_limit: int = 64
+    """The deepest nesting of arrays and objects accepted in a JSON body; deeper answers 400."""
+    query_parameter_limit: int = 1000
+    """The most `name=value` pairs accepted in a query string; more answers 414."""
+    header_timeout_seconds: float = 10.0
+    """How long a connection may take to send a request's headers before it is answered 408 and closed."""
+    body_timeout_seconds: float = 30.0
+    """How long a request's whole body may take to arrive after its headers; longer answers 408."""
+    max_connections: int = 1000
+    """Open connections one process holds at most; one more is answered 503 and closed."""
+    queue_limit: int = 10_000
+    """The `queueLimit` of a workflow whose options set none: queued executions of one workflow."""
+    queue_limit_total: int = 100_000
+    """Queued executions of all workflows together; past it every asynchronous request answers 429."""
 
     @property
     def effective_database_url(self) -> str:
@@ -91,6 +117,17 @@ class Settings:
             janitor_seconds=_float(env, "HOOKLINE_JANITOR_SECONDS", 60.0),
             admin_token=env.get("HOOKLINE_ADMIN_TOKEN", ""),
             metrics_public=_bool(env, "HOOKLINE_METRICS_PUBLIC"),
+            webhook_port=_optional_int(env, "HOOKLINE_WEBHOOK_PORT", minimum=1),
+            header_bytes_limit=_int(env, "HOOKLINE_HEADER_BYTES_LIMIT", 32 * KIB, minimum=1024),
+            header_count_limit=_int(env, "HOOKLINE_HEADER_COUNT_LIMIT", 100, minimum=10),
+            url_limit=_int(env, "HOOKLINE_URL_LIMIT", 8 * KIB, minimum=256),
+            json_depth_limit=_int(env, "HOOKLINE_JSON_DEPTH_LIMIT", 64, minimum=1, maximum=MAX_JSON_DEPTH),
+            query_parameter_limit=_int(env, "HOOKLINE_QUERY_PARAMETER_LIMIT", 1000, minimum=1),
+            header_timeout_seconds=_float(env, "HOOKLINE_HEADER_TIMEOUT_SECONDS", 10.0),
+            body_timeout_seconds=_float(env, "HOOKLINE_BODY_TIMEOUT_SECONDS", 30.0),
+            max_connections=_int(env, "HOOKLINE_MAX_CONNECTIONS", 1000, minimum=1),
+            queue_limit=_int(env, "HOOKLINE_QUEUE_LIMIT", 10_000, minimum=1),
+            queue_limit_total=_int(env, "HOOKLINE_QUEUE_LIMIT_TOTAL", 100_000, minimum=1),
         )
 
 
@@ -107,16 +144,25 @@ def _bool(env: Mapping[str, str], name: str) -> bool:
     raise ConfigError(f"{name} must be true or false, not {raw!r}.")
 
 
-def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:
+def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int, maximum: int | None = None) -> int:
+    value = _optional_int(env, name, minimum=minimum, maximum=maximum)
+    return default if value is None else value
+
+
+def _optional_int(
+    env: Mapping[str, str], name: str, *, minimum: int, maximum: int | None = None
+) -> int | None:
     raw = env.get(name)
     if raw is None or raw == "":
-        return default
+        return None
     try:
         value = int(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a whole number, not {raw!r}.") from None
     if value < minimum:
         raise ConfigError(f"{name} must be at least {minimum}, not {value}.")
+    if maximum is not None and value > maximum:
+        raise ConfigError(f"{name} must be at most {maximum}, not {value}.")
     return value
 
 
