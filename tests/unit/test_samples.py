@@ -169,6 +169,13 @@ def test_too_many_paths_are_refused() -> None:
     assert (error.value.status, error.value.code) == (422, "sample_too_complex")
 
 
+def test_a_query_sample_with_too_many_pairs_is_too_complex() -> None:
+    """A sample query of more than 1,000 pairs is refused as `422 sample_too_complex`, not as a long URL."""
+    with pytest.raises(RejectedRequest) as error:
+        parse_sample_query("&".join(f"a{index}=1" for index in range(1001)))
+    assert (error.value.status, error.value.code) == (422, "sample_too_complex")
+
+
 def test_the_path_limit_stops_the_walk_early(monkeypatch: pytest.MonkeyPatch) -> None:
     """The limit is checked as paths are found, so a lower limit fails on a small sample."""
     monkeypatch.setattr(samples, "MAX_PATHS", 2)

@@ -58,7 +58,11 @@ def parse_sample_query(sample: str) -> tuple[dict[str, Any], list[str]]:
         text = text.partition("?")[2]
     elif _URL_START.match(text):
         text = ""
-    parsed = parse_query(text)
+    try:
+        parsed = parse_query(text)
+    except RejectedRequest as exc:
+        # A sample is a request body, not a URL: too many pairs makes it too complex, not too long.
+        raise RejectedRequest(422, "sample_too_complex", exc.message) from exc
     return parsed, query_paths(parsed)
 
 
