@@ -20,10 +20,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import signal
+import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
-from typing import IO, Any, NoReturn
+from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -45,6 +46,9 @@ from hookline.settings import Settings
 from hookline.store.migrate import upgrade
 from hookline.store.sql_store import open_store
 from hookline.trigger.samples import MAX_SAMPLE_BYTES, items_from_paths, parse_sample_body, parse_sample_query
+
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp
 
 __all__ = ["database_options", "main"]
 
@@ -82,6 +86,11 @@ main.add_command(execution)
 @click.option("--host", help="Interface to listen on (default 127.0.0.1).")
 @click.option("--port", type=int, help="Port to listen on (default 8000).")
 @click.option(
+    "--webhook-port",
+    type=click.IntRange(min=1),
+    help="Serve webhook URLs on this port only, apart from the web UI (HOOKLINE_WEBHOOK_PORT).",
+)
+@click.option(
     "--workers", "concurrency", type=click.IntRange(min=0), help="Asynchronous executions run at once."
 )
 @click.option("--no-worker", is_flag=True, help="Accept and answer only; `hookline worker` runs the queue.")
@@ -92,6 +101,7 @@ def serve(
     ctx: click.Context,
     host: str | None,
     port: int | None,
+    webhook_port: int | None,
     concurrency: int | None,
     no_worker: bool,
     log_level: str,
@@ -100,12 +110,17 @@ def serve(
 
     Without HOOKLINE_ADMIN_TOKEN, the admin API token is generated on the first start,
     saved in the data folder (readable by its owner only) and printed once.
-    """
-    import uvicorn
 
+    With a webhook port, one process listens on both ports: the web UI and the admin API
+    on --port, webhook URLs on --webhook-port only (see docs/deploy.md).
+    """
     from hookline.api.app import create_app
 
-    settings = settings_of(ctx).with_overrides(host=host, port=port, workers=0 if no_worker else concurrency)
+    settings = settings_of(ctx).with_overrides(
+        host=host, port=port, webhook_port=webhook_port, workers=0 if no_worker else concurrency
+    )
+    if settings.webhook_port is not None and settings.webhook_port == settings.port:
+        raise ConfigError(f"The webhook port must differ from the main port ({settings.port}).")
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     token, fresh = admin_token(settings)
     if fresh:
@@ -115,16 +130,10 @@ def serve(
         f"hookline listening on {settings.base_url} (database: {_redact(settings.effective_database_url)})"
     )
     click.echo(f"Web UI: {settings.base_url}/")
-    with _exit_0_on_sigterm():
-        uvicorn.run(
-            create_app(settings.with_overrides(admin_token=token)),
-            host=settings.host,
-            port=settings.port,
-            log_level=log_level,
-            access_log=False,
-            loop="uvloop",
-            http="httptools",
-        )
+    click.echo(f"Webhook URLs: {settings.webhook_url('<key>')}")
+    _run_uvicorn(
+        create_app(settings.with_overrides(admin_token=token)), settings, log_level, settings.webhook_port
+    )
 
 
 @main.command()
@@ -138,8 +147,6 @@ def serve(
 @click.pass_context
 def worker(ctx: click.Context, host: str | None, port: int, concurrency: int | None, log_level: str) -> None:
     """Run queued asynchronous executions only (PostgreSQL); HTTP is health and metrics."""
-    import uvicorn
-
     from hookline.api.worker_app import create_worker_app
 
     settings = settings_of(ctx).with_overrides(host=host, port=port, workers=concurrency)
@@ -149,8 +156,44 @@ def worker(ctx: click.Context, host: str | None, port: int, concurrency: int | N
     except HooklineError as exc:
         fail(exc)
     click.echo(f"hookline worker running {settings.workers} at once; health on http://{settings.host}:{port}")
+    _run_uvicorn(app, settings, log_level, webhook_port=None)
+
+
+def _run_uvicorn(app: ASGIApp, settings: Settings, log_level: str, webhook_port: int | None) -> None:
+    """Serve `app` with uvloop and hookline's HTTP protocol (its limits) on the settings' port.
+
+    With a webhook port it is one uvicorn server listening on two sockets rather than two servers:
+    one lifespan and runtime, one signal handler, one graceful shutdown, one count of open
+    connections; the app tells the ports apart by the address each request came to.
+    """
+    import uvicorn
+
+    from hookline.api.http_protocol import http_protocol
+
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=log_level,
+        access_log=False,
+        loop="uvloop",
+        http=http_protocol(settings),
+    )
+    server = uvicorn.Server(config)
+    sockets = None
+    if webhook_port is not None:
+        sockets = [_listen(settings.host, settings.port), _listen(settings.host, webhook_port)]
     with _exit_0_on_sigterm():
-        uvicorn.run(app, host=settings.host, port=port, log_level=log_level, access_log=False, loop="uvloop")
+        server.run(sockets=sockets)
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A socket listening on `host:port`, as uvicorn would open it; a port in use is a ConfigError."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family)
+    except OSError as exc:
+        raise ConfigError(f"Cannot listen on {host}:{port}: {exc.strerror or exc}.") from exc
 
 
 @main.command()

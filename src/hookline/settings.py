@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from hookline.errors import ConfigError
 
@@ -87,8 +88,8 @@ class Settings:
         return f"http://{host}:{self.port}"
 
     def webhook_url(self, key: str) -> str:
-        """The full URL that triggers the workflow with this key."""
-        return f"{self.base_url}/api/webhook:trigger/{key}"
+        """The full URL that triggers the workflow with this key (on the webhook port, if there is one)."""
+        return f"{on_port(self.base_url, self.webhook_port)}/api/webhook:trigger/{key}"
 
     def with_overrides(self, **values: Any) -> Settings:
         """A copy with the given non-None values replaced (CLI flags win over the environment)."""
@@ -129,6 +130,15 @@ class Settings:
             queue_limit=_int(env, "HOOKLINE_QUEUE_LIMIT", 10_000, minimum=1),
             queue_limit_total=_int(env, "HOOKLINE_QUEUE_LIMIT_TOTAL", 100_000, minimum=1),
         )
+
+
+def on_port(url: str, port: int | None) -> str:
+    """`url` with its port replaced by `port` (unchanged when `port` is None)."""
+    if port is None:
+        return url
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    return urlunsplit(parts._replace(netloc=f"[{host}]:{port}" if ":" in host else f"{host}:{port}"))
 
 
 def _names(raw: str) -> tuple[str, ...]:

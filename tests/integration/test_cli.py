@@ -219,7 +219,7 @@ def fake_server(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
 
     given: list[Any] = []
     monkeypatch.setattr(hookline.api.app, "create_app", lambda settings: given.append(settings) or "app")
-    monkeypatch.setattr(uvicorn, "run", lambda app, **options: None)
+    monkeypatch.setattr(uvicorn.Server, "run", lambda server, sockets=None: None)
     monkeypatch.delenv("HOOKLINE_ADMIN_TOKEN", raising=False)
     return given
 

@@ -12,6 +12,7 @@ from hookline.api.errors import InvalidRequest
 from hookline.api.runtime import Runtime
 from hookline.api.schemas import MAX_ID, ErrorBody
 from hookline.errors import NotFound, Problem
+from hookline.settings import on_port
 
 _ID = re.compile(r"[0-9]{1,19}")
 
@@ -62,7 +63,9 @@ def query_id(text: str | None, where: str) -> int | None:
 
 
 def webhook_url(request: Request, runtime: Runtime, key: str) -> str:
-    """The full URL of a webhook: from `HOOKLINE_PUBLIC_URL`, else the address this request came to."""
-    if runtime.settings.public_url:
-        return runtime.settings.webhook_url(key)
-    return f"{request.url.scheme}://{request.url.netloc}/api/webhook:trigger/{key}"
+    """A webhook's URL: from `HOOKLINE_PUBLIC_URL`, else this request's host (on the webhook port if set)."""
+    settings = runtime.settings
+    if settings.public_url:
+        return settings.webhook_url(key)
+    base = on_port(f"{request.url.scheme}://{request.url.netloc}", settings.webhook_port)
+    return f"{base}/api/webhook:trigger/{key}"
