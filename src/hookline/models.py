@@ -129,12 +129,23 @@ class Job:
 
 
 @dataclass(frozen=True, slots=True)
+class WireForm:
+    """An answer as it goes on the wire, but for the headers each request adds: raw headers and body."""
+
+    headers: tuple[tuple[bytes, bytes], ...]
+    """Lower-case names and their values as bytes, with the body's length and type."""
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class Answer:
     """The HTTP answer a workflow gives its caller: status, headers and a JSON or text body."""
 
     status_code: int
     headers: tuple[tuple[str, str], ...] = ()
     body: JsonValue = None
+    wire: WireForm | None = field(default=None, compare=False, repr=False)
+    """The answer encoded and checked (`trigger.responses.sendable`), or None when not yet."""
 
     def to_json(self) -> JsonObject:
         """The answer as stored in `execution.response`."""

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import base64
+import itertools
+import logging
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from hookline.exchange import flow_from_json
 from hookline.store.base import ExecutionFilter
+from tests.integration._live_server import LiveServer, hookline_env
 from tests.integration.conftest import Server, example
 
 AUTH = ("shop", "s3cret")
@@ -263,16 +268,6 @@ async def test_async_workflow_answers_its_templated_response(server: Server) -> 
     }
 
 
-async def test_an_async_header_that_would_split_the_answer_fails_and_queues_nothing(server: Server) -> None:
-    """A templated answer header whose value holds a line break is refused (500), not sent; nothing runs."""
-    key = await server.load(example("order-paid-async.json"))
-    response = await server.post(key, json={"order": {"id": "1\r\nSet-Cookie: x=1", "status": "paid"}})
-    assert response.status_code == 500
-    assert _error_code(response) == "node_error"
-    assert "set-cookie" not in response.headers
-    assert await server.runtime.store.list_executions(_all()) == []
-
-
 async def test_non_json_body_leaves_body_null(server: Server) -> None:
     """A body of another type is accepted, with `$context.body` null."""
     workflow = example("order-paid-async.json")
@@ -282,6 +277,231 @@ async def test_non_json_body_leaves_body_null(server: Server) -> None:
     execution = await server.runtime.store.get_execution(int(response.headers["x-hookline-execution"]))
     assert execution is not None
     assert execution.context["body"] is None
+
+
+# --- answers that HTTP can carry, decided before anything is recorded --------------------------
+
+# NUL is refused with the request body already (it cannot be stored); the unit tests cover it here.
+UNSENDABLE = ["a\x7fb", "a\x0bb", "a\x1bb", "1\r\nSet-Cookie: x=1"]
+UNSENDABLE_IDS = ["DEL", "VT", "ESC", "CRLF"]
+
+
+async def test_an_async_answer_with_non_ascii_text_is_sent_as_utf8(server: Server) -> None:
+    """`€42` echoed into an asynchronous answer's header is sent as UTF-8, after exactly one execution."""
+    key = await server.load(_echo(sync=False))
+    response = await server.post(key, json={"v": "€42"})
+    assert response.status_code == 202
+    assert _raw(response, b"x-echo") == ["€42".encode()]
+    [execution] = await server.runtime.store.list_executions(_all())
+    assert str(execution.id) == response.headers["x-hookline-execution"]
+    assert execution.response is not None
+    assert execution.response["headers"] == [{"name": "X-Echo", "value": "€42"}]
+
+
+@pytest.mark.parametrize("value", UNSENDABLE, ids=UNSENDABLE_IDS)
+async def test_an_async_answer_that_cannot_be_sent_is_refused_and_queues_nothing(
+    server: Server, caplog: pytest.LogCaptureFixture, value: str
+) -> None:
+    """A control character in a header answers `500 answer_invalid` naming it, queues nothing, logs why."""
+    key = await server.load(_echo(sync=False))
+    with caplog.at_level(logging.WARNING, logger="hookline.api.errors"):
+        response = await server.post(key, json={"v": value})
+    assert response.status_code == 500
+    assert _error_code(response) == "answer_invalid"
+    assert "header 'X-Echo' holds the control character" in response.json()["error"]["message"]
+    assert "set-cookie" not in response.headers
+    assert await server.runtime.store.list_executions(_all()) == []
+    [warning] = [r for r in caplog.records if r.name == "hookline.api.errors"]
+    assert warning.levelno == logging.WARNING
+    assert key in warning.getMessage()
+    assert "'X-Echo'" in warning.getMessage()
+
+
+async def test_a_sync_answer_with_non_ascii_text_is_sent_as_utf8(server: Server) -> None:
+    """`€42` echoed into a Response node's header is sent as UTF-8, and the run is resolved."""
+    key = await server.load(_echo(sync=True))
+    response = await server.post(key, json={"v": "€42"})
+    assert response.status_code == 200
+    assert _raw(response, b"x-echo") == ["€42".encode()]
+    assert response.json() == {"v": "€42"}
+    execution = await server.runtime.store.get_execution(int(response.headers["x-hookline-execution"]))
+    assert execution is not None
+    assert execution.status == "resolved"
+
+
+@pytest.mark.parametrize("value", UNSENDABLE, ids=UNSENDABLE_IDS)
+async def test_a_sync_answer_that_cannot_be_sent_fails_the_run_as_recorded(
+    server: Server, value: str
+) -> None:
+    """A Response node whose answer cannot be sent is an error job; the caller gets the run's recorded 500."""
+    key = await server.load(_echo(sync=True))
+    response = await server.post(key, json={"v": value})
+    assert response.status_code == 500
+    assert _error_code(response) == "execution_failed"
+    assert response.json()["status"] == "error"
+    assert "set-cookie" not in response.headers
+    execution_id = int(response.headers["x-hookline-execution"])
+    execution = await server.runtime.store.get_execution(execution_id)
+    assert execution is not None
+    assert execution.status == "error"
+    assert execution.error is not None
+    assert "header 'X-Echo' holds the control character" in execution.error
+    assert execution.response == {"statusCode": 500, "headers": [], "body": response.json()}
+    [job] = await server.runtime.store.list_jobs(execution_id)
+    assert job.status == "error"
+
+
+@pytest.mark.parametrize("sync", [True, False], ids=["sync", "async"])
+async def test_framing_headers_stored_before_they_were_refused_are_dropped(
+    server: Server, sync: bool
+) -> None:
+    """A workflow stored with `Content-Length` or `Connection` headers is framed by hookline alone."""
+    flow = flow_from_json(_echo(sync=sync))
+    framing = [
+        {"name": "Content-Length", "value": "1"},
+        {"name": "Transfer-Encoding", "value": "chunked"},
+        {"name": "Connection", "value": "close"},
+    ]
+    config = flow.nodes[0].config if sync else flow.workflow.config["response"]
+    config["headers"] = [*framing, *config["headers"]]
+    await server.runtime.store.add_flow(flow)
+    server.runtime.flows.forget()
+    response = await server.post(flow.workflow.key, json={"v": "x"})
+    assert response.status_code == (200 if sync else 202)
+    assert _raw(response, b"content-length") == [str(len(response.content)).encode()]
+    assert _raw(response, b"transfer-encoding") == _raw(response, b"connection") == []
+    execution = await server.runtime.store.get_execution(int(response.headers["x-hookline-execution"]))
+    assert execution is not None
+    assert execution.response is not None
+    assert execution.response["headers"] == [{"name": "X-Echo", "value": "x"}]
+
+
+async def test_a_duplicate_repeats_a_non_ascii_answer_as_it_was_sent(server: Server) -> None:
+    """The repeat of an idempotency key gets the original's `€42` header, marked duplicate; one execution."""
+    workflow = _echo(sync=False)
+    workflow["options"] = {"dedupe": {"source": "headers.idempotency-key"}}
+    key = await server.load(workflow)
+    first, second = [
+        await server.post(key, json={"v": "€42"}, headers={"Idempotency-Key": "k-1"}) for _ in range(2)
+    ]
+    assert (first.status_code, second.status_code) == (202, 202)
+    assert _raw(first, b"x-echo") == _raw(second, b"x-echo") == ["€42".encode()]
+    assert second.headers["x-hookline-duplicate"] == "true"
+    assert len(await server.runtime.store.list_executions(_all())) == 1
+
+
+async def _answers(server: Server) -> dict[str, httpx.Response]:
+    """One answer of each kind the webhook URL gives, by name."""
+    sync_key = await server.load(_echo(sync=True, content_type="text/html"))
+    async_key = await server.load(_echo(sync=False))
+    default = _echo(sync=False)
+    del default["config"]["response"]
+    default_key = await server.load(default)
+    passing, failing = [await server.load(_sync_condition(reject_on_false=r)) for r in (False, True)]
+    deduplicated = _echo(sync=False)
+    deduplicated["options"] = {"dedupe": {"source": "headers.idempotency-key"}}
+    dedupe_key = await server.load(deduplicated)
+    once = {"Idempotency-Key": "k-1"}
+    return {
+        "response node": await server.post(sync_key, json={"v": "<script>alert(1)</script>"}),
+        "configured async": await server.post(async_key, json={"v": "1"}),
+        "default async": await server.post(default_key, json={"v": "1"}),
+        "resolved without a response node": await server.post(passing, json={"x": 1}),
+        "failed run": await server.post(failing, json={"x": 2}),
+        "original": await server.post(dedupe_key, json={"v": "1"}, headers=once),
+        "duplicate": await server.post(dedupe_key, json={"v": "1"}, headers=once),
+        "answer_invalid": await server.post(async_key, json={"v": "\x7f"}),
+        "not_found": await server.post("nosuchkey0000", json={}),
+        "method_not_allowed": await server.client.get(f"/api/webhook:trigger/{async_key}"),
+        "malformed_json": await server.post(
+            async_key, content=b"{", headers={"Content-Type": "application/json"}
+        ),
+    }
+
+
+async def test_every_webhook_answer_is_sandboxed_and_never_sniffed(server: Server) -> None:
+    """Configured, default, Response node, duplicate and error answers all carry the sandbox and nosniff."""
+    answers = await _answers(server)
+    unprotected = {
+        name: dict(response.headers)
+        for name, response in answers.items()
+        if response.headers.get_list("content-security-policy") != ["sandbox; default-src 'none'"]
+        or response.headers.get_list("x-content-type-options") != ["nosniff"]
+    }
+    assert unprotected == {}
+    assert answers["response node"].headers["content-type"] == "text/html"
+    assert answers["duplicate"].headers["x-hookline-duplicate"] == "true"
+
+
+async def test_a_workflows_own_security_policy_stays_and_hookline_adds_the_sandbox(server: Server) -> None:
+    """A Response node's own `Content-Security-Policy` is sent, then hookline's, which only narrows it."""
+    workflow = _echo(sync=True, content_type="text/html")
+    workflow["nodes"][0]["config"]["headers"].append(
+        {"name": "Content-Security-Policy", "value": "img-src *"}
+    )
+    key = await server.load(workflow)
+    response = await server.post(key, json={"v": "1"})
+    assert response.headers.get_list("content-security-policy") == [
+        "img-src *",
+        "sandbox; default-src 'none'",
+    ]
+
+
+async def test_a_live_server_answers_any_echoed_header_text_as_it_records_it(tmp_path: Path) -> None:
+    """Through uvicorn, `€42` is sent as UTF-8; DEL or VT get the recorded 500, never a dropped connection."""
+    env = hookline_env(tmp_path / "data", HOOKLINE_ADMIN_TOKEN="t")
+    async with LiveServer(env, tmp_path / "serve.log") as live:
+        await live.start()
+        async with httpx.AsyncClient(base_url=live.url, timeout=10) as client:
+            keys = {}
+            for sync in (True, False):
+                imported = await client.post(
+                    "/api/workflows/import", json=_echo(sync=sync), headers={"Authorization": "Bearer t"}
+                )
+                assert imported.status_code == 201, imported.text
+                keys[sync] = imported.json()["key"]
+            seen = []
+            for sync, value in itertools.product((True, False), ("€42", "a\x7fb", "a\x0bb")):
+                response = await client.post(f"/api/webhook:trigger/{keys[sync]}", json={"v": value})
+                seen.append((sync, value, response.status_code, _raw(response, b"x-echo")))
+    assert seen == [
+        (True, "€42", 200, ["€42".encode()]),
+        (True, "a\x7fb", 500, []),
+        (True, "a\x0bb", 500, []),
+        (False, "€42", 202, ["€42".encode()]),
+        (False, "a\x7fb", 500, []),
+        (False, "a\x0bb", 500, []),
+    ]
+
+
+def _echo(*, sync: bool, content_type: str | None = None) -> dict[str, Any]:
+    """A workflow whose answer echoes the body's `v` in its `X-Echo` header (and a sync one in its body)."""
+    headers = [{"name": "X-Echo", "value": "{{$context.body.v}}"}]
+    if content_type is not None:
+        headers.append({"name": "Content-Type", "value": content_type})
+    if sync:
+        answer = {"statusCode": 200, "headers": headers, "body": {"v": "{{$context.body.v}}"}}
+        if content_type == "text/html":
+            answer["body"] = "<p>{{$context.body.v}}</p>"
+        node = {"key": "answer", "type": "response", "config": answer}
+        config: dict[str, Any] = {}
+    else:
+        node = {"key": "done", "type": "end", "config": {"endStatus": "resolved"}}
+        config = {"response": {"statusCode": 202, "headers": headers, "body": {"accepted": True}}}
+    node.update(upstream=None, branchIndex=None)
+    return {
+        "title": "echo",
+        "type": "webhook",
+        "sync": sync,
+        "enabled": True,
+        "config": config,
+        "nodes": [node],
+    }
+
+
+def _raw(response: httpx.Response, name: bytes) -> list[bytes]:
+    """The raw values of one header of an answer, as they came over the wire."""
+    return [value for key, value in response.headers.raw if key.lower() == name]
 
 
 def _sync_condition(*, reject_on_false: bool) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from hookline.nodes.condition import ConditionNode
 from hookline.nodes.end import EndNode
 from hookline.nodes.multi_conditions import MultiConditionsNode
 from hookline.nodes.response import ResponseNode
+from hookline.trigger.fields import NAME_RULE
 from hookline.types import JsonObject, JsonValue
 
 
@@ -299,6 +300,60 @@ async def test_response_refuses_a_header_value_with_a_line_break() -> None:
         await ResponseNode().run(config, ctx)
 
 
+@pytest.mark.parametrize("char", ["\x00", "\x08", "\x0b", "\x1f", "\x7f"])
+async def test_response_fails_on_a_control_character_it_could_not_send(char: str) -> None:
+    """A rendered header value holding a control character (but HTAB) fails the node, naming the header."""
+    ctx = FakeContext({"$context": {"body": {"name": f"a{char}b"}}})
+    config = {"headers": [{"name": "X-Name", "value": "{{$context.body.name}}"}]}
+    with pytest.raises(NodeError, match=rf"header 'X-Name' holds the control character U\+00{ord(char):02X}"):
+        await ResponseNode().run(config, ctx)
+
+
+async def test_response_encodes_its_answer_for_the_wire_with_non_ascii_text_as_utf8() -> None:
+    """The node's answer carries its wire form: `€42` and a tab are sent as UTF-8, the length follows."""
+    ctx = FakeContext({"$context": {"body": {"price": "€42\tnet"}}})
+    config = {"headers": [{"name": "X-Price", "value": "{{$context.body.price}}"}], "body": "ok"}
+    outcome = await ResponseNode().run(config, ctx)
+    assert outcome.answer is not None
+    assert outcome.answer.headers == (("X-Price", "€42\tnet"),)
+    assert outcome.answer.wire is not None
+    assert outcome.answer.wire.headers == (
+        (b"x-price", "€42\tnet".encode()),
+        (b"content-type", b"text/plain; charset=utf-8"),
+        (b"content-length", b"2"),
+    )
+    assert outcome.answer.wire.body == b"ok"
+
+
+async def test_response_fails_on_a_body_it_cannot_write_as_json() -> None:
+    """A body holding an integer beyond 64 bits fails the node instead of the answer after it is recorded."""
+    ctx = FakeContext({"$context": {"body": {"n": 2**70}}})
+    with pytest.raises(NodeError, match="body cannot be written as JSON"):
+        await ResponseNode().run({"body": {"n": "{{$context.body.n}}"}}, ctx)
+
+
+async def test_response_of_a_legacy_config_drops_the_headers_hookline_sets_itself() -> None:
+    """A Response node stored before framing headers were refused has them dropped, not sent nor recorded."""
+    config = {"headers": [{"name": "Content-Length", "value": "1"}, {"name": "Connection", "value": "close"}]}
+    outcome = await ResponseNode().run({**config, "body": "four"}, CTX)
+    assert outcome.answer is not None
+    assert outcome.answer.headers == ()
+    assert outcome.answer.wire is not None
+    assert outcome.answer.wire.headers == (
+        (b"content-type", b"text/plain; charset=utf-8"),
+        (b"content-length", b"4"),
+    )
+
+
+async def test_response_with_204_sends_and_records_no_body() -> None:
+    """A 204 answer has no body on the wire (HTTP allows none), so none is recorded, and no length."""
+    outcome = await ResponseNode().run({"statusCode": 204, "body": {"ignored": True}}, CTX)
+    assert outcome.answer is not None
+    assert outcome.answer.body is None
+    assert outcome.answer.wire is not None
+    assert (outcome.answer.wire.headers, outcome.answer.wire.body) == ((), b"")
+
+
 def test_response_is_sync_only_and_terminal() -> None:
     """A response node belongs to synchronous workflows and nothing may follow it."""
     assert ResponseNode.sync_only is True
@@ -325,9 +380,6 @@ def test_response_status_must_be_an_integer_from_200_to_599(status: Any) -> None
     ]
 
 
-NAME_RULE = "must start with a letter and hold only letters, digits, '_' and '-'"
-
-
 @pytest.mark.parametrize(
     ("headers", "problems"),
     [
@@ -335,7 +387,8 @@ NAME_RULE = "must start with a letter and hold only letters, digits, '_' and '-'
         (["X-A: 1"], [Problem("config.headers[0]", "must be an object with a name and a value")]),
         ([{"value": "1"}], [Problem("config.headers[0].name", "must be a non-empty string")]),
         ([{"name": "", "value": "1"}], [Problem("config.headers[0].name", "must be a non-empty string")]),
-        ([{"name": "1abc", "value": "1"}], [Problem("config.headers[0].name", NAME_RULE)]),
+        ([{"name": "X:A", "value": "1"}], [Problem("config.headers[0].name", NAME_RULE)]),
+        ([{"name": "Zähler", "value": "1"}], [Problem("config.headers[0].name", NAME_RULE)]),
         (
             [{"name": "Ok", "value": "1"}, {"name": "X Header", "value": "1"}],
             [Problem("config.headers[1].name", NAME_RULE)],
@@ -344,11 +397,49 @@ NAME_RULE = "must start with a letter and hold only letters, digits, '_' and '-'
             [{"name": "X-A", "value": 5}],
             [Problem("config.headers[0].value", "must be a string (it may hold {{ }} placeholders)")],
         ),
+        (
+            [{"name": "Content-Length", "value": "3"}, {"name": "Transfer-Encoding", "value": "chunked"}],
+            [
+                Problem(
+                    "config.headers[0].name",
+                    "hookline sets 'Content-Length' itself; a workflow cannot set it",
+                ),
+                Problem(
+                    "config.headers[1].name",
+                    "hookline sets 'Transfer-Encoding' itself; a workflow cannot set it",
+                ),
+            ],
+        ),
+        (
+            [{"name": "X-A", "value": "a\x7f{{$context.body.b}}"}],
+            [Problem("config.headers[0].value", "holds the control character U+007F")],
+        ),
     ],
 )
 def test_response_check_names_each_wrong_header_field(headers: Any, problems: list[Problem]) -> None:
-    """Header problems name the entry and the field: a list of {name, value} with a safe name."""
+    """Header problems name the entry and the field: a list of {name, value} that can be sent."""
     assert ResponseNode().check({"headers": headers}) == problems
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["Connection", "keep-alive", "Upgrade", "TE", "Trailer", "Proxy-Connection", "X-Hookline-Execution"],
+)
+def test_response_check_refuses_every_header_hookline_sets_itself(name: str) -> None:
+    """Framing, hop-by-hop and hookline's own headers cannot be set by a Response node, in any case."""
+    problem = f"hookline sets {name!r} itself; a workflow cannot set it"
+    assert ResponseNode().check({"headers": [{"name": name, "value": "x"}]}) == [
+        Problem("config.headers[0].name", problem)
+    ]
+
+
+def test_response_check_accepts_any_token_as_a_name_and_any_text_around_placeholders() -> None:
+    """RFC 9110 token names (digits first, `!#$%&'*+.^_`|~`) and non-ASCII or tab text in values pass."""
+    headers = [
+        {"name": "1x!#$%&'*+.^_`|~", "value": "€\t{{ $context.body.a }}"},
+        {"name": "Content-Security-Policy", "value": "default-src 'self'"},
+    ]
+    assert ResponseNode().check({"headers": headers}) == []
 
 
 # --- end --------------------------------------------------------------------------------------

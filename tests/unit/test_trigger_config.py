@@ -8,6 +8,7 @@ import pytest
 
 from hookline.errors import Problem
 from hookline.trigger.config import check_options, check_trigger_config
+from hookline.trigger.fields import NAME_RULE
 
 GOOD_CONFIG: dict[str, Any] = {
     "basicAuthentication": {"username": "shop", "password": "s3cret"},
@@ -71,7 +72,9 @@ def test_trigger_config_must_be_an_object() -> None:
         ({"response": {"statusCode": "200"}}, "config.response.statusCode"),
         ({"response": {"statusCode": True}}, "config.response.statusCode"),
         ({"response": {"headers": {}}}, "config.response.headers"),
-        ({"response": {"headers": [{"name": "1-bad", "value": "x"}]}}, "config.response.headers[0].name"),
+        ({"response": {"headers": [{"name": "bad:", "value": "x"}]}}, "config.response.headers[0].name"),
+        ({"response": {"headers": [{"value": "x"}]}}, "config.response.headers[0].name"),
+        ({"response": {"headers": [{"name": "X-A", "value": "a\nb"}]}}, "config.response.headers[0].value"),
         ({"response": {"headers": [{"name": "X-A b", "value": "x"}]}}, "config.response.headers[0].name"),
         ({"response": {"headers": [{"name": "X-A", "value": 1}]}}, "config.response.headers[0].value"),
         ({"response": {"headers": [{"name": "X-A", "value": "1", "x": 1}]}}, "config.response.headers[0].x"),
@@ -81,6 +84,50 @@ def test_trigger_config_must_be_an_object() -> None:
 def test_bad_trigger_config_fields_are_named(change: dict[str, Any], where: str) -> None:
     """Each wrong field gives exactly one problem, at its path."""
     assert wheres(check_trigger_config({**GOOD_CONFIG, **change}, sync=False)) == [where]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Content-Length",
+        "transfer-encoding",
+        "Connection",
+        "Keep-Alive",
+        "Upgrade",
+        "TE",
+        "Trailer",
+        "Proxy-Connection",
+        "X-Hookline-Execution",
+        "X-Hookline-Duplicate",
+    ],
+)
+def test_answer_headers_that_hookline_sets_itself_are_refused(name: str) -> None:
+    """Framing, hop-by-hop and hookline's own headers are refused in `config.response.headers`, saying why."""
+    config = {"response": {"headers": [{"name": "X-Ok", "value": "1"}, {"name": name, "value": "1"}]}}
+    assert check_trigger_config(config, sync=False) == [
+        Problem("config.response.headers[1].name", f"hookline sets {name!r} itself; a workflow cannot set it")
+    ]
+
+
+def test_answer_header_names_are_rfc_9110_tokens() -> None:
+    """A name may be any token (digits first, `!#$%&'*+.^_`|~`); a space, a colon or non-ASCII is refused."""
+    good = [{"name": "1x!#$%&'*+.^_`|~", "value": "€ {{$context.body.a}}\t"}]
+    assert check_trigger_config({"response": {"headers": good}}, sync=False) == []
+    bad = [{"name": name, "value": "1"} for name in ("X A", "X:A", "Zähler", "X\r\nA")]
+    assert check_trigger_config({"response": {"headers": bad}}, sync=False) == [
+        Problem(f"config.response.headers[{index}].name", NAME_RULE) for index in range(4)
+    ]
+
+
+def test_control_characters_in_the_fixed_text_of_an_answer_header_are_refused() -> None:
+    """A control character outside `{{ }}` could never be sent; inside a placeholder it is not text."""
+    headers = [
+        {"name": "X-A", "value": "{{$context.body.a\n}}"},
+        {"name": "X-B", "value": "b\x7f{{$context.body.a}}"},
+    ]
+    assert check_trigger_config({"response": {"headers": headers}}, sync=False) == [
+        Problem("config.response.headers[1].value", "holds the control character U+007F")
+    ]
 
 
 def test_trigger_config_reports_every_problem() -> None:
@@ -147,3 +194,19 @@ def test_bad_options_are_named(options: dict[str, Any], where: str) -> None:
 def test_options_must_be_an_object() -> None:
     """A list is not a set of options."""
     assert check_options([5000]) == [Problem("options", "must be an object")]
+
+
+def test_header_items_may_be_marked_secret() -> None:
+    """A header item may carry `"secret": true` (its value is then redacted); it must be a boolean."""
+    good = {
+        "request": {"headers": [{"key": "X-Shop-Token", "secret": True}, {"key": "Date", "secret": False}]}
+    }
+    assert check_trigger_config(good, sync=False) == []
+    bad = {"request": {"headers": [{"key": "X-Shop-Token", "secret": "yes"}]}}
+    assert [p.where for p in check_trigger_config(bad, sync=False)] == ["config.request.headers[0].secret"]
+
+
+def test_only_header_items_can_be_secret() -> None:
+    """Query and body items have no `secret` field: the whole query and body are kept as they came."""
+    config = {"request": {"query": [{"key": "token", "secret": True}]}}
+    assert [p.where for p in check_trigger_config(config, sync=False)] == ["config.request.query[0].secret"]

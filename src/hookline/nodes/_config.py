@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from typing import Any
 
 from hookline.errors import Problem
+from hookline.trigger.fields import name_problem, value_problem
 from hookline.types import JsonObject
-
-HEADER_NAME = re.compile(r"[a-zA-Z][a-zA-Z0-9_-]*")
-"""What a configured HTTP header name may look like (NocoBase's rule)."""
 
 
 def where(key: str) -> str:
@@ -53,10 +50,12 @@ def _quoted(value: Any) -> str:
     return f'"{value}"' if isinstance(value, str) else str(value)
 
 
-def check_name_value_list(
-    config: JsonObject, key: str, name_pattern: re.Pattern[str] | None = HEADER_NAME
-) -> list[Problem]:
-    """A field that, when present, must be a list of `{name, value}` with string names and values."""
+def check_name_value_list(config: JsonObject, key: str, *, headers: bool = True) -> list[Problem]:
+    """A field that, when present, must be a list of `{name, value}` with string names and values.
+
+    As `headers`, each name must be one a workflow may send and the fixed text of each value
+    may not hold a control character (`trigger.fields`).
+    """
     entries = config.get(key)
     if entries is None:
         return []
@@ -64,21 +63,22 @@ def check_name_value_list(
         return [Problem(where(key), "must be a list of {name, value} objects")]
     problems: list[Problem] = []
     for index, entry in enumerate(entries):
-        problems += _check_name_value(entry, f"{where(key)}[{index}]", name_pattern)
+        problems += _check_name_value(entry, f"{where(key)}[{index}]", headers)
     return problems
 
 
-def _check_name_value(entry: Any, place: str, name_pattern: re.Pattern[str] | None) -> list[Problem]:
+def _check_name_value(entry: Any, place: str, headers: bool) -> list[Problem]:
     if not isinstance(entry, dict):
         return [Problem(place, "must be an object with a name and a value")]
     problems = []
     name = entry.get("name")
     if not isinstance(name, str) or not name:
         problems.append(Problem(f"{place}.name", "must be a non-empty string"))
-    elif name_pattern is not None and not name_pattern.fullmatch(name):
-        problems.append(
-            Problem(f"{place}.name", "must start with a letter and hold only letters, digits, '_' and '-'")
-        )
-    if "value" in entry and not isinstance(entry["value"], str | None):
+    elif headers and (problem := name_problem(name)) is not None:
+        problems.append(Problem(f"{place}.name", problem))
+    value = entry.get("value")
+    if not isinstance(value, str | None):
         problems.append(Problem(f"{place}.value", "must be a string (it may hold {{ }} placeholders)"))
+    elif headers and value is not None and (problem := value_problem(value)) is not None:
+        problems.append(Problem(f"{place}.value", problem))
     return problems

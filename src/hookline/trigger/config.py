@@ -2,25 +2,26 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from typing import Any
 
 from hookline.errors import Problem
 from hookline.queue.retention import check_retention
 from hookline.trigger.dedupe import MAX_WINDOW, parse_source
+from hookline.trigger.fields import NAME_RULE, name_problem, value_problem
+from hookline.trigger.rate_rule import check_rate_limit
 
 TRIGGER_FIELDS = ("basicAuthentication", "request", "response")
 """The fields a webhook trigger config may hold."""
 
-OPTION_FIELDS = ("timeout", "concurrency", "queueLimit", "dedupe", "retention")
+OPTION_FIELDS = ("timeout", "concurrency", "queueLimit", "dedupe", "retention", "rateLimit")
 """The fields workflow options may hold."""
 
 REQUEST_PARTS = ("headers", "query", "body")
 """The three parts of a request that a trigger config lists items for."""
 
-_HEADER_NAME = re.compile(r"[a-zA-Z][a-zA-Z0-9_-]*")
 _ITEM_FIELDS = ("key", "alias", "_var")
+_HEADER_ITEM_FIELDS = (*_ITEM_FIELDS, "secret")
 _ANSWER_FIELDS = ("statusCode", "headers", "body")
 
 
@@ -54,6 +55,7 @@ def check_options(options: Any) -> list[Problem]:
             problems.append(Problem(f"options.{name}", "must be a whole number, 1 or more, or null"))
     problems += _check_dedupe(options.get("dedupe"))
     problems += check_retention(options.get("retention"))
+    problems += check_rate_limit(options.get("rateLimit"))
     return problems
 
 
@@ -97,16 +99,19 @@ def _check_request(request: Any) -> list[Problem]:
         if not isinstance(items, list):
             problems.append(Problem(f"{where}.{part}", "must be a list of {key, alias} objects"))
             continue
+        fields = _HEADER_ITEM_FIELDS if part == "headers" else _ITEM_FIELDS
         for index, item in enumerate(items):
-            problems += _check_item(item, f"{where}.{part}[{index}]")
+            problems += _check_item(item, f"{where}.{part}[{index}]", fields)
     return problems
 
 
-def _check_item(item: Any, where: str) -> list[Problem]:
-    """One `{key, alias, _var}` item of a request part."""
+def _check_item(item: Any, where: str, fields: tuple[str, ...]) -> list[Problem]:
+    """One `{key, alias, _var}` item of a request part (a header item may also be `secret`)."""
     if not isinstance(item, dict):
         return [Problem(where, "must be an object with a key")]
-    problems = _unknown_fields(item, _ITEM_FIELDS, where)
+    problems = _unknown_fields(item, fields, where)
+    if "secret" in item and not isinstance(item["secret"], bool):
+        problems.append(Problem(f"{where}.secret", "must be true or false"))
     key = item.get("key")
     if not isinstance(key, str) or not key:
         problems.append(Problem(f"{where}.key", "must be a non-empty string"))
@@ -139,11 +144,17 @@ def _check_header(header: Any, where: str) -> list[Problem]:
         return [Problem(where, "must be an object with a name and a value")]
     problems = _unknown_fields(header, ("name", "value"), where)
     name = header.get("name")
-    if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
-        message = "must start with a letter and hold only letters, digits, '_' and '-'"
-        problems.append(Problem(f"{where}.name", message))
-    if not isinstance(header.get("value"), str):
-        problems.append(Problem(f"{where}.value", "must be a string (it may hold {{ }} placeholders)"))
+    name_wrong = name_problem(name) if isinstance(name, str) else NAME_RULE
+    if name_wrong is not None:
+        problems.append(Problem(f"{where}.name", name_wrong))
+    value = header.get("value")
+    value_wrong = (
+        value_problem(value)
+        if isinstance(value, str)
+        else "must be a string (it may hold {{ }} placeholders)"
+    )
+    if value_wrong is not None:
+        problems.append(Problem(f"{where}.value", value_wrong))
     return problems
 
 

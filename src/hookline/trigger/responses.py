@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,13 +10,20 @@ import orjson
 from starlette.responses import Response
 
 from hookline.engine.templates import Renderer, compile_value
-from hookline.errors import HooklineError
-from hookline.models import Answer, ExecutionStatus
-from hookline.nodes.response import header_text
+from hookline.errors import HooklineError, RejectedRequest
+from hookline.models import Answer, ExecutionStatus, WireForm
 from hookline.trigger.dedupe import DUPLICATE_HEADER
+from hookline.trigger.fields import SECURITY_HEADERS, Unsendable, encode_headers
 from hookline.types import JsonValue
 
 EXECUTION_HEADER = "X-Hookline-Execution"
+
+_EXECUTION = EXECUTION_HEADER.lower().encode()
+_DUPLICATE = (DUPLICATE_HEADER.lower().encode(), b"true")
+_TEXT = b"text/plain; charset=utf-8"
+_JSON = b"application/json"
+_NO_CONTENT = frozenset({204, 304})
+"""Statuses that HTTP sends without a body (nor a length)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +34,7 @@ class AnswerTemplate:
     """
 
     status: Any
+    """The config's `statusCode`: checked when the workflow is saved, and again by `wire_form`."""
     headers: tuple[tuple[str, Renderer], ...] = ()
     body: Renderer | None = None
     """None for the default text `ok`."""
@@ -38,18 +46,68 @@ class AnswerTemplate:
         if not isinstance(setting, Mapping):
             return DEFAULT_ASYNC_TEMPLATE
         headers = tuple(
-            (str(h.get("name")), compile_value(h.get("value"))) for h in setting.get("headers") or ()
+            (_name(h.get("name")), compile_value(h.get("value"))) for h in setting.get("headers") or ()
         )
         body = compile_value(setting["body"]) if "body" in setting else None
         return cls(setting.get("statusCode", 200), headers, body)
 
     def render(self, scope: Mapping[str, Any]) -> Answer:
-        """The answer for one request; a header value holding a line break fails (`header_text`)."""
-        headers = tuple((name, header_text(name, value(scope))) for name, value in self.headers)
-        return Answer(int(self.status), headers, "ok" if self.body is None else self.body(scope))
+        """The answer for one request, encoded for the wire; `Unsendable` when HTTP cannot carry it."""
+        if self is DEFAULT_ASYNC_TEMPLATE:
+            return _DEFAULT_ANSWER
+        headers = ((name, value(scope)) for name, value in self.headers)
+        return sendable(self.status, headers, "ok" if self.body is None else self.body(scope))
+
+
+def _name(name: Any) -> str:
+    """A configured header name; none (or not text) is "", which `wire_form` refuses."""
+    return name if isinstance(name, str) else ""
+
+
+def sendable(status: Any, headers: Iterable[tuple[str, JsonValue]], body: JsonValue) -> Answer:
+    """An answer with its wire form (`Answer.wire`), to be made before anything is committed.
+
+    Raises `Unsendable` when HTTP cannot carry it. A 204 or 304 has no body, so none is recorded.
+    """
+    texts, wire = wire_form(status, headers, body)
+    return Answer(status, texts, None if status in _NO_CONTENT else body, wire)
+
+
+def wire_form(
+    status: Any, headers: Iterable[tuple[str, JsonValue]], body: JsonValue
+) -> tuple[tuple[tuple[str, str], ...], WireForm]:
+    """The headers as recorded, and the answer as sent; `Unsendable` when HTTP cannot carry it.
+
+    The status is checked again (a workflow stored before it was checked on save may hold
+    anything). Headers go through `encode_headers`. A text body is sent as UTF-8 text, any other
+    as JSON, with its length and its type (unless a header gives the type).
+    """
+    if type(status) is not int or not 200 <= status <= 599:
+        raise Unsendable(f"the status code {status!r} is not an integer between 200 and 599")
+    texts, raw = encode_headers(headers)
+    if status in _NO_CONTENT:
+        return texts, WireForm(tuple(raw), b"")
+    content, media_type = _encode(body)
+    if not any(name == b"content-type" for name, _ in raw):
+        raw.append((b"content-type", media_type))
+    raw.append((b"content-length", str(len(content)).encode()))
+    return texts, WireForm(tuple(raw), content)
+
+
+def _encode(body: JsonValue) -> tuple[bytes, bytes]:
+    """A body's bytes and media type: text as UTF-8 text, null as nothing, anything else as JSON."""
+    if isinstance(body, str):
+        return body.encode(), _TEXT
+    if body is None:
+        return b"", _TEXT
+    try:
+        return orjson.dumps(body), _JSON
+    except TypeError as error:  # orjson.JSONEncodeError: an integer beyond 64 bits, say
+        raise Unsendable(f"the body cannot be written as JSON: {error}") from None
 
 
 DEFAULT_ASYNC_TEMPLATE = AnswerTemplate(200)
+_DEFAULT_ANSWER = sendable(200, (), "ok")
 
 
 def outcome_answer(status: ExecutionStatus, execution_id: int) -> Answer:
@@ -81,37 +139,43 @@ Reply = tuple[int, list[tuple[bytes, bytes]], bytes]
 
 
 def answer_reply(answer: Answer, execution_id: int | None = None, *, duplicate: bool = False) -> Reply:
-    """The reply for an answer: text bodies as text, everything else as JSON.
+    """The reply for an answer, from its wire form (made now for an answer without one).
 
     `duplicate` marks the repeated answer of an idempotency key's holder (`DUPLICATE_HEADER`).
+    Every reply ends with `SECURITY_HEADERS`. An answer made before it was checked (one stored
+    with an execution by an older hookline) that cannot be sent is refused with `500 answer_invalid`.
     """
-    headers = dict(answer.headers)
+    wire = answer.wire or _wire_of(answer)
+    headers = list(wire.headers)
     if execution_id is not None:
-        headers[EXECUTION_HEADER] = str(execution_id)
+        headers.append((_EXECUTION, str(execution_id).encode()))
     if duplicate:
-        headers[DUPLICATE_HEADER] = "true"
-    content, media_type = _encode(answer.body)
-    return _reply(answer.status_code, headers, content, media_type)
+        headers.append(_DUPLICATE)
+    headers += SECURITY_HEADERS
+    return answer.status_code, headers, wire.body
 
 
 def error_reply(error: HooklineError) -> Reply:
     """hookline's own JSON error answer for an error, with the headers it carries."""
-    return _reply(error.status, dict(error.headers), orjson.dumps(error.to_json()), "application/json")
+    body = orjson.dumps(error.to_json())
+    headers = [
+        (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in error.headers.items()
+    ]
+    headers += ((b"content-length", str(len(body)).encode()), (b"content-type", _JSON), *SECURITY_HEADERS)
+    return error.status, headers, body
 
 
-def _reply(status: int, headers: dict[str, str], body: bytes, media_type: str) -> Reply:
-    """The reply with raw headers made as Starlette's `Response` makes them.
+def invalid_answer(error: Unsendable) -> RejectedRequest:
+    """The `500 answer_invalid` of a workflow whose rendered answer HTTP cannot carry."""
+    return RejectedRequest(500, "answer_invalid", f"The answer this workflow gives cannot be sent: {error}.")
 
-    Names are lower-cased; the length and the type follow unless the headers give them (no
-    length on a 1xx, 204 or 304 answer).
-    """
-    raw = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
-    names = {name for name, _ in raw}
-    if b"content-length" not in names and not (status < 200 or status in (204, 304)):
-        raw.append((b"content-length", str(len(body)).encode()))
-    if b"content-type" not in names:
-        raw.append((b"content-type", media_type.encode("latin-1")))
-    return status, raw, body
+
+def _wire_of(answer: Answer) -> WireForm:
+    """The wire form of an answer made without one: hookline's own, or one read back from storage."""
+    try:
+        return wire_form(answer.status_code, answer.headers, answer.body)[1]
+    except Unsendable as error:
+        raise invalid_answer(error) from None
 
 
 def error_response(error: HooklineError, execution_id: int | None = None) -> Response:
@@ -120,11 +184,3 @@ def error_response(error: HooklineError, execution_id: int | None = None) -> Res
     if execution_id is not None:
         headers[EXECUTION_HEADER] = str(execution_id)
     return Response(orjson.dumps(error.to_json()), error.status, headers, "application/json")
-
-
-def _encode(body: JsonValue) -> tuple[bytes, str]:
-    if isinstance(body, str):
-        return body.encode(), "text/plain; charset=utf-8"
-    if body is None:
-        return b"", "text/plain; charset=utf-8"
-    return orjson.dumps(body), "application/json"
