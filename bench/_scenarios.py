@@ -191,12 +191,18 @@ def bare_command(port: int, module: str = "bare_app") -> list[str]:
     ]  # fmt: skip
 
 
+UNBOUNDED_QUEUE = {"HOOKLINE_QUEUE_LIMIT": "1000000000", "HOOKLINE_QUEUE_LIMIT_TOTAL": "1000000000"}
+"""A load test measures how fast the backlog grows and drains: the default queue limits (10,000 per
+workflow) would turn its requests into 429s instead. Set either variable to measure with a limit."""
+
+
 def hookline_env(data_dir: Path, database: str | None = None) -> dict[str, str]:
     """The environment for hookline commands: a fresh SQLite file, or the run's PostgreSQL database URL.
 
     Tuning variables pass through; the data folder also holds the admin token either way.
     """
     env = {name: value for name, value in os.environ.items() if name not in PLACEMENT_VARIABLES}
+    env.update({name: value for name, value in UNBOUNDED_QUEUE.items() if name not in env})
     env["HOOKLINE_DATA_DIR"] = str(data_dir)
     if database is not None:
         env["HOOKLINE_DATABASE_URL"] = database

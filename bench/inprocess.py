@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from _postgres import DEFAULT_ADMIN_URL, database_url, fresh_database
+from _scenarios import UNBOUNDED_QUEUE
 
 from hookline.api.app import create_app
 from hookline.settings import Settings
@@ -163,7 +164,7 @@ def build_app(scenario: str, env: dict[str, str]) -> App:
     A reference app keeps its SQLite file (the floor's) in the data folder `env` names.
     """
     if scenario not in REFERENCE_APPS:
-        return create_app(Settings.from_env(env))
+        return create_app(Settings.from_env({**UNBOUNDED_QUEUE, **env}))
     sys.path.insert(0, str(ROOT / "bench"))
     os.environ["HOOKLINE_FLOOR_DB"] = str(Path(env["HOOKLINE_DATA_DIR"]) / "floor.db")
     app: App = importlib.import_module(f"{scenario}_app").app

@@ -1,4 +1,4 @@
-"""Per-workflow limits in the store, on SQLite and PostgreSQL: the bounded enqueue and limited claims."""
+"""Per-workflow limits in the store, on SQLite and PostgreSQL: the bounded enqueue, limited claims, counts."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from hookline.models import ExecutionStatus
+from hookline.store.backlog import Backlog, Full
 from hookline.store.base import ExecutionFilter, Flow, Limits
 from hookline.store.sql_store import SqlStore
 from tests.contract.test_store import LEASE, NOW, make_execution, make_flow
@@ -224,3 +225,134 @@ async def test_requeued_execution_keeps_its_limits(store: SqlStore, flows: tuple
     [claimed] = await store.claim_executions("w1", limit=5, lease_seconds=LEASE, now=NOW)
     assert claimed.id == first
     assert await store.claim_executions("w1", limit=5, lease_seconds=LEASE, now=NOW) == []
+
+
+# -- the default queue limits: what the store records and counts -----------------------------
+
+
+async def test_count_queued_counts_the_queued_executions_of_each_key(
+    store: SqlStore, flows: tuple[Flow, ...]
+) -> None:
+    """Queued executions recorded with a queue limit, their own or the default, are counted by key."""
+    limited, other, plain = flows
+    await queue(store, other, 2, Limits(default_queue_limit=10))
+    [started] = await store.claim_executions("w1", limit=1, lease_seconds=LEASE, now=NOW)
+    await queue(store, limited, 3, Limits(queue_limit=10))
+    await queue(store, plain, 1)  # recorded without any: not counted
+    assert started.key == "other"
+    assert await store.count_queued() == {"limited": 3, "other": 1}
+
+
+async def test_a_default_queue_limit_is_recorded_not_checked(
+    store: SqlStore, flows: tuple[Flow, ...]
+) -> None:
+    """The store records a default queue limit but leaves its check to the dispatcher's counts."""
+    default = Limits(default_queue_limit=1)
+    await queue(store, flows[0], 3, default)
+    assert await store.count_queued() == {"limited": 3}
+
+
+async def test_an_own_queue_limit_counts_the_executions_queued_under_the_default(
+    store: SqlStore, flows: tuple[Flow, ...]
+) -> None:
+    """Executions queued under the default count against a queue limit the workflow sets later."""
+    await queue(store, flows[0], 2, Limits(default_queue_limit=100))
+    assert await store.add_limited_execution(make_execution(flows[0]), Limits(queue_limit=2)) is False
+    assert await store.add_limited_execution(make_execution(flows[0]), Limits(queue_limit=3)) is True
+
+
+def test_the_default_queue_limit_applies_without_an_own_one() -> None:
+    """A workflow's own `queueLimit` replaces the default; without one the default is its limit."""
+    assert Limits.of({}, 50) == Limits(default_queue_limit=50)
+    assert Limits.of({"queueLimit": 5}, 50) == Limits(queue_limit=5)
+    assert Limits.of({"concurrency": 2}, 50) == Limits(concurrency=2, default_queue_limit=50)
+    assert Limits(queue_limit=5).stored_queue_limit == 5
+    assert Limits(default_queue_limit=50).stored_queue_limit == 50
+
+
+# -- the backlog: the counts the default limits are checked against ---------------------------
+
+
+async def accept(
+    backlog: Backlog, store: SqlStore, flow: Flow, count: int, limit: int | None
+) -> list[Full | None]:
+    """Take `count` places for a flow's key, queueing an execution in each place given; the answers.
+
+    Without a default `limit` the executions are queued under a queueLimit of their own.
+    """
+    answers = []
+    for _ in range(count):
+        answer = backlog.take(flow.workflow.key, limit)
+        if answer is None:
+            own = Limits(default_queue_limit=limit) if limit is not None else Limits(queue_limit=1000)
+            stored = await store.add_limited_execution(make_execution(flow), own)
+            backlog.settle(flow.workflow.key, stored=stored)
+        answers.append(answer)
+    return answers
+
+
+async def test_backlog_refuses_past_the_default_limit_of_a_key(
+    store: SqlStore, flows: tuple[Flow, ...]
+) -> None:
+    """With 2 executions queued and a default of 3, one place is left for the key; others are not affected."""
+    limited, other, _ = flows
+    await queue(store, limited, 2, Limits(default_queue_limit=3))
+    backlog = Backlog(store.count_queued, total_limit=100, shared=False)
+    await backlog.refresh()
+    assert await accept(backlog, store, limited, 2, 3) == [None, Full(3, total=False)]
+    assert await accept(backlog, store, other, 3, 3) == [None, None, None]
+    assert await accept(backlog, store, limited, 2, None) == [None, None]  # its own queueLimit applies
+    assert await store.count_queued() == {"limited": 5, "other": 3}
+
+
+async def test_backlog_refuses_past_the_total_limit(store: SqlStore, flows: tuple[Flow, ...]) -> None:
+    """The total limit counts every key's queued executions, stored and being written."""
+    limited, other, plain = flows
+    await queue(store, limited, 3, Limits(default_queue_limit=100))
+    backlog = Backlog(store.count_queued, total_limit=5, shared=False)
+    await backlog.refresh()
+    assert backlog.take("other", 100) is None  # its write has not finished yet
+    assert await accept(backlog, store, plain, 2, 100) == [None, Full(5, total=True)]
+    backlog.settle("other", stored=False)  # that write failed: its place is free again
+    assert await accept(backlog, store, plain, 2, 100) == [None, Full(5, total=True)]
+    await backlog.refresh()
+    assert await accept(backlog, store, other, 1, 100) == [Full(5, total=True)]
+
+
+async def test_backlog_sees_what_other_processes_queued_and_started_at_its_next_count(
+    store: SqlStore, second_store: SqlStore, flows: tuple[Flow, ...]
+) -> None:
+    """Executions queued through another store count from the next refresh; started ones stop counting."""
+    limited = flows[0]
+    backlog = Backlog(store.count_queued, total_limit=100, shared=False)
+    await backlog.refresh()
+    assert backlog.take("limited", 3) is None  # its write has not finished yet
+    await queue(second_store, limited, 2, Limits(default_queue_limit=3))
+    await backlog.refresh()
+    assert backlog.take("limited", 3) == Full(3, total=False)
+    backlog.settle("limited", stored=False)
+    await store.claim_executions("w1", limit=2, lease_seconds=LEASE, now=NOW)
+    await backlog.refresh()
+    assert await accept(backlog, store, limited, 4, 3) == [None, None, None, Full(3, total=False)]
+
+
+async def test_backlog_counts_its_own_executions_once_a_refresh_includes_them(
+    store: SqlStore, flows: tuple[Flow, ...]
+) -> None:
+    """After a refresh the executions this process stored are counted by the database, not twice."""
+    backlog = Backlog(store.count_queued, total_limit=100, shared=False)
+    await backlog.refresh()
+    assert await accept(backlog, store, flows[0], 2, 3) == [None, None]
+    await backlog.refresh()
+    await backlog.refresh()
+    assert await accept(backlog, store, flows[0], 2, 3) == [None, Full(3, total=False)]
+
+
+async def test_backlog_refreshes_at_once_count_each_execution_once(
+    store: SqlStore, flows: tuple[Flow, ...]
+) -> None:
+    """Two refreshes asked for at the same time (a request's and a caller's) never forget a place twice."""
+    backlog = Backlog(store.count_queued, total_limit=100, shared=False)
+    assert await accept(backlog, store, flows[0], 2, 3) == [None, None]
+    await asyncio.gather(backlog.refresh(), backlog.refresh())
+    assert await accept(backlog, store, flows[0], 2, 3) == [None, Full(3, total=False)]

@@ -101,10 +101,12 @@ async def statuses(store: SqlStore, key: str) -> list[ExecutionStatus]:
 
 def rejections(server: Server, reason: str) -> float:
     """How many webhook requests the metrics counted as refused for this reason."""
-    value = server.runtime.metrics.registry.get_sample_value(
-        "hookline_webhook_rejections_total", {"reason": reason}
+    return sum(
+        sample.value
+        for metric in server.runtime.metrics.registry.collect()
+        for sample in metric.samples
+        if sample.name == "hookline_webhook_rejections_total" and sample.labels["reason"] == reason
     )
-    return value or 0.0
 
 
 # -- queueLimit ------------------------------------------------------------------------------
@@ -150,8 +152,8 @@ async def test_a_burst_is_cut_at_the_queue_limit(make_server: Any, database: dic
         assert rejections(server, "queue_full") == 30
 
 
-async def test_workflows_without_a_queue_limit_are_not_bounded(make_server: Any) -> None:
-    """A workflow without the option queues whatever arrives while another one's queue is full."""
+async def test_a_full_queue_holds_back_no_other_workflow(make_server: Any) -> None:
+    """A workflow without the option queues what arrives (up to the default) while another one's is full."""
     async with make_server(workers=0) as server:
         bounded = await server.load(limited("limit-pass", queueLimit=1))
         free = await server.load(chain("limit-pass"))
@@ -159,6 +161,112 @@ async def test_workflows_without_a_queue_limit_are_not_bounded(make_server: Any)
         assert (await server.post(bounded, json={})).status_code == 429
         codes = [(await server.post(free, json={})).status_code for _ in range(5)]
         assert codes == [200] * 5
+
+
+# -- the default queue limits ----------------------------------------------------------------
+
+
+async def test_a_workflow_without_queue_limit_gets_the_default(
+    make_server: Any, database: dict[str, str]
+) -> None:
+    """With HOOKLINE_QUEUE_LIMIT 3 a burst to a workflow without queueLimit queues 3, the rest get 429."""
+    async with make_server(workers=0, queue_limit=3, **database) as server:
+        key = await server.load(chain("limit-pass"))
+        other = await server.load(chain("limit-pass"))
+        answers = await asyncio.gather(*(server.post(key, json={"n": n}) for n in range(10)))
+        codes = [answer.status_code for answer in answers]
+        assert (codes.count(200), codes.count(429)) == (3, 7)
+        refused = answers[codes.index(429)]
+        assert refused.headers["retry-after"] == "1"
+        assert refused.json()["error"] == {
+            "code": "queue_full",
+            "message": "This workflow already has 3 requests waiting, its limit; try again later.",
+        }
+        assert await statuses(server.runtime.store, key) == [ExecutionStatus.QUEUED] * 3
+        assert rejections(server, "queue_full") == 7
+        assert (await server.post(other, json={})).status_code == 200
+
+
+async def test_the_total_limit_stops_a_flood_over_several_workflows(
+    make_server: Any, database: dict[str, str]
+) -> None:
+    """With HOOKLINE_QUEUE_LIMIT_TOTAL 10, 40 requests at once over four workflows queue 10 in all."""
+    async with make_server(workers=0, queue_limit_total=10, **database) as server:
+        keys = [await server.load(chain("limit-pass")) for _ in range(3)]
+        keys.append(await server.load(limited("limit-pass", queueLimit=100)))  # counted in the total too
+        answers = await asyncio.gather(*(server.post(k, json={"n": n}) for n in range(10) for k in keys))
+        codes = [answer.status_code for answer in answers]
+        assert (codes.count(200), codes.count(429)) == (10, 30)
+        refused = answers[codes.index(429)]
+        assert refused.headers["retry-after"] == "1"
+        assert refused.json()["error"] == {
+            "code": "queue_full",
+            "message": "10 requests are already waiting across all workflows, the limit; try again later.",
+        }
+        recorded = await server.runtime.store.list_executions(ExecutionFilter(limit=1000))
+        assert len(recorded) == 10
+        assert rejections(server, "queue_full") == 30
+
+
+async def test_a_drained_queue_accepts_again_from_the_next_count(
+    make_server: Any, database: dict[str, str]
+) -> None:
+    """Once the workers drained a queue full at the default limit, the backlog's next count frees it."""
+    async with make_server(workers=0, queue_limit=2, **database) as server:
+        store = server.runtime.store
+        key = await server.load(chain("limit-pass"))
+        codes = [(await server.post(key, json={"n": n})).status_code for n in range(3)]
+        assert codes == [200, 200, 429]
+        drained = WorkerPool(store, FlowCache(store), concurrency=4, poll_seconds=0.05)
+        await asyncio.wait_for(drained.drain(), WITHIN)
+        await server.runtime.backlog.refresh()
+        assert (await server.post(key, json={"n": 3})).status_code == 200
+        assert await statuses(store, key) == [ExecutionStatus.RESOLVED] * 2 + [ExecutionStatus.QUEUED]
+
+
+async def test_a_restart_over_a_full_queue_refuses_from_the_first_request(
+    make_server: Any, database: dict[str, str]
+) -> None:
+    """A server started on a database whose queue is at the default limit refuses its first request."""
+    async with make_server(workers=0, queue_limit=2, **database) as server:
+        key = await server.load(chain("limit-pass"))
+        assert [(await server.post(key, json={})).status_code for _ in range(2)] == [200, 200]
+    async with make_server(workers=0, queue_limit=2, **database) as restarted:
+        assert (await restarted.post(key, json={})).status_code == 429
+        assert await statuses(restarted.runtime.store, key) == [ExecutionStatus.QUEUED] * 2
+
+
+async def test_a_duplicate_gets_its_original_answer_from_a_full_queue(
+    make_server: Any, database: dict[str, str]
+) -> None:
+    """Past the default limit a new event gets 429, a repeat its original's answer; one is recorded."""
+    workflow = {**chain("limit-pass"), "options": {"dedupe": {"source": "headers.idempotency-key"}}}
+    async with make_server(workers=0, queue_limit=1, **database) as server:
+        key = await server.load(workflow)
+        first = await server.post(key, json={}, headers={"Idempotency-Key": "a"})
+        again = await server.post(key, json={}, headers={"Idempotency-Key": "a"})
+        new = await server.post(key, json={}, headers={"Idempotency-Key": "b"})
+        assert (first.status_code, again.status_code, new.status_code) == (200, 200, 429)
+        assert again.headers["x-hookline-duplicate"] == "true"
+        assert again.headers["x-hookline-execution"] == first.headers["x-hookline-execution"]
+        assert new.json()["error"]["code"] == "queue_full"
+        assert await statuses(server.runtime.store, key) == [ExecutionStatus.QUEUED]
+
+
+async def test_the_default_limit_counts_what_other_processes_queued(
+    make_server: Any, postgres_url: str, postgres_store: SqlStore
+) -> None:
+    """Two servers on one PostgreSQL database: what one queued counts for the other from its next count."""
+    settings = {"workers": 0, "queue_limit": 3, "database_url": postgres_url}
+    async with make_server(**settings) as first, make_server(**settings) as second:
+        key = await first.load(chain("limit-pass"))
+        for n in range(2):
+            assert (await first.post(key, json={"n": n})).status_code == 200
+        await second.runtime.backlog.refresh()
+        assert [(await second.post(key, json={"n": n})).status_code for n in (2, 3)] == [200, 429]
+        await first.runtime.backlog.refresh()
+        assert (await first.post(key, json={"n": 4})).status_code == 429
+        assert await statuses(postgres_store, key) == [ExecutionStatus.QUEUED] * 3
 
 
 # -- concurrency -----------------------------------------------------------------------------

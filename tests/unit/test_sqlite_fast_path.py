@@ -391,7 +391,7 @@ async def _store_with_queue(folder: Path, *, direct: bool) -> SqlStore:
 )
 def test_timestamps_are_encoded_as_sqlalchemy_encodes_them(value: datetime) -> None:
     """The fast timestamp encoder writes exactly the text of SQLAlchemy's UtcDateTime processor."""
-    dialect = create_engine("sqlite:///unused.db").dialect
+    dialect = create_engine("sqlite://").dialect  # in memory: no file is created
     processor = UtcDateTime().dialect_impl(dialect).bind_processor(dialect)
     assert processor is not None
     assert _encode_timestamp(value) == processor(value)
@@ -406,7 +406,7 @@ def test_timestamps_are_encoded_as_sqlalchemy_encodes_them(value: datetime) -> N
 )
 def test_json_is_encoded_as_sqlalchemy_encodes_it(value: Any) -> None:
     """The fast JSON encoder gives the JSON column's own SQLAlchemy text for any JSON value."""
-    dialect = create_engine("sqlite:///unused.db").dialect
+    dialect = create_engine("sqlite://").dialect  # in memory: no file is created
     column = executions.c.context
     processor = column.type.dialect_impl(dialect).bind_processor(dialect)
     encoder = column_encoder(column, dialect)

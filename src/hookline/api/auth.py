@@ -9,6 +9,7 @@ from pathlib import Path
 
 from hookline.errors import ConfigError, RejectedRequest
 from hookline.settings import Settings
+from hookline.store.files import private_folder
 
 TOKEN_FILE = "admin-token"  # noqa: S105 (a file name, not a secret)
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="hookline"'}
@@ -33,7 +34,7 @@ def admin_token(settings: Settings) -> tuple[str, bool]:
         return saved, False
     token = secrets.token_urlsafe(32)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_folder(path.parent)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as file:
             file.write(token + "\n")

@@ -12,12 +12,14 @@ from hookline.admin.executions import ExecutionAdmin
 from hookline.admin.workflows import WorkflowAdmin
 from hookline.engine.dispatcher import Dispatcher
 from hookline.engine.flows import FlowCache
+from hookline.engine.rate_limit import RateLimiter
 from hookline.engine.scope import env_allow_list
 from hookline.metrics import Metrics
 from hookline.plugins import load_plugins
 from hookline.queue.janitor import Janitor
 from hookline.queue.worker import WorkerPool
 from hookline.settings import Settings
+from hookline.store.backlog import Backlog
 from hookline.store.base import Store
 from hookline.store.database import is_sqlite_url
 from hookline.store.notify import EXECUTIONS_CHANNEL, WORKFLOWS_CHANNEL, Callback, Listener
@@ -39,6 +41,10 @@ class Runtime:
     workflows: WorkflowAdmin
     executions: ExecutionAdmin
     janitor: Janitor
+    rate_limiter: RateLimiter
+    """Applies the workflows' `options.rateLimit` (sharing its counts on PostgreSQL)."""
+    backlog: Backlog
+    """The counts of queued executions that the default queue limits are checked against."""
     listener: Listener | None = None
     """On PostgreSQL with workers: wakes them when any process queues an execution."""
 
@@ -54,7 +60,7 @@ class Runtime:
         url = settings.effective_database_url
         if store is None:
             store = await open_store(url, migrate=is_sqlite_url(url))
-        flows = FlowCache(store, settings.cache_seconds)
+        flows = FlowCache(store, settings.cache_seconds, default_queue_limit=settings.queue_limit)
         env = env_allow_list(settings.env_allow_list, os.environ)
         metrics = Metrics()
         workers = WorkerPool(
@@ -70,13 +76,22 @@ class Runtime:
         # A 429 over a workflow's limit asks callers back after one poll interval (at least 1 s):
         # by then the workers have looked for work again, so a place may have come free.
         retry_after = math.ceil(settings.poll_seconds)
-        dispatcher = Dispatcher(store, env=env, wake=workers.wake, metrics=metrics, retry_after=retry_after)
+        backlog = Backlog(
+            store.count_queued, total_limit=settings.queue_limit_total, shared=not is_sqlite_url(url)
+        )
+        # Counted at once: a long queue is full from the first request on (a CLI replay included).
+        await backlog.refresh()
+        dispatcher = Dispatcher(
+            store, env=env, wake=workers.wake, metrics=metrics, retry_after=retry_after, backlog=backlog
+        )
         if serve and is_sqlite_url(url):
             # One process owns an SQLite file, so whatever was running when it stopped is ours to resume.
             resumed = await store.expire_claims()
             if resumed:
                 log.info("resuming %d interrupted executions", resumed)
         janitor = Janitor(store, interval=settings.janitor_seconds)
+        # One process owns an SQLite file, so its own counts are all there is to know.
+        rate_limiter = RateLimiter(None if is_sqlite_url(url) else store)
         listener = None
         if serve:
             workers.start()
@@ -91,7 +106,18 @@ class Runtime:
         workflows = WorkflowAdmin(store, changed=flows.forget)
         executions = ExecutionAdmin(store, flows, dispatcher, stop_local=workers.cancel)
         runtime = cls(
-            settings, store, flows, dispatcher, workers, metrics, workflows, executions, janitor, listener
+            settings,
+            store,
+            flows,
+            dispatcher,
+            workers,
+            metrics,
+            workflows,
+            executions,
+            janitor,
+            rate_limiter,
+            backlog,
+            listener,
         )
         if serve:
             settle_heap()
@@ -104,6 +130,8 @@ class Runtime:
         their claims released, so another process resumes them at once.
         """
         await self.janitor.stop()
+        await self.rate_limiter.close()
+        await self.backlog.close()
         if self.listener is not None:
             await self.listener.stop()
         await self.workers.stop(self.settings.shutdown_grace_seconds)

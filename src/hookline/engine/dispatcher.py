@@ -3,8 +3,10 @@
 It also applies a workflow's back-pressure options (§6.4): an asynchronous workflow's
 `queueLimit` is checked by the store as the execution is queued (its `concurrency` is kept
 with it for the workers), while a synchronous workflow's `concurrency` bounds the runs of
-this process, since a synchronous run is recorded only when it ends. Over a limit the
-caller gets `429` with `Retry-After`, and nothing is recorded.
+this process, since a synchronous run is recorded only when it ends. The default queue
+limits (of a workflow without `queueLimit`, and of all workflows together) are checked
+against the process's `Backlog` before anything is written. Over a limit the caller gets
+`429` with `Retry-After`, and nothing is recorded.
 
 A request with an idempotency key (`options.dedupe`, see `trigger.dedupe`) goes through
 `dispatch_once`: it runs only when it can claim the key; otherwise it gets the answer of the
@@ -28,9 +30,11 @@ from hookline.errors import RejectedRequest
 from hookline.ids import new_id
 from hookline.metrics import Metrics
 from hookline.models import Answer, Execution, ExecutionStatus
+from hookline.store.backlog import Backlog
 from hookline.store.base import DedupeHolder, DedupeKey, Limits, Store
 from hookline.trigger.dedupe import RequestKey
-from hookline.trigger.responses import outcome_answer, timeout_answer
+from hookline.trigger.fields import Unsendable
+from hookline.trigger.responses import invalid_answer, outcome_answer, timeout_answer
 from hookline.types import JsonObject
 
 CLAIM_GRACE = 30.0
@@ -63,6 +67,8 @@ class Dispatcher:
     """Turns trigger events into executions; `wake` tells the local workers there is work.
 
     `retry_after` is the `Retry-After` (seconds) of a `429` answered over a workflow's limit.
+    `backlog` applies the default queue limits (per workflow and in all); without one, only the
+    workflows' own `queueLimit` does.
     """
 
     def __init__(
@@ -73,8 +79,10 @@ class Dispatcher:
         wake: Callable[[], None] | None = None,
         metrics: Metrics | None = None,
         retry_after: int = 1,
+        backlog: Backlog | None = None,
     ) -> None:
         self._store = store
+        self._backlog = backlog
         self._env = dict(env or {})
         self._wake = wake or (lambda: None)
         self._metrics = metrics or Metrics()
@@ -179,15 +187,24 @@ class Dispatcher:
     async def enqueue(self, compiled: CompiledFlow, context: JsonObject) -> Dispatched:
         """Durably record a queued execution with the answer it gets; safe to answer once this returns.
 
-        With `options.queueLimit`, a full queue (that many executions of the key waiting) is
-        refused with `429` and nothing is recorded.
+        A full queue is refused with `429 queue_full` and nothing is recorded: the workflow's
+        (`options.queueLimit`, or else the default queue limit) or that of all workflows together.
         """
-        execution, answer = _queued(compiled, context, new_id(), _event_key())
-        limits = compiled.limits
-        if limits is None:
-            await self._store.add_execution(execution)
-        elif not await self._store.add_limited_execution(execution, limits):
-            raise self._queue_full(limits)
+        limits, key, backlog = compiled.limits, compiled.flow.workflow.key, self._backlog
+        if backlog is not None:
+            self._take_place(backlog, key, limits)
+        try:
+            execution, answer = _queued(compiled, context, new_id(), _event_key())
+            if limits is None:
+                await self._store.add_execution(execution)
+            elif not await self._store.add_limited_execution(execution, limits):
+                raise self._queue_full(limits.queue_limit)
+        except BaseException as error:
+            if backlog is not None:  # cancelled while its write is queued: it may yet be stored
+                backlog.settle(key, stored=isinstance(error, asyncio.CancelledError))
+            raise
+        if backlog is not None:
+            backlog.settle(key, stored=True)
         self.wake()
         return Dispatched(execution, answer)
 
@@ -205,17 +222,36 @@ class Dispatcher:
         return await self._enqueue_once(compiled, context, key)
 
     async def _enqueue_once(self, compiled: CompiledFlow, context: JsonObject, key: RequestKey) -> Answered:
-        """Queue the execution together with its key's claim, or answer as the key's holder did."""
-        execution_id = new_id()
-        execution, answer = _queued(compiled, context, execution_id, key.event_key(execution_id))
-        limits = compiled.limits
-        dedupe = DedupeKey(key.digest, _after(execution.created_at, key.window))
-        holder = await self._store.add_deduplicated_execution(
-            execution, dedupe, limits, now=execution.created_at
-        )
+        """Queue the execution together with its key's claim, or answer as the key's holder did.
+
+        A duplicate gets its original's answer even when the queue is full.
+        """
+        limits, workflow_key, backlog = compiled.limits, compiled.flow.workflow.key, self._backlog
+        if backlog is not None:
+            try:
+                self._take_place(backlog, workflow_key, limits)
+            except RejectedRequest:
+                earlier = await self._store.get_dedupe_holder(key.digest, now=_now())
+                if earlier is None:
+                    raise
+                return self._repeat(earlier)
+        try:
+            execution_id = new_id()
+            execution, answer = _queued(compiled, context, execution_id, key.event_key(execution_id))
+            dedupe = DedupeKey(key.digest, _after(execution.created_at, key.window))
+            holder = await self._store.add_deduplicated_execution(
+                execution, dedupe, limits, now=execution.created_at
+            )
+        except BaseException as error:
+            if backlog is not None:  # cancelled while its write is queued: it may yet be stored
+                backlog.settle(workflow_key, stored=isinstance(error, asyncio.CancelledError))
+            raise
+        stored = holder is not None and holder.execution_id == execution.id
+        if backlog is not None:
+            backlog.settle(workflow_key, stored=stored)
         if holder is None:
-            raise self._queue_full(limits)
-        if holder.execution_id != execution.id:
+            raise self._queue_full(limits.queue_limit if limits is not None else None)
+        if not stored:
             return self._repeat(holder)
         self.wake()
         return Answered(execution.id, answer, duplicate=False)
@@ -283,13 +319,21 @@ class Dispatcher:
             )
         return Answered(holder.execution_id, Answer.from_json(holder.response), duplicate=True)
 
-    def _queue_full(self, limits: Limits | None) -> RejectedRequest:
-        """The `429` of a workflow whose queue is at its `queueLimit`."""
-        limit = limits.queue_limit if limits is not None else None
-        return self._busy(
-            "queue_full",
-            f"This workflow already has {limit} requests waiting, its limit; try again later.",
-        )
+    def _take_place(self, backlog: Backlog, key: str, limits: Limits | None) -> None:
+        """Take a place in the backlog for one more queued execution of `key`; `429` past a default limit."""
+        full = backlog.take(key, limits.default_queue_limit if limits is not None else None)
+        if full is not None:
+            raise self._queue_full(full.limit, total=full.total)
+
+    def _queue_full(self, limit: int | None, *, total: bool = False) -> RejectedRequest:
+        """The `429` of a full queue: the workflow's (at its queue limit), or that of all workflows."""
+        if total:
+            message = (
+                f"{limit} requests are already waiting across all workflows, the limit; try again later."
+            )
+        else:
+            message = f"This workflow already has {limit} requests waiting, its limit; try again later."
+        return self._busy("queue_full", message)
 
     def _busy(self, code: str, message: str) -> RejectedRequest:
         """The `429` of a workflow over one of its limits, with `Retry-After`."""
@@ -299,9 +343,18 @@ class Dispatcher:
 def _queued(
     compiled: CompiledFlow, context: JsonObject, execution_id: int, event_key: str
 ) -> tuple[Execution, Answer]:
-    """A new queued execution with the trigger's configured answer, and that answer."""
+    """A new queued execution with the trigger's configured answer, and that answer.
+
+    The answer is rendered and encoded here, before anything is committed: one that cannot be
+    sent is refused with `500 answer_invalid` and nothing is queued (a caller told `500` after
+    its event was recorded would send it again).
+    """
     workflow = compiled.flow.workflow
-    answer = compiled.answer.render(build_scope(context=context, jobs_by_node_key={}))
+    try:
+        answer = compiled.answer.render(build_scope(context=context, jobs_by_node_key={}))
+    except Unsendable as error:
+        # The webhook route logs the refusal (throttled, with the workflow's URL and the reason).
+        raise invalid_answer(error) from None
     execution = Execution(
         id=execution_id,
         workflow_id=workflow.id,

@@ -11,6 +11,7 @@ from hookline.engine.graph import Graph
 from hookline.store.base import Flow, Limits, Store
 from hookline.trigger.context import ContextPlan, context_plan
 from hookline.trigger.dedupe import DedupeSource
+from hookline.trigger.rate_rule import RateRule
 from hookline.trigger.responses import DEFAULT_ASYNC_TEMPLATE, AnswerTemplate
 
 
@@ -20,37 +21,50 @@ class CompiledFlow:
 
     flow: Flow
     graph: Graph
+    default_queue_limit: int | None = None
+    """The `queueLimit` of an asynchronous workflow whose options set none (`HOOKLINE_QUEUE_LIMIT`)."""
     context: ContextPlan = field(init=False)
     """What the trigger config asks of each request's context (see `build_context`)."""
     limits: Limits | None = field(init=False)
-    """Its `concurrency` and `queueLimit`, or None without either."""
+    """Its `concurrency` and `queueLimit` (or the default queue limit), or None without any."""
     dedupe: DedupeSource | None = field(init=False)
     """Where its requests carry an idempotency key, or None without `options.dedupe`."""
+    rate_limit: RateRule | None = field(init=False)
+    """How many requests it accepts per second or minute, or None without `options.rateLimit`."""
     answer: AnswerTemplate = field(init=False)
     """What its trigger answers when it queues a run (asynchronous workflows)."""
 
     def __post_init__(self) -> None:
         workflow = self.flow.workflow
         object.__setattr__(self, "context", context_plan(workflow.config))
-        object.__setattr__(self, "limits", Limits.of(workflow.options))
+        default = None if workflow.sync else self.default_queue_limit  # nothing of a sync run waits
+        object.__setattr__(self, "limits", Limits.of(workflow.options, default))
         object.__setattr__(self, "dedupe", DedupeSource.of(workflow.options))
+        object.__setattr__(self, "rate_limit", RateRule.of(workflow.options))
         # Only an asynchronous workflow answers with its trigger's `response`: a synchronous one
         # never reads it, so nothing in it can break the synchronous workflow's compilation.
         answer = DEFAULT_ASYNC_TEMPLATE if workflow.sync else AnswerTemplate.of(workflow.config)
         object.__setattr__(self, "answer", answer)
 
 
+MAX_CACHED = 10_000
+"""Cached entries one process holds at most: requests to made-up keys must not grow it without end."""
+
+
 class FlowCache:
     """Remembers workflow versions for `ttl` seconds, by key (the live one) and by id.
+
+    `default_queue_limit` is the queue limit of the asynchronous workflows that set none.
 
     A change made through another process is seen within `ttl` seconds. Unknown keys
     are remembered too, so a flood of requests to a wrong URL does not become a flood
     of queries. Concurrent misses of one entry share a single read.
     """
 
-    def __init__(self, store: Store, ttl: float = 1.0) -> None:
+    def __init__(self, store: Store, ttl: float = 1.0, *, default_queue_limit: int | None = None) -> None:
         self._store = store
         self._ttl = ttl
+        self._default_queue_limit = default_queue_limit
         self._entries: dict[object, tuple[float, CompiledFlow | None]] = {}
         self._loading: dict[object, asyncio.Future[CompiledFlow | None]] = {}
 
@@ -65,6 +79,12 @@ class FlowCache:
     async def version(self, workflow_id: int) -> CompiledFlow | None:
         """One workflow version by id, or None."""
         return await self._get(("id", workflow_id), lambda: self._store.get_flow(workflow_id))
+
+    def _evict(self, now: float) -> None:
+        """Drop the expired entries; when all are fresh, the unknown keys (a flood of made-up URLs)."""
+        self._entries = {entry: held for entry, held in self._entries.items() if held[0] > now}
+        if len(self._entries) >= MAX_CACHED:
+            self._entries = {entry: held for entry, held in self._entries.items() if held[1] is not None}
 
     def forget(self, key: str = "") -> None:
         """Drop the cached versions of a key (of every key when `key` is ""); the next request reads them."""
@@ -87,7 +107,11 @@ class FlowCache:
         self._loading[entry] = future
         try:
             flow = await load()
-            compiled = CompiledFlow(flow, Graph(flow.nodes)) if flow is not None else None
+            compiled = None
+            if flow is not None:
+                compiled = CompiledFlow(flow, Graph(flow.nodes), self._default_queue_limit)
+            if len(self._entries) >= MAX_CACHED:
+                self._evict(now)
             self._entries[entry] = (now + self._ttl, compiled)
             future.set_result(compiled)
             return compiled

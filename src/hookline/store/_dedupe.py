@@ -61,17 +61,18 @@ def claim(
 
 
 def add_execution(
-    connection: Connection, dedupe: DedupeKey, row: dict[str, Any], now: datetime
+    connection: Connection, dedupe: DedupeKey, row: dict[str, Any], now: datetime, *, bounded: bool
 ) -> DedupeHolder | None:
     """Claim the key for a queued execution's row and insert the row; see `add_deduplicated_execution`.
 
-    A row with a queue limit is inserted only below it (`_queue.insert_bounded`, whose lock the
-    caller holds); refused, the key is given back and None returned.
+    A `bounded` row (its workflow's own queue limit) is inserted only below it
+    (`_queue.insert_bounded`, whose lock the caller holds); refused, the key is given back and
+    None returned.
     """
     holder = claim(connection, dedupe, row["id"], row["response"], now)
     if holder.execution_id != row["id"]:
         return holder
-    if row["queue_limit"] is None:
+    if not bounded:
         _INSERT_EXECUTION.run(connection, row)
     elif not queue.insert_bounded(connection, row):
         _FORGET.run(connection, {"forgotten_key": dedupe.key, "forgotten_id": row["id"]})

@@ -99,7 +99,7 @@ def execution_row(execution: Execution, limits: Limits | None = None) -> dict[st
         "claim_expires_at": None,
         "run_after": None,
         "concurrency": limits.concurrency if limits is not None else None,
-        "queue_limit": limits.queue_limit if limits is not None else None,
+        "queue_limit": limits.stored_queue_limit if limits is not None else None,
         "created_at": execution.created_at,
         "started_at": execution.started_at,
         "finished_at": execution.finished_at,

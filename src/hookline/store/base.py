@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
 from hookline.models import Execution, ExecutionStatus, Job, Node, Workflow
 from hookline.types import JsonObject, JsonValue
+
+RateWindow = tuple[str, int]
+"""A rate-limit window as stored: its bucket (who is counted) and its start, in seconds since the epoch."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,16 +67,29 @@ class Limits:
     concurrency: int | None = None
     """At most this many executions of the key are `started` with a live claim at once."""
     queue_limit: int | None = None
-    """A new execution is refused while this many executions of the key are `queued`."""
+    """A new execution is refused while this many executions of the key are `queued` (checked exactly)."""
+    default_queue_limit: int | None = None
+    """Without `queue_limit`: the process's default (`HOOKLINE_QUEUE_LIMIT`), which the dispatcher
+    checks against its approximate counts (`Backlog`); the store only records it with the execution."""
 
     @classmethod
-    def of(cls, options: Mapping[str, Any]) -> Limits | None:
-        """The limits a workflow's options set (`concurrency`, `queueLimit`), or None when they set none."""
-        concurrency, queue_limit = options.get("concurrency"), options.get("queueLimit")
-        if concurrency is None and queue_limit is None:
-            return None  # the common case, decided by two lookups on the webhook's hot path
-        limits = cls(_whole(concurrency), _whole(queue_limit))
-        return limits if limits.concurrency or limits.queue_limit else None
+    def of(cls, options: Mapping[str, Any], default_queue_limit: int | None = None) -> Limits | None:
+        """The limits a workflow's options set (`concurrency`, `queueLimit`), with the default queue
+        limit when they set no `queueLimit`; None when there are none at all."""
+        concurrency, queue_limit = _whole(options.get("concurrency")), _whole(options.get("queueLimit"))
+        if queue_limit is not None:
+            default_queue_limit = None
+        if concurrency is None and queue_limit is None and default_queue_limit is None:
+            return None
+        return cls(concurrency, queue_limit, default_queue_limit)
+
+    @property
+    def stored_queue_limit(self) -> int | None:
+        """The queue limit recorded with an execution: the workflow's own, else the default.
+
+        The queued executions recorded with one are those the counts find (`ix_executions_bounded`).
+        """
+        return self.default_queue_limit if self.queue_limit is None else self.queue_limit
 
 
 def _whole(value: Any) -> int | None:
@@ -224,13 +240,35 @@ class Store(Protocol):
         """Delete up to `limit` idempotency keys expired at `now`, oldest first; how many."""
         ...
 
+    async def count_requests(
+        self, added: Mapping[RateWindow, int], read: Collection[RateWindow] = ()
+    ) -> dict[RateWindow, int]:
+        """Add to the request counts of rate-limit windows, shared by every process; the totals after.
+
+        The answer holds the total of each `added` window and of each `read` window that has one.
+        Counts are not durable: on PostgreSQL a crash of the database may lose them.
+        """
+        ...
+
+    async def delete_rate_counts(self, before: datetime, *, limit: int) -> int:
+        """Delete up to `limit` rate-limit windows that started before `before`, oldest first; how many."""
+        ...
+
     async def add_limited_execution(self, execution: Execution, limits: Limits) -> bool:
         """Durably insert a queued execution with its workflow's limits; False when its queue is full.
 
-        The limits are stored with the execution, for the claim. With a queue limit, the
-        execution is inserted only while fewer executions of its key (accepted under a queue
-        limit) are `queued` than that; the count and the insert share one transaction, and no
-        two such transactions of one key overlap. When the queue is full nothing is stored.
+        The limits are stored with the execution, for the claim and the counts. With a queue
+        limit, the execution is inserted only while fewer executions of its key (recorded with
+        a queue limit, the default one included) are `queued` than that; the count and the
+        insert share one transaction, and no two such transactions of one key overlap. When the
+        queue is full nothing is stored. A default queue limit is recorded, not checked.
+        """
+        ...
+
+    async def count_queued(self) -> dict[str, int]:
+        """How many executions of each workflow key are `queued`, of those recorded with a queue limit.
+
+        Every execution queued by the dispatcher is (its workflow's own limit, or the default).
         """
         ...
 

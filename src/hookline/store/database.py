@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
 from hookline.errors import ConfigError, StorageUnavailable
+from hookline.store.files import prepare_database_file
 
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -53,14 +54,15 @@ def database_url(url: str) -> str:
 
 
 def create_engine(url: str) -> AsyncEngine:
-    """An async engine for a user URL; SQLite files get their directory and pragmas."""
+    """An async engine for a user URL; SQLite files get their folder, a private file and pragmas."""
     parsed = make_url(database_url(url))
     if parsed.get_backend_name() != "sqlite":
         return create_async_engine(
             parsed, json_serializer=dump_json, json_deserializer=_load_json, pool_pre_ping=True
         )
-    if not is_memory_url(parsed):
-        Path(str(parsed.database)).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    database = str(parsed.database)
+    if not is_memory_url(parsed) and not database.startswith("file:"):  # a URI is SQLite's to open
+        prepare_database_file(Path(database).expanduser())
     engine = create_async_engine(parsed, json_serializer=dump_json, json_deserializer=_load_json)
     _set_sqlite_pragmas(engine.sync_engine)
     _begin_through_sqlalchemy(engine.sync_engine)

@@ -164,7 +164,9 @@ Index(
     sqlite_where=_limited,
 )
 
-# Queued rows with a queue limit, by key: what the queue-limit check counts.
+# Queued rows with a queue limit, by key: what the queue-limit check counts, and the counts the
+# default queue limits are checked against (every execution the dispatcher queues has a limit: the
+# workflow's own, or the default).
 _bounded = and_(executions.c.status == "queued", executions.c.queue_limit.is_not(None))
 Index("ix_executions_bounded", executions.c.key, postgresql_where=_bounded, sqlite_where=_bounded)
 
@@ -200,4 +202,18 @@ dedupe_keys = Table(
     Column("expires_at", UtcDateTime(), nullable=False),
     # The janitor deletes the expired keys, oldest first.
     Index("ix_dedupe_keys_expires_at", "expires_at"),
+)
+
+# Requests admitted under rate limits (`options.rateLimit`), summed over every process that shares
+# the database: per bucket (a workflow key, the limit's period, and a client address for per-address
+# limits) and window (its start, in whole seconds since the epoch). Unlogged on PostgreSQL (see
+# migration 0006): the counts are worth no WAL, and losing them in a crash lets a window start over.
+rate_counts = Table(
+    "rate_counts",
+    metadata,
+    Column("bucket", String(200), primary_key=True),
+    Column("window_start", BigInteger, primary_key=True),
+    Column("count", Integer, nullable=False),
+    # The janitor deletes the windows that ended long ago, oldest first.
+    Index("ix_rate_counts_window_start", "window_start"),
 )

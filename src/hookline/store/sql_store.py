@@ -8,10 +8,11 @@ An in-memory SQLite database has a single connection, so there reads queue with 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
+import asyncpg
 from sqlalchemy import exc, func, literal, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -20,6 +21,7 @@ from hookline.errors import RejectedRequest, StorageUnavailable
 from hookline.models import Execution, ExecutionStatus, Job, Node, Workflow
 from hookline.store import _dedupe as dedupes
 from hookline.store import _queue as queue
+from hookline.store import _rate_counts as rate_counts
 from hookline.store import _statements as sql
 from hookline.store._rows import execution_row, job_row, node_row, to_execution, to_job, to_workflow
 from hookline.store.base import (
@@ -28,6 +30,7 @@ from hookline.store.base import (
     ExecutionFilter,
     Flow,
     Limits,
+    RateWindow,
     RetentionRule,
     WorkflowFilter,
 )
@@ -232,6 +235,10 @@ class SqlStore:
             raise
         return limits.queue_limit is None or bool(stored)
 
+    async def count_queued(self) -> dict[str, int]:
+        """How many executions of each key are queued (recorded with a queue limit); a pooled read."""
+        return await self._read(queue.count_queued)
+
     async def add_deduplicated_execution(
         self, execution: Execution, dedupe: DedupeKey, limits: Limits | None, *, now: datetime
     ) -> DedupeHolder | None:
@@ -241,10 +248,11 @@ class SqlStore:
         key's advisory lock (and the workflow's queue lock, with a queue limit) on PostgreSQL.
         """
         row = execution_row(execution, limits)
+        bounded = limits is not None and limits.queue_limit is not None
         steps: list[Step] = [dedupes.lock(dedupe.key)]
-        if row["queue_limit"] is not None:
+        if bounded:
             steps.append(Lock(queue.QUEUE_LOCKS, queue.lock_key(execution.key)))
-        steps.append(Sync(lambda c: dedupes.add_execution(c, dedupe, row, now)))
+        steps.append(Sync(lambda c: dedupes.add_execution(c, dedupe, row, now, bounded=bounded)))
         if self._notifies:
             steps.append(Notify(EXECUTIONS_CHANNEL))  # a duplicate wakes the listeners for nothing
         try:
@@ -273,6 +281,36 @@ class SqlStore:
         if limit <= 0:
             return 0
         return await self.writer.run(lambda c: dedupes.delete_expired(c, now, limit, lock=self._locks_rows))
+
+    async def count_requests(
+        self, added: Mapping[RateWindow, int], read: Collection[RateWindow] = ()
+    ) -> dict[RateWindow, int]:
+        """Add to rate-limit windows' shared counts; the totals of those and of the `read` ones.
+
+        On PostgreSQL one statement on a pooled connection (its bare asyncpg connection), beside
+        the writer: a count is not worth delaying the group commit of accepted requests. SQLite's
+        one writer takes it (a single process has nothing to share: only the tests use it there).
+        """
+        if self._claims_through_writer:
+            return await self.writer.run(lambda c: rate_counts.add(c, added, read))
+        try:
+            async with asyncio.timeout(self._timeout), self.engine.connect() as connection:
+                raw = await connection.get_raw_connection()
+                return await rate_counts.add_on_postgres(raw.driver_connection, added, read)
+        except Exception as error:
+            if is_unavailable(error) or isinstance(
+                error, asyncpg.PostgresConnectionError | asyncpg.InterfaceError
+            ):
+                raise unavailable(error) from error
+            raise
+
+    async def delete_rate_counts(self, before: datetime, *, limit: int) -> int:
+        """Delete up to `limit` rate-limit windows that started before `before`, oldest first; how many."""
+        if limit <= 0:
+            return 0
+        start = int(before.timestamp())
+        lock = self._locks_rows
+        return await self.writer.run(lambda c: rate_counts.delete_before(c, start, limit, lock=lock))
 
     async def add_job(self, job: Job) -> None:
         """Durably insert one finished job."""
