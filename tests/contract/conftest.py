@@ -109,7 +109,8 @@ async def store(backend: str, store_url: str) -> AsyncIterator[SqlStore]:
 async def _empty(store: SqlStore) -> None:
     """Remove every row a previous test left behind."""
     async with store.engine.begin() as connection:
-        await connection.exec_driver_sql("TRUNCATE workflows, nodes, executions, jobs, dedupe_keys CASCADE")
+        tables = "workflows, nodes, executions, jobs, dedupe_keys, rate_counts"
+        await connection.exec_driver_sql(f"TRUNCATE {tables} CASCADE")
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""The janitor: deletes executions past their retention, and expired dedupe keys, in small batches."""
+"""The janitor: deletes old executions, expired dedupe keys and old rate counts, in small batches."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from hookline.errors import StorageUnavailable
 from hookline.models import Workflow
@@ -14,6 +14,10 @@ from hookline.queue.retention import retention_rules
 from hookline.store.base import Store
 
 log = logging.getLogger(__name__)
+
+RATE_COUNTS_KEPT = timedelta(minutes=5)
+"""How long rate-limit windows are kept after they start: a limit reads two periods (two minutes at
+most), and the rest leaves room for processes whose clocks disagree."""
 
 
 class Janitor:
@@ -65,6 +69,17 @@ class Janitor:
             if count < self._batch:
                 return deleted
 
+    async def delete_old_rate_counts(self, now: datetime | None = None) -> int:
+        """Delete rate-limit windows that started over `RATE_COUNTS_KEPT` ago, batch by batch; how many."""
+        before = (now or datetime.now(UTC)) - RATE_COUNTS_KEPT
+        deleted = 0
+        while True:
+            count = await self._store.delete_rate_counts(before, limit=self._batch)
+            deleted += count
+            await asyncio.sleep(0)  # let requests in between batches
+            if count < self._batch:
+                return deleted
+
     async def _loop(self) -> None:
         while True:
             try:
@@ -74,6 +89,7 @@ class Janitor:
                 keys = await self.delete_expired_keys()
                 if keys:
                     log.info("janitor deleted %d expired dedupe keys", keys)
+                await self.delete_old_rate_counts()  # routine, like the windows themselves: not logged
             except StorageUnavailable as exc:
                 log.warning("janitor skipped a sweep: %s", exc)
             except Exception:
