@@ -55,9 +55,9 @@ class Metrics:
         """Count one webhook answer."""
         self._counts.requests.add((workflow, status))
 
-    def rejected(self, reason: str) -> None:
-        """Count one refused webhook request."""
-        self._counts.rejections.add((reason,))
+    def rejected(self, reason: str, workflow: str = "") -> None:
+        """Count one refused webhook request; `workflow` is the key of an existing workflow, else ""."""
+        self._counts.rejections.add((workflow, reason))
 
     def job_finished(self, node: Node, job: Job) -> None:
         """Record how long one node run took (the processor's `observe` hook)."""
@@ -161,8 +161,8 @@ class _Counts(Collector):
         )
         self.rejections = _Counter(
             "hookline_webhook_rejections",
-            "Webhook requests refused before anything ran, by reason.",
-            ("reason",),
+            "Webhook requests refused before anything ran, by workflow key (empty: none) and reason.",
+            ("workflow", "reason"),
         )
         self.executions = _Counter(
             "hookline_executions_finished",

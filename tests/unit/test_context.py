@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import pytest
+
 from hookline.trigger.context import REDACTED, REDACTED_HEADERS, build_context, configured_items
 from hookline.trigger.query import parse_query
 
@@ -32,8 +34,8 @@ def test_header_names_are_lower_cased_and_repeats_joined() -> None:
 def test_credential_headers_are_redacted() -> None:
     """Authorization, Cookie and Proxy-Authorization values never reach the context."""
     headers = build_context(HEADERS, {}, None, {})["headers"]
-    assert {"authorization", "cookie", "proxy-authorization"} == REDACTED_HEADERS
-    for name in REDACTED_HEADERS:
+    assert {"authorization", "cookie", "proxy-authorization"} <= REDACTED_HEADERS
+    for name in ("authorization", "cookie", "proxy-authorization"):
         assert headers[name] == REDACTED
     assert "s3cret" not in str(headers)
     assert "d2ViaG9vazpzM2NyZXQ=" not in str(headers)
@@ -142,3 +144,29 @@ def test_configured_items_skips_malformed_entries_and_missing_sections() -> None
     assert configured_items(config, "headers") == []
     assert configured_items({}, "query") == []
     assert configured_items({"request": None}, "query") == []
+
+
+@pytest.mark.parametrize(
+    "name", ["X-Api-Key", "X-Hub-Signature-256", "Stripe-Signature", "X-Slack-Signature", "webhook-signature"]
+)
+def test_api_keys_and_sender_signatures_are_redacted(name: str) -> None:
+    """API keys and the signature headers of the common senders are credentials too: redacted."""
+    headers = build_context([(name, "t=1,v1=secret-ish")], {}, None, {})["headers"]
+    assert headers == {name.lower(): REDACTED}
+
+
+def test_header_items_marked_secret_are_redacted() -> None:
+    """A configured header item with `"secret": true` is redacted, whatever the case of its name."""
+    config = {"request": {"headers": [{"key": "X-Shop-Token", "secret": True}, {"key": "X-Plain"}]}}
+    headers = build_context([("x-shop-token", "tok"), ("x-plain", "p")], {}, None, config)["headers"]
+    assert headers == {"x-shop-token": REDACTED, "x-plain": "p"}
+
+
+def test_many_repeated_headers_are_folded_in_order() -> None:
+    """Sixty thousand repeats of one header fold into one comma-separated value, in arrival order.
+
+    (They used to be joined one at a time, which cost the square of their number: 6 s here.)
+    """
+    values = [f"v{index}" for index in range(60_000)]
+    headers = build_context([("X-A", value) for value in values], {}, None, {})["headers"]
+    assert headers == {"x-a": ", ".join(values)}

@@ -26,8 +26,8 @@ def test_the_scrape_matches_prometheus_client_for_the_same_events() -> None:
     )
     rejections = Counter(
         "hookline_webhook_rejections",
-        "Webhook requests refused before anything ran, by reason.",
-        ["reason"],
+        "Webhook requests refused before anything ran, by workflow key (empty: none) and reason.",
+        ["workflow", "reason"],
         registry=reference,
     )
     executions = Counter(
@@ -53,9 +53,9 @@ def test_the_scrape_matches_prometheus_client_for_the_same_events() -> None:
     for key, status in [("orders", 200), ("orders", 200), ("orders", 500), ("refunds", 202)]:
         metrics.answered(key, status)
         requests.labels(key, str(status)).inc()
-    for reason in ["unauthorized", "not_found", "unauthorized"]:
-        metrics.rejected(reason)
-        rejections.labels(reason).inc()
+    for workflow, reason in [("orders", "unauthorized"), ("", "not_found"), ("orders", "unauthorized")]:
+        metrics.rejected(reason, workflow)
+        rejections.labels(workflow, reason).inc()
     for index, seconds in enumerate(SECONDS):
         end = START + timedelta(seconds=seconds)
         elapsed = (end - START).total_seconds()  # what hookline observes (timedelta rounds to µs)

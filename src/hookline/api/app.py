@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -16,6 +17,7 @@ from hookline.api.admin import create_admin_api
 from hookline.api.auth import TOKEN_FILE, admin_token
 from hookline.api.errors import CatchAll, hookline_error, http_error
 from hookline.api.health import health_routes
+from hookline.api.http_protocol import METRICS_STATE
 from hookline.api.runtime import Runtime
 from hookline.api.webhook import WebhookEndpoint, WebhookFirst
 from hookline.errors import HooklineError
@@ -28,21 +30,29 @@ log = logging.getLogger(__name__)
 def create_app(settings: Settings | None = None) -> Starlette:
     """The hookline server as an ASGI app; it opens its store when the app starts.
 
-    Webhook calls are answered by `WebhookFirst`, before Starlette's middleware, router and admin API.
+    Webhook calls are answered by `WebhookFirst`, before Starlette's middleware, router and admin API;
+    with `settings.webhook_port`, only on that port (the server listens on both, see `hookline serve`).
     """
     settings = settings or Settings.from_env()
     started = _Started()
 
     @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         started.token = _token(settings)
         runtime = await Runtime.open(settings)
         started.runtime = app.state.runtime = runtime
         started.webhook = WebhookEndpoint(
-            runtime.flows, runtime.dispatcher, runtime.metrics, body_limit=settings.body_limit
+            runtime.flows,
+            runtime.dispatcher,
+            runtime.metrics,
+            body_limit=settings.body_limit,
+            json_depth_limit=settings.json_depth_limit,
+            query_parameter_limit=settings.query_parameter_limit,
+            rate_limiter=runtime.rate_limiter,
         )
         try:
-            yield
+            # The lifespan state is what uvicorn hands each connection's protocol: it counts its refusals.
+            yield {METRICS_STATE: runtime.metrics}
         finally:
             await runtime.close()
 
@@ -57,6 +67,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     return WebhookFirst(
         webhook=webhook,
+        webhook_port=settings.webhook_port,
         routes=[
             Mount("/api", app=create_admin_api(get_runtime, get_token)),
             *health_routes(get_runtime, get_token),

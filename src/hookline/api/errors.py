@@ -43,7 +43,7 @@ class InvalidRequest(HooklineError):
 
 
 class ThrottledLog:
-    """Logs a warning at most once per `every` seconds per kind, saying how many were left out meanwhile.
+    """Logs a line at most once per `every` seconds per kind, saying how many were left out meanwhile.
 
     During a database outage every request answers 503: one line per request would bury the log.
     """
@@ -56,6 +56,10 @@ class ThrottledLog:
 
     def warning(self, kind: str, message: str, *args: object) -> None:
         """Log `message % args` unless a warning of this kind was logged less than `every` seconds ago."""
+        self.log(logging.WARNING, kind, message, *args)
+
+    def log(self, level: int, kind: str, message: str, *args: object) -> None:
+        """Log `message % args` at `level` unless a line of this kind was logged less than `every` s ago."""
         now = self._clock()
         if now - self._last.get(kind, -self._every) < self._every:
             self._skipped[kind] = self._skipped.get(kind, 0) + 1
@@ -64,7 +68,7 @@ class ThrottledLog:
         self._last[kind] = now
         if skipped:
             message += f" (and {skipped} more like it in the last {self._every:g} s)"
-        log.warning(message, *args)
+        log.log(level, message, *args)
 
 
 _server_errors = ThrottledLog()

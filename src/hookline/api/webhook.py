@@ -15,23 +15,28 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.types import Receive, Scope, Send
 
-from hookline.api.errors import UNEXPECTED, log_error_answer
+from hookline.api.errors import UNEXPECTED, ThrottledLog
 from hookline.engine.dispatcher import Dispatcher
 from hookline.engine.flows import CompiledFlow, FlowCache
+from hookline.engine.rate_limit import RateLimiter
 from hookline.errors import HooklineError, NotFound, RejectedRequest
 from hookline.metrics import Metrics
 from hookline.trigger.auth import check_basic_auth
-from hookline.trigger.body import parse_body
+from hookline.trigger.body import DEFAULT_DEPTH_LIMIT, parse_body
 from hookline.trigger.context import build_context
 from hookline.trigger.dedupe import RequestKey
-from hookline.trigger.query import parse_query
+from hookline.trigger.query import PARAMETER_LIMIT, parse_query
 from hookline.trigger.responses import Reply, answer_reply, error_reply
+from hookline.trigger.storable import nul_refused
 from hookline.types import JsonObject
 
 PATH_PREFIX = "/api/webhook:trigger/"
 """Every webhook URL's path: this, then the workflow's key."""
 
 ALLOW_POST = {"Allow": "POST"}
+
+WEBHOOK_PORT_EXTRAS = frozenset({"/healthz", "/readyz"})
+"""What the webhook port serves besides webhook URLs: the probes a load balancer in front of it needs."""
 
 log = logging.getLogger(__name__)
 
@@ -44,20 +49,34 @@ class WebhookEndpoint:
     """Handles every request to a webhook URL; only POST runs anything."""
 
     def __init__(
-        self, flows: FlowCache, dispatcher: Dispatcher, metrics: Metrics, *, body_limit: int
+        self,
+        flows: FlowCache,
+        dispatcher: Dispatcher,
+        metrics: Metrics,
+        *,
+        body_limit: int,
+        json_depth_limit: int = DEFAULT_DEPTH_LIMIT,
+        query_parameter_limit: int = PARAMETER_LIMIT,
+        rate_limiter: RateLimiter | None = None,
     ) -> None:
         self._flows = flows
         self._dispatcher = dispatcher
         self._metrics = metrics
         self._body_limit = body_limit
+        self._json_depth_limit = json_depth_limit
+        self._query_parameter_limit = query_parameter_limit
+        self._rate_limiter = rate_limiter or RateLimiter()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send, key: str) -> None:
         """Answer one webhook request for workflow `key` (errors as hookline's JSON errors), and count it."""
+        workflow = ""  # the key, once it names a live workflow: only those become metric labels
         try:
-            status, headers, body = await self._answer(scope, receive, key)
+            compiled = await self._live(scope, key)
+            workflow = key
+            status, headers, body = await self._answer(scope, receive, compiled)
         except HooklineError as error:
-            self._metrics.rejected(error.code)
-            log_error_answer(scope["method"], scope["path"], error)
+            self._metrics.rejected(error.code, workflow)
+            log_refusal(scope, workflow, error)
             status, headers, body = error_reply(error)
         except ClientGone:
             return
@@ -70,7 +89,8 @@ class WebhookEndpoint:
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
-    async def _answer(self, scope: Scope, receive: Receive, key: str) -> Reply:
+    async def _live(self, scope: Scope, key: str) -> CompiledFlow:
+        """The live workflow of a POST to `key`; 405 for any other method, 404 for an unknown key."""
         if scope["method"] != "POST":
             raise RejectedRequest(
                 405, "method_not_allowed", "Webhook URLs only accept POST.", headers=ALLOW_POST
@@ -78,15 +98,21 @@ class WebhookEndpoint:
         compiled = await self._flows.live(key)
         if compiled is None:
             raise NotFound("No enabled workflow has this webhook key.")
+        return compiled
+
+    async def _answer(self, scope: Scope, receive: Receive, compiled: CompiledFlow) -> Reply:
         headers = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"]]
         wanted = _wanted_headers(headers)
         config = compiled.flow.workflow.config
         check_basic_auth(wanted.get("authorization"), config.get("basicAuthentication"))
+        if compiled.rate_limit is not None:  # only these pay for a call (a coroutine) per request
+            client = scope.get("client")
+            await self._rate_limiter.admit(compiled, client[0] if client else None)
         raw = await read_body(receive, wanted.get("content-length"), self._body_limit)
         context = build_context(
             headers,
-            parse_query(scope["query_string"].decode("latin-1")),
-            parse_body(wanted.get("content-type"), raw),
+            self._query(scope["query_string"]),
+            parse_body(wanted.get("content-type"), raw, self._json_depth_limit),
             config,
             plan=compiled.context,
         )
@@ -101,6 +127,12 @@ class WebhookEndpoint:
         else:
             result = await self._dispatcher.enqueue(compiled, context)
         return answer_reply(result.answer, result.execution.id)
+
+    def _query(self, raw: bytes) -> JsonObject:
+        """The parsed query string; one holding a NUL character (`%00`) cannot be stored and is a 400."""
+        if b"%00" in raw:
+            raise nul_refused("query")
+        return parse_query(raw.decode("latin-1"), parameter_limit=self._query_parameter_limit)
 
     async def _answer_once(
         self, compiled: CompiledFlow, context: JsonObject, request_key: RequestKey
@@ -117,17 +149,42 @@ class WebhookFirst(Starlette):
     its own errors, the unexpected ones included.
     """
 
-    def __init__(self, *, webhook: Callable[[], WebhookEndpoint], **options: Any) -> None:
+    def __init__(
+        self, *, webhook: Callable[[], WebhookEndpoint], webhook_port: int | None = None, **options: Any
+    ) -> None:
         super().__init__(**options)
         self._webhook = webhook
+        self._webhook_port = webhook_port
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Answer a webhook request, or hand the request to Starlette."""
+        """Answer a webhook request, or hand it to Starlette (404 for what this port does not serve)."""
         key = webhook_key(scope) if scope["type"] == "http" else None
+        if self._webhook_port is not None and scope["type"] == "http":
+            refused = self._not_on_this_port(scope, key)
+            if refused is not None:
+                status, headers, body = error_reply(refused)
+                await send({"type": "http.response.start", "status": status, "headers": headers})
+                await send({"type": "http.response.body", "body": body})
+                return
         if key is None:
             await super().__call__(scope, receive, send)
         else:
             await self._webhook()(scope, receive, send, key)
+
+    def _not_on_this_port(self, scope: Scope, key: str | None) -> HooklineError | None:
+        """With a webhook port: webhook URLs (and health) are served there only, everything else elsewhere.
+
+        The port is the one the connection came to (`scope["server"]`), never a header the client sent.
+        """
+        server = scope.get("server")
+        if server is not None and server[1] == self._webhook_port:
+            if key is None and scope["path"] not in WEBHOOK_PORT_EXTRAS:
+                return NotFound("Only webhook URLs are served on this port.")
+        elif key is not None:
+            return RejectedRequest(
+                404, "webhook_port", f"Webhook URLs are served on port {self._webhook_port}."
+            )
+        return None
 
 
 def webhook_key(scope: Scope) -> str | None:
@@ -178,3 +235,28 @@ def _wanted_headers(headers: list[tuple[str, str]]) -> dict[str, str]:
 
 def _too_large(limit: int) -> RejectedRequest:
     return RejectedRequest(413, "body_too_large", f"The request body is larger than {limit} bytes.")
+
+
+_refusals = ThrottledLog()
+
+
+def log_refusal(scope: Scope, workflow: str, error: HooklineError) -> None:
+    """Log a refused webhook request with the client's address and the reason.
+
+    Failed authentication (someone may be guessing) and server-side failures are warnings, the
+    other refusals info; each at most one line per workflow and reason every few seconds, with a
+    count of the others, so that a flood of bad requests cannot flood the log.
+    """
+    client = scope.get("client")
+    level = logging.WARNING if error.status in (401, 403) or error.status >= 500 else logging.INFO
+    _refusals.log(
+        level,
+        f"{workflow} {error.code}",
+        "%s %s from %s answered %s %s: %s",
+        scope["method"],
+        scope["path"],
+        client[0] if client else "unknown",
+        error.status,
+        error.code,
+        error.message,
+    )

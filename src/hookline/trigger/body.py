@@ -7,10 +7,14 @@ from collections.abc import Callable
 import orjson
 
 from hookline.errors import RejectedRequest
+from hookline.trigger.storable import check_json_body, json_too_deep, number_out_of_range
 from hookline.types import JsonValue
 
-BodyParser = Callable[[bytes], JsonValue]
-"""Turns the raw bytes of a body into its JSON value, or raises RejectedRequest."""
+DEFAULT_DEPTH_LIMIT = 64
+"""The JSON depth limit when none is given (`Settings.json_depth_limit`)."""
+
+BodyParser = Callable[[bytes, int], JsonValue]
+"""Turns the raw bytes of a body (and the JSON depth limit) into its JSON value, or raises RejectedRequest."""
 
 _UTF8_BOM = b"\xef\xbb\xbf"
 
@@ -28,10 +32,10 @@ def is_json_type(content_type: str | None) -> bool:
     return kind == "application/json" or (kind.startswith("application/") and kind.endswith("+json"))
 
 
-def parse_body(content_type: str | None, raw: bytes) -> JsonValue:
+def parse_body(content_type: str | None, raw: bytes, depth_limit: int = DEFAULT_DEPTH_LIMIT) -> JsonValue:
     """The parsed body for its Content-Type; None for types hookline does not read."""
     parser = parser_for(content_type)
-    return None if parser is None else parser(raw)
+    return None if parser is None else parser(raw, depth_limit)
 
 
 def parser_for(content_type: str | None) -> BodyParser | None:
@@ -41,16 +45,23 @@ def parser_for(content_type: str | None) -> BodyParser | None:
     return _PARSERS.get(media_type(content_type))
 
 
-def parse_json(raw: bytes) -> JsonValue:
-    """Parse a JSON body; an empty body is None, malformed JSON is a 400."""
+def parse_json(raw: bytes, depth_limit: int = DEFAULT_DEPTH_LIMIT) -> JsonValue:
+    """Parse a JSON body; an empty body is None, malformed JSON is a 400, and so is one hookline
+    cannot store as it came (too deep, a NUL character, an integer beyond 64 bits: `storable`)."""
     if not raw:
         return None
     # RFC 8259 lets parsers ignore a byte order mark, and some Windows clients send one.
     document = raw[len(_UTF8_BOM) :] if raw.startswith(_UTF8_BOM) else raw
     try:
-        return orjson.loads(document)
+        value: JsonValue = orjson.loads(document)
     except orjson.JSONDecodeError as error:
+        if error.msg.startswith("depth limit exceeded"):
+            raise json_too_deep(depth_limit) from None
+        if error.msg.startswith("number is infinity"):
+            raise number_out_of_range("a number too large for a 64-bit float") from None
         raise _malformed_json(document, error) from None
+    check_json_body(document, value, depth_limit)
+    return value
 
 
 def _malformed_json(document: bytes, error: orjson.JSONDecodeError) -> RejectedRequest:

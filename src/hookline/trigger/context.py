@@ -12,8 +12,29 @@ from hookline.types import JsonValue
 REDACTED = "[redacted]"
 """What a credential header's value is replaced with in the context."""
 
-REDACTED_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
-"""Header names (lower-case) whose values are credentials, never stored in an execution."""
+REDACTED_HEADERS = frozenset(
+    {
+        "authorization",
+        "cookie",
+        "proxy-authorization",
+        # API keys, and the signatures (or shared tokens) of the common webhook senders: a
+        # signature over a body is a replayable credential for that body.
+        "x-api-key",
+        "x-hub-signature",
+        "x-hub-signature-256",
+        "stripe-signature",
+        "x-slack-signature",
+        "x-shopify-hmac-sha256",
+        "x-twilio-signature",
+        "x-gitlab-token",
+        "webhook-signature",
+        "svix-signature",
+    }
+)
+"""Header names (lower-case) whose values are credentials, never stored in an execution.
+
+A workflow adds its own: the configured signature header, and header items marked `"secret": true`.
+"""
 
 REQUEST_PARTS = ("headers", "query", "body")
 """The parts of `config.request` that list configured items."""
@@ -74,12 +95,19 @@ def configured_items(config: Mapping[str, Any], part: str) -> list[dict[str, str
 
 
 def redacted_header_names(config: Mapping[str, Any]) -> frozenset[str]:
-    """The lower-case header names to redact: credentials, plus the configured signature header."""
+    """The lower-case header names to redact: credentials, the configured signature header, and the
+    header items marked `"secret": true`."""
+    names = set(REDACTED_HEADERS)
     signature = config.get("signature")
     header = signature.get("header") if isinstance(signature, Mapping) else None
     if isinstance(header, str) and header:
-        return REDACTED_HEADERS | {header.lower()}
-    return REDACTED_HEADERS
+        names.add(header.lower())
+    request = config.get("request")
+    items = request.get("headers") if isinstance(request, Mapping) else None
+    for item in items if isinstance(items, list) else ():
+        if isinstance(item, Mapping) and item.get("secret") is True and isinstance(item.get("key"), str):
+            names.add(item["key"].lower())
+    return frozenset(names)
 
 
 def _clean_item(item: Any) -> dict[str, str] | None:
@@ -101,15 +129,21 @@ def _context_headers(headers: Sequence[tuple[str, str]], plan: ContextPlan) -> d
     """Every header by lower-case name, credentials redacted, configured names present even when absent."""
     redacted = plan.redacted
     result: dict[str, str | None] = {}
+    repeated: dict[str, list[str]] = {}
     for name, value in headers:
         lower = name.lower()
         if lower in redacted:
             result[lower] = REDACTED
-        elif lower in result:
-            # HTTP allows a repeated header to be folded into one, comma-separated (RFC 9110 §5.3).
-            result[lower] = f"{result[lower]}, {value}"
-        else:
+        elif lower not in result:
             result[lower] = value
+        elif lower in repeated:
+            repeated[lower].append(value)
+        else:
+            repeated[lower] = [result[lower] or "", value]
+    # HTTP allows a repeated header to be folded into one, comma-separated (RFC 9110 §5.3); joined
+    # once at the end, since joining as they come costs the square of their number.
+    for lower, values in repeated.items():
+        result[lower] = ", ".join(values)
     for name in plan.header_names:
         result.setdefault(name, None)
     return result
