@@ -30,15 +30,7 @@ export function showProblems(form, error) {
     const path = where.replace(/^nodes\[[^\]]*\]\./, "").replace(/^body\./, "");
     const target = bestField(fields, path);
     if (target) {
-      const note = h("p", { class: "field-error", id: uid("error") }, message);
-      target.append(note);
-      const control = target.querySelector("input, select, textarea");
-      if (control) {
-        control.setAttribute("aria-invalid", "true");
-        // Keep the field's hint described too: the error comes first.
-        const hint = control.getAttribute("aria-describedby");
-        control.setAttribute("aria-describedby", hint ? `${note.id} ${hint}` : note.id);
-      }
+      placeProblem(target, message);
     } else {
       unplaced.push(where && where !== "body" ? `${where}: ${message}` : message);
     }
@@ -50,6 +42,23 @@ export function showProblems(form, error) {
     block: "nearest",
   });
   return true;
+}
+
+/**
+ * Show `message` at the end of `target` (a field, or a table cell) and mark the control inside it
+ * invalid, described by the message before its hint. Returns the note.
+ */
+export function placeProblem(target, message, attrs = {}) {
+  const note = h("p", { class: "field-error", id: uid("error"), ...attrs }, message);
+  target.append(note);
+  const control = target.querySelector("input, select, textarea");
+  if (control) {
+    control.setAttribute("aria-invalid", "true");
+    // Keep the field's hint described too: the error comes first.
+    const hint = control.getAttribute("aria-describedby");
+    control.setAttribute("aria-describedby", hint ? `${note.id} ${hint}` : note.id);
+  }
+  return note;
 }
 
 function bestField(fields, path) {

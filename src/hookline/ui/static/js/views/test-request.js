@@ -3,7 +3,7 @@
 import { field, h, pretty, replace, uid } from "../dom.js";
 import { openDrawer } from "../drawer.js";
 import { headerRows } from "./header-rows.js";
-import { readSamples } from "./trigger-drawer.js";
+import { readSamples } from "./samples.js";
 
 const METHODS = ["POST", "GET", "PUT", "PATCH", "DELETE"];
 const EXECUTION_HEADER = "X-Hookline-Execution";

@@ -4,46 +4,30 @@ import { api } from "../api.js";
 import { append, copyText, field, h, pretty, toggle, uid } from "../dom.js";
 import { openDrawer } from "../drawer.js";
 import { notify } from "../notify.js";
-import { clearProblems } from "../problems.js";
 import { onSubmit } from "../submit.js";
 import { headerRows } from "./header-rows.js";
 import { pathTable } from "./path-table.js";
+import { sampleParser } from "./sample-parser.js";
+import { readRenames, readSamples, rememberRenames } from "./samples.js";
 import { frozenNote } from "./workflow-settings.js";
 import { pickerField } from "../forms/variable-picker.js";
 import { variablesAt } from "../forms/variables.js";
 
 const STATUS_PROBLEM = "must be an integer between 200 and 599";
 
-/** The sample query and body last parsed for a workflow key ({query, body}), kept in this browser. */
-export function readSamples(key) {
-  try {
-    return JSON.parse(localStorage.getItem(`hookline.samples.${key}`) ?? "{}") ?? {};
-  } catch {
-    return {};
-  }
-}
-
-/** Remember one sample ("query" or "body") of a workflow key, so the test-request form can start from it. */
-export function rememberSample(key, part, text) {
-  try {
-    localStorage.setItem(`hookline.samples.${key}`, JSON.stringify({ ...readSamples(key), [part]: text }));
-  } catch {
-    // Storage may be full or switched off; the sample is a convenience, never needed.
-  }
-}
-
 /** Open the trigger's drawer; read-only (with a note to create a new version) when !editable. */
 export function openTriggerDrawer(workflow, { editable, onNewVersion, onSaved } = {}) {
   const config = workflow.config ?? {};
   const request = config.request ?? {};
   const samples = readSamples(workflow.key);
+  const renames = readRenames(workflow.key);
   const form = h("form", { class: "form trigger-form", novalidate: true, id: uid("trigger-form") });
 
   const auth = authSection(config.basicAuthentication, editable);
   const parseTitle = h("h3", { id: uid("parse") }, "Parse request data");
-  const headers = pathTable(request.headers ?? [], { editable, label: "Header name", where: "config.request.headers" });
-  const query = pathTable(request.query ?? [], { editable, label: "Query path", where: "config.request.query" });
-  const body = pathTable(request.body ?? [], { editable, label: "Body path", where: "config.request.body" });
+  const headers = pathTable(request.headers ?? [], { part: "headers", editable, label: "Header name", where: "config.request.headers", secret: true });
+  const query = pathTable(request.query ?? [], { part: "query", editable, label: "Query path", where: "config.request.query", renamed: renames.query });
+  const body = pathTable(request.body ?? [], { part: "body", editable, label: "Body path", where: "config.request.body", renamed: renames.body });
   // The response may use the request items as they stand in the tables now, saved or not.
   const liveVariables = () =>
     variablesAt({ config: { request: { headers: headers.items(), query: query.items(), body: body.items() } } });
@@ -61,9 +45,9 @@ export function openTriggerDrawer(workflow, { editable, onNewVersion, onSaved } 
         "p",
         { class: "hint" },
         "List what later nodes use; each row becomes a variable, shown by its alias. ",
-        "Parse adds the paths of a sample that are new; rows you have keep their alias. Delete the rows you do not need.",
+        "Parse adds the paths of a sample that are new; rows you have keep their alias. Edit a path in its box; delete the rows you do not need.",
       ),
-      part("Headers", "Header names are matched in any case.", headers.element),
+      part("Headers", "Header names are matched in any case. A secret header's value is stored as [redacted] in executions.", headers.element),
       part("Query", null, sampleParser(workflow.key, "query", samples.query, query, editable), query.element),
       part("Body", "Read from JSON bodies.", sampleParser(workflow.key, "body", samples.body, body, editable), body.element),
     ),
@@ -81,6 +65,8 @@ export function openTriggerDrawer(workflow, { editable, onNewVersion, onSaved } 
 
   if (editable) {
     onSubmit(form, save, async () => {
+      const typed = [...headers.problems(), ...query.problems(), ...body.problems()];
+      if (typed.length) throw { details: typed };
       const next = {
         ...config,
         basicAuthentication: auth.value(),
@@ -94,6 +80,7 @@ export function openTriggerDrawer(workflow, { editable, onNewVersion, onSaved } 
         next.response = { ...(config.response ?? {}), ...response };
       }
       await api.patch(`/workflows/${workflow.id}`, { config: next });
+      rememberRenames(workflow.key, { query: query.renamed(), body: body.renamed() });
       notify("Saved the trigger.");
       drawer.close();
       onSaved?.();
@@ -167,47 +154,6 @@ function authSection(setting, editable) {
 function part(title, hint, ...content) {
   const heading = h("h4", { id: uid("part") }, title);
   return h("section", { class: "request-part", "aria-labelledby": heading.id }, heading, hint ? h("p", { class: "hint" }, hint) : null, content);
-}
-
-/** A sample textarea with its Parse button: the API's paths are merged into `table`. */
-function sampleParser(key, kind, sample, table, editable) {
-  const isQuery = kind === "query";
-  const area = h(
-    "textarea",
-    { rows: isQuery ? 2 : 5, class: "code", spellcheck: "false", disabled: !editable, placeholder: isQuery ? "https://example.com/hook?order[id]=42&source=shop" : '{"order": {"id": 42}}' },
-    sample ?? "",
-  );
-  const box = field(isQuery ? "Sample URL or query string" : "Sample JSON body", area);
-  const status = h("p", { class: "hint parse-status", "aria-live": "polite" });
-  const button = h("button", { type: "button", disabled: !editable }, "Parse");
-  button.addEventListener("click", async () => {
-    clearProblems(box);
-    area.removeAttribute("aria-describedby");
-    status.textContent = "";
-    button.disabled = true;
-    try {
-      const parsed = isQuery
-        ? await api.post("/parse/query", { sample: area.value })
-        : await api.post("/parse/json", { text: area.value });
-      rememberSample(key, kind, area.value);
-      const added = table.add(parsed.items);
-      const total = parsed.items.length;
-      status.textContent = !total
-        ? "The sample has no paths."
-        : added
-          ? `Added ${added} new path${added === 1 ? "" : "s"} of ${total}.`
-          : `No new paths: all ${total} are in the table already.`;
-    } catch (error) {
-      const note = h("p", { class: "field-error", id: uid("error") }, error.message);
-      box.append(note);
-      area.setAttribute("aria-invalid", "true");
-      area.setAttribute("aria-describedby", note.id);
-      area.focus();
-    } finally {
-      button.disabled = false;
-    }
-  });
-  return h("div", { class: "sample" }, box, h("div", { class: "sample-actions" }, button, status));
 }
 
 /** The answer an asynchronous workflow gives at once: status code, headers and body. */
