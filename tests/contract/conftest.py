@@ -8,6 +8,7 @@ them at the end, so concurrent runs never see each other's rows.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
@@ -56,13 +57,28 @@ class PostgresServer:
             await connection.close()
 
 
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
-    """The PostgreSQL server named by the environment, or a skip saying how to enable it."""
+def postgres_url_or_skip() -> str:
+    """The PostgreSQL server URL the environment names, or a skip saying how to name one."""
     url = os.environ.get(POSTGRES_ENV)
     if not url:
         pytest.skip(f"{POSTGRES_ENV} is not set; set it to a PostgreSQL server URL to run these tests")
-    server = PostgresServer(url)
+    return url
+
+
+@contextlib.contextmanager
+def fresh_postgres_database() -> Iterator[str]:
+    """The URL of a new database on the server the environment names (dropped afterwards), or a skip."""
+    server = PostgresServer(postgres_url_or_skip())
+    try:
+        yield server.new_database()
+    finally:
+        server.drop_all()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """The PostgreSQL server named by the environment, or a skip saying how to enable it."""
+    server = PostgresServer(postgres_url_or_skip())
     yield server
     server.drop_all()
 

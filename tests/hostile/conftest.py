@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -22,7 +21,7 @@ import httpx
 import pytest
 
 from hookline.api.auth import TOKEN_FILE
-from tests.contract.conftest import BACKENDS, POSTGRES_ENV, PostgresServer
+from tests.contract.conftest import BACKENDS, fresh_postgres_database
 from tests.hostile._health import HealthWatch
 from tests.hostile._raw import RawAnswer, exchange
 from tests.hostile._workflows import import_workflows
@@ -131,14 +130,8 @@ def _database(backend: str) -> Iterator[dict[str, str]]:
     if backend == "sqlite":
         yield {}
         return
-    named = os.environ.get(POSTGRES_ENV)
-    if not named:
-        pytest.skip(f"{POSTGRES_ENV} is not set; set it to a PostgreSQL server URL to run these tests")
-    server = PostgresServer(named)
-    try:
-        yield {"HOOKLINE_DATABASE_URL": server.new_database()}
-    finally:
-        server.drop_all()
+    with fresh_postgres_database() as url:
+        yield {"HOOKLINE_DATABASE_URL": url}
 
 
 def _run_in_thread(work: Coroutine[Any, Any, None]) -> None:

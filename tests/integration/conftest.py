@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
-import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from hookline.api.runtime import Runtime
 from hookline.exchange import flow_from_json
 from hookline.settings import Settings
 from hookline.store.sql_store import SqlStore, open_store
-from tests.contract.conftest import BACKENDS, POSTGRES_ENV, PostgresServer
+from tests.contract.conftest import BACKENDS, fresh_postgres_database
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -66,12 +65,8 @@ def make_server(tmp_path: Path) -> Callable[..., Any]:
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """A fresh PostgreSQL database for one test (dropped afterwards), or a skip without a server."""
-    url = os.environ.get(POSTGRES_ENV)
-    if not url:
-        pytest.skip(f"{POSTGRES_ENV} is not set")
-    server = PostgresServer(url)
-    yield server.new_database()
-    server.drop_all()
+    with fresh_postgres_database() as url:
+        yield url
 
 
 @pytest.fixture
@@ -90,16 +85,9 @@ def database(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
     if request.param == "sqlite":
         yield {}
         return
-    named = os.environ.get(POSTGRES_ENV)
-    if not named:
-        pytest.skip(f"{POSTGRES_ENV} is not set; set it to a PostgreSQL server URL to run these tests")
-    server = PostgresServer(named)
-    url = server.new_database()
-    try:
+    with fresh_postgres_database() as url:
         asyncio.run(_migrate(url))
         yield {"database_url": url}
-    finally:
-        server.drop_all()
 
 
 async def _migrate(url: str) -> None:
