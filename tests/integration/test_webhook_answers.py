@@ -268,15 +268,57 @@ async def test_async_workflow_answers_its_templated_response(server: Server) -> 
     }
 
 
-async def test_non_json_body_leaves_body_null(server: Server) -> None:
-    """A body of another type is accepted, with `$context.body` null."""
+async def test_a_body_of_a_type_hookline_does_not_read_leaves_body_null(server: Server) -> None:
+    """A body of a type hookline does not read is accepted, with `$context.body` null."""
     workflow = example("order-paid-async.json")
     key = await server.load(workflow)
-    response = await server.post(key, content=b"a=1", headers={"Content-Type": "text/plain"})
+    response = await server.post(key, content=b"a=1", headers={"Content-Type": "application/octet-stream"})
     assert response.status_code == 202
     execution = await server.runtime.store.get_execution(int(response.headers["x-hookline-execution"]))
     assert execution is not None
     assert execution.context["body"] is None
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("application/x-www-form-urlencoded", b"order[id]=5&order[status]=paid"),
+        ("application/x-ndjson", b'{"order": {"id": 5, "status": "paid"}}\n'),
+    ],
+)
+async def test_a_form_or_ndjson_body_reaches_the_workflow(
+    server: Server, content_type: str, body: bytes
+) -> None:
+    """A form body (as Slack or Twilio send) takes the branch its fields say; it used to arrive null."""
+    workflow = example("order-paid.json")
+    if content_type == "application/x-ndjson":  # the condition reads the first line's order
+        for node in workflow["nodes"]:
+            node["config"] = _replace_in(node["config"], "$context.body.order", "$context.body.0.order")
+    key = await server.load(workflow)
+    response = await server.post(key, content=body, headers={"Content-Type": content_type}, auth=AUTH)
+    assert response.status_code == 200
+    assert response.headers["x-order"] == "5"
+
+
+def _replace_in(value: Any, old: str, new: str) -> Any:
+    """A JSON value with `old` replaced by `new` in every string."""
+    if isinstance(value, str):
+        return value.replace(old, new)
+    if isinstance(value, list):
+        return [_replace_in(item, old, new) for item in value]
+    if isinstance(value, dict):
+        return {key: _replace_in(item, old, new) for key, item in value.items()}
+    return value
+
+
+async def test_a_text_body_is_its_text(server: Server) -> None:
+    """A `text/*` body is recorded as its text, decoded in its charset."""
+    key = await server.load(example("order-paid-async.json"))
+    headers = {"Content-Type": "text/plain; charset=iso-8859-1"}
+    response = await server.post(key, content="café".encode("latin-1"), headers=headers)
+    execution = await server.runtime.store.get_execution(int(response.headers["x-hookline-execution"]))
+    assert execution is not None
+    assert execution.context["body"] == "café"
 
 
 # --- answers that HTTP can carry, decided before anything is recorded --------------------------

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hookline.errors import RejectedRequest
-from hookline.trigger.body import is_json_type, media_type, parse_body
+from hookline.trigger.body import MAX_NDJSON_LINES, BodyLimits, is_json_type, media_type, parse_body
 
 
 @pytest.mark.parametrize(
@@ -65,10 +65,11 @@ def test_empty_json_body_is_none() -> None:
 
 
 def test_other_content_types_give_none() -> None:
-    """Types hookline does not read yet, and a missing type, give a null body."""
-    assert parse_body("text/plain", b"hello") is None
+    """Types hookline does not read (yet), and a missing type, give a null body: nothing is guessed."""
+    assert parse_body("application/octet-stream", b"hello") is None
     assert parse_body(None, b'{"a": 1}') is None
-    assert parse_body("application/x-www-form-urlencoded", b"a=1") is None
+    assert parse_body("application/xml", b"<a/>") is None
+    assert parse_body("multipart/form-data; boundary=x", b"--x--") is None
 
 
 def test_malformed_json_is_a_400_with_its_position() -> None:
@@ -108,3 +109,106 @@ def test_any_bytes_either_parse_or_are_a_400(raw: bytes) -> None:
     else:
         status = 200
     assert status in {200, 400}
+
+
+def test_a_form_body_is_parsed_by_the_query_rules() -> None:
+    """A form body's fields nest by qs rules, as the query string's do (Slack, Twilio, Typeform)."""
+    raw = b"order[id]=5&order[status]=paid&tags[]=a&tags[]=b&note=two+words&flag"
+    assert parse_body("application/x-www-form-urlencoded", raw) == {
+        "order": {"id": "5", "status": "paid"},
+        "tags": ["a", "b"],
+        "note": "two words",
+        "flag": None,
+    }
+
+
+def test_a_form_body_is_read_in_its_charset() -> None:
+    """Percent-escapes and raw bytes of a form are read in the charset its Content-Type names."""
+    content_type = "application/x-www-form-urlencoded; charset=ISO-8859-1"
+    assert parse_body(content_type, b"name=Jos%E9&city=K\xf6ln") == {"name": "José", "city": "Köln"}
+    assert parse_body("application/x-www-form-urlencoded", b"name=Jos%C3%A9") == {"name": "José"}
+
+
+def test_too_many_form_fields_is_a_400() -> None:
+    """More fields than the limit is refused rather than cut short."""
+    raw = "&".join(f"f{index}=1" for index in range(11)).encode()
+    with pytest.raises(RejectedRequest) as error:
+        parse_body("application/x-www-form-urlencoded", raw, BodyLimits(form_fields=10))
+    assert (error.value.status, error.value.code) == (400, "too_many_form_fields")
+
+
+@pytest.mark.parametrize(
+    ("content_type", "raw", "text"),
+    [
+        ("text/plain", "héllo".encode(), "héllo"),
+        ("text/csv; charset=utf-16", "a,b\n1,2".encode("utf-16"), "a,b\n1,2"),
+        ('text/plain; charset="windows-1252"', b"\x80 5", "€ 5"),
+        ("text/plain", b"", ""),
+    ],
+)
+def test_a_text_body_is_its_text(content_type: str, raw: bytes, text: str) -> None:
+    """`text/*` bodies are their text, decoded in their charset (UTF-8 by default)."""
+    assert parse_body(content_type, raw) == text
+
+
+def test_xml_is_not_read_as_text() -> None:
+    """`text/xml` is XML, which hookline does not read yet: its body is null rather than guessed."""
+    assert parse_body("text/xml", b"<a/>") is None
+
+
+@pytest.mark.parametrize(
+    ("content_type", "raw", "status", "code"),
+    [
+        ("text/plain", b"caf\xe9", 400, "malformed_text"),
+        ("text/plain; charset=nope", b"x", 415, "unsupported_charset"),
+        ("text/plain; charset=rot13", b"x", 415, "unsupported_charset"),
+        ("text/plain", b"a\x00b", 400, "nul_character"),
+        ("application/x-www-form-urlencoded", b"a=1%00", 400, "nul_character"),
+    ],
+)
+def test_text_that_cannot_be_read_or_stored_is_refused(
+    content_type: str, raw: bytes, status: int, code: str
+) -> None:
+    """Bytes that are not text in the charset, an unknown charset, or a NUL character are refused."""
+    with pytest.raises(RejectedRequest) as error:
+        parse_body(content_type, raw)
+    assert (error.value.status, error.value.code) == (status, code)
+
+
+@pytest.mark.parametrize("content_type", ["application/x-ndjson", "application/jsonl", "application/ndjson"])
+def test_an_ndjson_body_is_the_list_of_its_lines(content_type: str) -> None:
+    """Each non-blank line is one JSON value; CRLF line ends and blank lines are fine."""
+    raw = b'{"a": 1}\r\n\n[2, 3]\n"four"\n'
+    assert parse_body(content_type, raw) == [{"a": 1}, [2, 3], "four"]
+    assert parse_body(content_type, b"") == []
+
+
+@pytest.mark.parametrize(
+    ("raw", "code", "line"),
+    [
+        (b'{"a": 1}\n1, 2\n', "malformed_json", "Line 2"),
+        (b'{"a": 1}\n{"a": }\n', "malformed_json", "Line 2"),
+        (b'1\n2\n{"n": 18446744073709551616}', "number_out_of_range", "Line 3"),
+        (b'"a\\u0000"\n', "nul_character", "Line 1"),
+    ],
+)
+def test_a_bad_ndjson_line_is_a_400_naming_it(raw: bytes, code: str, line: str) -> None:
+    """One bad line refuses the body, and the message says which line (two values on one line too)."""
+    with pytest.raises(RejectedRequest) as error:
+        parse_body("application/x-ndjson", raw)
+    assert (error.value.status, error.value.code) == (400, code)
+    assert error.value.message.startswith(f"{line} of the NDJSON body")
+
+
+def test_an_ndjson_line_has_the_json_depth_limit() -> None:
+    """Each line may nest as deep as the JSON limit, and no deeper."""
+    assert parse_body("application/x-ndjson", b"[[1]]", BodyLimits(json_depth=2)) == [[[1]]]
+    with pytest.raises(RejectedRequest):
+        parse_body("application/x-ndjson", b"[[[1]]]", BodyLimits(json_depth=2))
+
+
+def test_too_many_ndjson_lines_is_a_400() -> None:
+    """More than `MAX_NDJSON_LINES` lines is refused before any is parsed."""
+    with pytest.raises(RejectedRequest) as error:
+        parse_body("application/x-ndjson", b"1\n" * MAX_NDJSON_LINES)
+    assert error.value.code == "too_many_lines"

@@ -22,7 +22,7 @@ from hookline.engine.rate_limit import RateLimiter
 from hookline.errors import HooklineError, NotFound, RejectedRequest
 from hookline.metrics import Metrics
 from hookline.trigger.auth import check_basic_auth
-from hookline.trigger.body import DEFAULT_DEPTH_LIMIT, parse_body
+from hookline.trigger.body import DEFAULT_DEPTH_LIMIT, BodyLimits, parse_body
 from hookline.trigger.context import build_context
 from hookline.trigger.dedupe import RequestKey
 from hookline.trigger.query import PARAMETER_LIMIT, parse_query
@@ -63,7 +63,7 @@ class WebhookEndpoint:
         self._dispatcher = dispatcher
         self._metrics = metrics
         self._body_limit = body_limit
-        self._json_depth_limit = json_depth_limit
+        self._body_limits = BodyLimits(json_depth_limit, query_parameter_limit)
         self._query_parameter_limit = query_parameter_limit
         self._rate_limiter = rate_limiter or RateLimiter()
 
@@ -112,7 +112,7 @@ class WebhookEndpoint:
         context = build_context(
             headers,
             self._query(scope["query_string"]),
-            parse_body(wanted.get("content-type"), raw, self._json_depth_limit),
+            parse_body(wanted.get("content-type"), raw, self._body_limits),
             config,
             plan=compiled.context,
         )

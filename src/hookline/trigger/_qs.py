@@ -79,12 +79,15 @@ def _overflow_object(items: dict[str, Any], overflow: float) -> _Object:
     return marked
 
 
-def parse(parts: list[str]) -> dict[str, Any]:
-    """`qs.parse` of a query's non-empty `&`-separated parts, as plain dicts, lists and strings."""
+def parse(parts: list[str], encoding: str = "utf-8") -> dict[str, Any]:
+    """`qs.parse` of a query's non-empty `&`-separated parts, as plain dicts, lists and strings.
+
+    Percent-escapes are bytes in `encoding` (qs's `charset`: UTF-8 unless a form says otherwise).
+    """
     # The result is merged into key by key; qs's marks on it never matter, since no value is ever
     # merged into the result itself, so it is a plain dict.
     result: dict[str, Any] = {}
-    for key, leaf in _collect(parts):
+    for key, leaf in _collect(parts, encoding):
         if "[" not in key:  # a name alone: the usual key, and the cheapest
             if key not in _PROTOTYPE_NAMES:
                 result[key] = _merge(result[key], leaf) if key in result else leaf
@@ -102,7 +105,7 @@ def parse(parts: list[str]) -> dict[str, Any]:
     return {key: _plain(item) if _is_container(item := result[key]) else item for key in _js_order(result)}
 
 
-def _collect(parts: list[str]) -> list[tuple[str, Any]]:
+def _collect(parts: list[str], encoding: str) -> list[tuple[str, Any]]:
     """qs `parseValues`: each key with its decoded value(s), in the order JavaScript lists keys."""
     values: dict[str, list[str | None]] = {}
     for raw in parts:
@@ -112,9 +115,9 @@ def _collect(parts: list[str]) -> list[tuple[str, Any]]:
         split = part.find("=") if split == -1 else split + 1
         key, value = (part, None) if split == -1 else (part[:split], part[split + 1 :])
         if "%" in key or "+" in key:
-            key = _decode(key)
+            key = _decode(key, encoding)
         if value is not None and ("%" in value or "+" in value):
-            value = _decode(value)
+            value = _decode(value, encoding)
         if key:  # qs drops a pair with an empty key when it parses the keys
             repeats = values.get(key)
             if repeats is None:
@@ -132,9 +135,9 @@ def _literal_brackets(part: str) -> str:
     return part.replace("%5B", "[").replace("%5b", "[").replace("%5D", "]").replace("%5d", "]")
 
 
-def _decode(text: str) -> str:
+def _decode(text: str, encoding: str) -> str:
     """A key or value with `+` as a space and percent-escapes decoded; malformed ones stay as written."""
-    return unquote(text.replace("+", " "))
+    return unquote(text.replace("+", " "), encoding, "replace")
 
 
 def _combined(values: list[str | None]) -> Any:

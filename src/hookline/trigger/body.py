@@ -1,20 +1,41 @@
-"""Request bodies parsed by content type: JSON now, through a table other formats can join."""
+"""Request bodies parsed by content type: JSON, form fields, text and NDJSON, through one table.
+
+Each is parsed from the exact bytes received, in the charset its Content-Type names (UTF-8 when
+it names none; JSON is always UTF-8). A type hookline does not read gives a null body: nothing is
+guessed.
+"""
 
 from __future__ import annotations
 
+import codecs
+import re
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import orjson
 
 from hookline.errors import RejectedRequest
-from hookline.trigger.storable import check_json_body, json_too_deep, number_out_of_range
+from hookline.trigger.query import PARAMETER_LIMIT, parse_form
+from hookline.trigger.storable import check_json_body, json_too_deep, nul_refused, number_out_of_range
 from hookline.types import JsonValue
 
 DEFAULT_DEPTH_LIMIT = 64
 """The JSON depth limit when none is given (`Settings.json_depth_limit`)."""
 
-BodyParser = Callable[[bytes, int], JsonValue]
-"""Turns the raw bytes of a body (and the JSON depth limit) into its JSON value, or raises RejectedRequest."""
+MAX_NDJSON_LINES = 10_000
+"""The most lines an NDJSON body may have; more is refused (400 `too_many_lines`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class BodyLimits:
+    """What a parsed body may hold (`Settings.json_depth_limit`, `Settings.query_parameter_limit`)."""
+
+    json_depth: int = DEFAULT_DEPTH_LIMIT
+    form_fields: int = PARAMETER_LIMIT
+
+
+BodyParser = Callable[[bytes, str, BodyLimits], JsonValue]
+"""Turns the raw bytes of a body, in a charset, into its JSON value, or raises RejectedRequest."""
 
 _UTF8_BOM = b"\xef\xbb\xbf"
 
@@ -32,17 +53,39 @@ def is_json_type(content_type: str | None) -> bool:
     return kind == "application/json" or (kind.startswith("application/") and kind.endswith("+json"))
 
 
-def parse_body(content_type: str | None, raw: bytes, depth_limit: int = DEFAULT_DEPTH_LIMIT) -> JsonValue:
+def parse_body(content_type: str | None, raw: bytes, limits: BodyLimits = BodyLimits()) -> JsonValue:
     """The parsed body for its Content-Type; None for types hookline does not read."""
     parser = parser_for(content_type)
-    return None if parser is None else parser(raw, depth_limit)
+    return None if parser is None else parser(raw, charset(content_type), limits)
 
 
 def parser_for(content_type: str | None) -> BodyParser | None:
     """The parser for a Content-Type, or None when hookline does not read that type."""
     if is_json_type(content_type):
-        return parse_json
-    return _PARSERS.get(media_type(content_type))
+        return _json
+    kind = media_type(content_type)
+    if kind.startswith("text/") and kind not in _XML_TEXT:
+        return _text
+    return _PARSERS.get(kind)
+
+
+_CHARSET = re.compile(r';\s*charset\s*=\s*"?([^";\s]+)', re.IGNORECASE)
+
+
+def charset(content_type: str | None) -> str:
+    """The charset a Content-Type names (`utf-8` when none); 415 `unsupported_charset` for an unknown one."""
+    found = _CHARSET.search(content_type) if content_type else None
+    if found is None:
+        return "utf-8"
+    name = found.group(1).lower()
+    try:
+        known = codecs.lookup(name)
+    except LookupError:
+        known = None
+    # Some codecs (rot13, base64, zlib) transform bytes or text rather than encode text.
+    if known is None or not getattr(known, "_is_text_encoding", True):
+        raise RejectedRequest(415, "unsupported_charset", f"hookline cannot read the charset {name!r}.")
+    return known.name
 
 
 def parse_json(raw: bytes, depth_limit: int = DEFAULT_DEPTH_LIMIT) -> JsonValue:
@@ -76,5 +119,67 @@ def _malformed_json(document: bytes, error: orjson.JSONDecodeError) -> RejectedR
     return RejectedRequest(400, "malformed_json", f"The request body is not valid JSON: {detail}.")
 
 
-_PARSERS: dict[str, BodyParser] = {}
-"""Parsers by media type for the formats beyond JSON (form, multipart, text, XML, NDJSON come later)."""
+def _json(raw: bytes, charset: str, limits: BodyLimits) -> JsonValue:
+    """A JSON body (always UTF-8: RFC 8259 allows no other charset on the wire)."""
+    return parse_json(raw, limits.json_depth)
+
+
+def _text(raw: bytes, charset: str, limits: BodyLimits) -> JsonValue:
+    """A `text/*` body as its text."""
+    return _decoded(raw, charset)
+
+
+def _form(raw: bytes, charset: str, limits: BodyLimits) -> JsonValue:
+    """An `application/x-www-form-urlencoded` body: its fields, nested by the qs rules of the query."""
+    text = _decoded(raw, charset)
+    if "%00" in text:
+        raise nul_refused("body")
+    return parse_form(text, encoding=charset, field_limit=limits.form_fields)
+
+
+def _ndjson(raw: bytes, charset: str, limits: BodyLimits) -> JsonValue:
+    """An NDJSON (JSON Lines) body: the list of its lines' values; blank lines are skipped."""
+    if raw.count(b"\n") >= MAX_NDJSON_LINES:
+        message = f"The NDJSON body has more than {MAX_NDJSON_LINES} lines."
+        raise RejectedRequest(400, "too_many_lines", message)
+    # Each line on its own: joined into one array, `1,2` on one line would pass as two values.
+    return [
+        _ndjson_line(line, number, limits)
+        for number, line in enumerate(raw.split(b"\n"), start=1)
+        if line.strip()
+    ]
+
+
+def _ndjson_line(line: bytes, number: int, limits: BodyLimits) -> JsonValue:
+    """One NDJSON line's value; its error says which line it is."""
+    try:
+        return parse_json(line, limits.json_depth)
+    except RejectedRequest as error:
+        detail = error.message.removeprefix("The request body ").removeprefix("The JSON body ")
+        raise RejectedRequest(
+            error.status, error.code, f"Line {number} of the NDJSON body {detail}"
+        ) from None
+
+
+def _decoded(raw: bytes, charset: str) -> str:
+    """The body's text in its charset; 400 `malformed_text` for bytes it cannot be, or a NUL."""
+    try:
+        text = raw.decode(charset)
+    except UnicodeDecodeError as bad:
+        message = f"The request body is not valid {charset} text at byte {bad.start}."
+        raise RejectedRequest(400, "malformed_text", message) from None
+    if "\x00" in text:
+        raise nul_refused("body")
+    return text
+
+
+_XML_TEXT = frozenset({"text/xml", "text/xml-external-parsed-entity"})
+"""`text/*` types that are XML: their body is null until hookline reads XML (it guesses nothing)."""
+
+_PARSERS: dict[str, BodyParser] = {
+    "application/x-www-form-urlencoded": _form,
+    "application/x-ndjson": _ndjson,
+    "application/ndjson": _ndjson,
+    "application/jsonl": _ndjson,
+}
+"""Parsers by media type for the formats beyond JSON and text (multipart and XML come later)."""
