@@ -178,6 +178,8 @@ def _run_uvicorn(app: ASGIApp, settings: Settings, log_level: str, webhook_port:
         access_log=False,
         loop="uvloop",
         http=http_protocol(settings),
+        # One list of trusted proxies for uvicorn and the webhook route (uvicorn trusts 127.0.0.1 by default).
+        forwarded_allow_ips=list(settings.trusted_proxies),
     )
     server = uvicorn.Server(config)
     sockets = None

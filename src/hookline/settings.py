@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from hookline.errors import ConfigError
+from hookline.trigger.access import parse_network
 
 DEFAULT_DATA_DIR = "data"
 MAX_JSON_DEPTH = 200
@@ -73,6 +74,8 @@ class Settings:
     """The `queueLimit` of a workflow whose options set none: queued executions of one workflow."""
     queue_limit_total: int = 100_000
     """Queued executions of all workflows together; past it every asynchronous request answers 429."""
+    trusted_proxies: tuple[str, ...] = ()
+    """Proxies (IPs and CIDRs) whose `X-Forwarded-For` names the client; no others are believed."""
 
     @property
     def effective_database_url(self) -> str:
@@ -129,6 +132,7 @@ class Settings:
             max_connections=_int(env, "HOOKLINE_MAX_CONNECTIONS", 1000, minimum=1),
             queue_limit=_int(env, "HOOKLINE_QUEUE_LIMIT", 10_000, minimum=1),
             queue_limit_total=_int(env, "HOOKLINE_QUEUE_LIMIT_TOTAL", 100_000, minimum=1),
+            trusted_proxies=_networks(env, "HOOKLINE_TRUSTED_PROXIES"),
         )
 
 
@@ -143,6 +147,14 @@ def on_port(url: str, port: int | None) -> str:
 
 def _names(raw: str) -> tuple[str, ...]:
     return tuple(name.strip() for name in raw.split(",") if name.strip())
+
+
+def _networks(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """Comma-separated IPs and CIDRs, checked now (a typo must not silently trust nobody, or everybody)."""
+    try:
+        return tuple(str(parse_network(entry)) for entry in _names(env.get(name, "")))
+    except ValueError as error:
+        raise ConfigError(f"{name}: {error}.") from None
 
 
 def _bool(env: Mapping[str, str], name: str) -> bool:

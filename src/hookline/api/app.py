@@ -22,6 +22,7 @@ from hookline.api.runtime import Runtime
 from hookline.api.webhook import WebhookEndpoint, WebhookFirst
 from hookline.errors import HooklineError
 from hookline.settings import Settings
+from hookline.trigger.access import TrustedProxies
 from hookline.ui import ui_mount
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             json_depth_limit=settings.json_depth_limit,
             query_parameter_limit=settings.query_parameter_limit,
             rate_limiter=runtime.rate_limiter,
+            trusted_proxies=TrustedProxies.of(settings.trusted_proxies),
         )
         try:
             # The lifespan state is what uvicorn hands each connection's protocol: it counts its refusals.

@@ -9,6 +9,7 @@ middleware, a `Request` and a `Response` object. As a route it cost a tenth (syn
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -21,12 +22,14 @@ from hookline.engine.flows import CompiledFlow, FlowCache
 from hookline.engine.rate_limit import RateLimiter
 from hookline.errors import HooklineError, NotFound, RejectedRequest
 from hookline.metrics import Metrics
+from hookline.trigger.access import TrustedProxies, check_api_key, client_address
 from hookline.trigger.auth import check_basic_auth
 from hookline.trigger.body import DEFAULT_DEPTH_LIMIT, BodyLimits, parse_body
 from hookline.trigger.context import build_context
 from hookline.trigger.dedupe import RequestKey
 from hookline.trigger.query import PARAMETER_LIMIT, parse_query
 from hookline.trigger.responses import Reply, answer_reply, error_reply
+from hookline.trigger.signatures import check_signature
 from hookline.trigger.storable import nul_refused
 from hookline.types import JsonObject
 
@@ -58,6 +61,7 @@ class WebhookEndpoint:
         json_depth_limit: int = DEFAULT_DEPTH_LIMIT,
         query_parameter_limit: int = PARAMETER_LIMIT,
         rate_limiter: RateLimiter | None = None,
+        trusted_proxies: TrustedProxies | None = None,
     ) -> None:
         self._flows = flows
         self._dispatcher = dispatcher
@@ -66,6 +70,7 @@ class WebhookEndpoint:
         self._body_limits = BodyLimits(json_depth_limit, query_parameter_limit)
         self._query_parameter_limit = query_parameter_limit
         self._rate_limiter = rate_limiter or RateLimiter()
+        self._trusted_proxies = trusted_proxies or TrustedProxies()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send, key: str) -> None:
         """Answer one webhook request for workflow `key` (errors as hookline's JSON errors), and count it."""
@@ -104,11 +109,16 @@ class WebhookEndpoint:
         headers = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"]]
         wanted = _wanted_headers(headers)
         config = compiled.flow.workflow.config
+        if compiled.allow_from is not None:  # 403 first: a caller from outside learns nothing more
+            compiled.allow_from.check(self._client(scope, headers))
         check_basic_auth(wanted.get("authorization"), config.get("basicAuthentication"))
+        if config.get("apiKey"):
+            check_api_key(config["apiKey"], _first_values(headers))
         if compiled.rate_limit is not None:  # only these pay for a call (a coroutine) per request
-            client = scope.get("client")
-            await self._rate_limiter.admit(compiled, client[0] if client else None)
+            await self._rate_limiter.admit(compiled, self._client(scope, headers))
         raw = await read_body(receive, wanted.get("content-length"), self._body_limit)
+        if config.get("signature"):  # only signed workflows pay for a dict of every header
+            check_signature(config["signature"], _first_values(headers), raw, time.time())
         context = build_context(
             headers,
             self._query(scope["query_string"]),
@@ -127,6 +137,12 @@ class WebhookEndpoint:
         else:
             result = await self._dispatcher.enqueue(compiled, context)
         return answer_reply(result.answer, result.execution.id)
+
+    def _client(self, scope: Scope, headers: list[tuple[str, str]]) -> str:
+        """The client's address: the peer, or behind trusted proxies the client they name."""
+        # Every X-Forwarded-For line counts, in order: a proxy may add a line instead of extending one.
+        forwarded = ",".join(value for name, value in headers if name == "x-forwarded-for")
+        return client_address(scope.get("client"), forwarded or None, self._trusted_proxies)
 
     def _query(self, raw: bytes) -> JsonObject:
         """The parsed query string; one holding a NUL character (`%00`) cannot be stored and is a 400."""
@@ -231,6 +247,14 @@ def _wanted_headers(headers: list[tuple[str, str]]) -> dict[str, str]:
         if name in _READ_HEADERS and name not in wanted:
             wanted[name] = value
     return wanted
+
+
+def _first_values(headers: list[tuple[str, str]]) -> dict[str, str]:
+    """Every header's first value by (lower-case) name."""
+    first: dict[str, str] = {}
+    for name, value in headers:
+        first.setdefault(name, value)
+    return first
 
 
 def _too_large(limit: int) -> RejectedRequest:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from hookline.engine.graph import Graph
 from hookline.store.base import Flow, Limits, Store
+from hookline.trigger.access import AllowList
 from hookline.trigger.context import ContextPlan, context_plan
 from hookline.trigger.dedupe import DedupeSource
 from hookline.trigger.rate_rule import RateRule
@@ -31,6 +32,8 @@ class CompiledFlow:
     """Where its requests carry an idempotency key, or None without `options.dedupe`."""
     rate_limit: RateRule | None = field(init=False)
     """How many requests it accepts per second or minute, or None without `options.rateLimit`."""
+    allow_from: AllowList | None = field(init=False)
+    """The addresses its requests may come from (`config.allowFrom`), or None: from anywhere."""
     answer: AnswerTemplate = field(init=False)
     """What its trigger answers when it queues a run (asynchronous workflows)."""
 
@@ -41,6 +44,7 @@ class CompiledFlow:
         object.__setattr__(self, "limits", Limits.of(workflow.options, default))
         object.__setattr__(self, "dedupe", DedupeSource.of(workflow.options))
         object.__setattr__(self, "rate_limit", RateRule.of(workflow.options))
+        object.__setattr__(self, "allow_from", AllowList.of(workflow.config))
         # Only an asynchronous workflow answers with its trigger's `response`: a synchronous one
         # never reads it, so nothing in it can break the synchronous workflow's compilation.
         answer = DEFAULT_ASYNC_TEMPLATE if workflow.sync else AnswerTemplate.of(workflow.config)

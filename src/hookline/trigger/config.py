@@ -7,11 +7,13 @@ from typing import Any
 
 from hookline.errors import Problem
 from hookline.queue.retention import check_retention
+from hookline.trigger.access import access_problems
 from hookline.trigger.dedupe import MAX_WINDOW, parse_source
 from hookline.trigger.fields import NAME_RULE, name_problem, value_problem
 from hookline.trigger.rate_rule import check_rate_limit
+from hookline.trigger.signatures import signature_problems
 
-TRIGGER_FIELDS = ("basicAuthentication", "request", "response")
+TRIGGER_FIELDS = ("basicAuthentication", "signature", "apiKey", "allowFrom", "request", "response")
 """The fields a webhook trigger config may hold."""
 
 OPTION_FIELDS = ("timeout", "concurrency", "queueLimit", "dedupe", "retention", "rateLimit")
@@ -36,6 +38,8 @@ def check_trigger_config(config: Any, *, sync: bool) -> list[Problem]:
         return [Problem("config", "must be an object")]
     problems = _unknown_fields(config, TRIGGER_FIELDS, "config")
     problems += _check_basic_auth(config.get("basicAuthentication"))
+    problems += signature_problems(config.get("signature"))
+    problems += access_problems(config)
     if "request" in config:
         problems += _check_request(config["request"])
     if "response" in config:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hookline.engine.templates import resolve_path
+from hookline.trigger.access import api_key_header
 from hookline.types import JsonValue
 
 REDACTED = "[redacted]"
@@ -102,6 +103,9 @@ def redacted_header_names(config: Mapping[str, Any]) -> frozenset[str]:
     header = signature.get("header") if isinstance(signature, Mapping) else None
     if isinstance(header, str) and header:
         names.add(header.lower())
+    api_key = api_key_header(config)
+    if api_key is not None:
+        names.add(api_key)
     request = config.get("request")
     items = request.get("headers") if isinstance(request, Mapping) else None
     for item in items if isinstance(items, list) else ():
