@@ -21,10 +21,11 @@ from prometheus_client.parser import text_string_to_metric_families
 from hookline.engine.flows import CompiledFlow
 from hookline.engine.graph import Graph
 from hookline.engine.rate_limit import RateLimiter
-from hookline.errors import RejectedRequest, StorageUnavailable
+from hookline.errors import StorageUnavailable
 from hookline.exchange import flow_from_json
 from hookline.store.base import ExecutionFilter
 from hookline.store.sql_store import SqlStore, open_store
+from tests._rate_limits import admitted
 from tests._workflows import chain
 from tests.integration._admin import authorize
 from tests.integration.conftest import Server
@@ -141,18 +142,6 @@ def compiled(rate_limit: dict[str, Any]) -> CompiledFlow:
     """A workflow version with this rate limit, compiled as the webhook route gets it."""
     flow = flow_from_json(limited(rate_limit) | {"key": "shared"})
     return CompiledFlow(flow, Graph(flow.nodes))
-
-
-async def admitted(limiter: RateLimiter, flow: CompiledFlow, count: int, client: str | None = None) -> int:
-    """How many of `count` requests the limiter admits."""
-    passed = 0
-    for _ in range(count):
-        try:
-            await limiter.admit(flow, client)
-        except RejectedRequest:
-            continue
-        passed += 1
-    return passed
 
 
 def limiters(store: SqlStore, clock: Callable[[], float]) -> tuple[RateLimiter, RateLimiter]:

@@ -11,6 +11,7 @@ from hookline.engine.graph import Graph
 from hookline.engine.rate_limit import RateLimiter
 from hookline.errors import RejectedRequest
 from hookline.exchange import flow_from_json
+from tests._rate_limits import admitted
 from tests._workflows import chain
 
 START = 1_800_000_000.0
@@ -37,20 +38,6 @@ def compiled(rate_limit: Any, key: str = "wf") -> CompiledFlow:
 def clock() -> Clock:
     """A clock at START."""
     return Clock()
-
-
-async def admitted(
-    limiter: RateLimiter, flow: CompiledFlow, count: int = 1, client: str | None = None
-) -> int:
-    """How many of `count` requests at this instant the limiter admits."""
-    passed = 0
-    for _ in range(count):
-        try:
-            await limiter.admit(flow, client)
-        except RejectedRequest:
-            continue
-        passed += 1
-    return passed
 
 
 async def refusal(limiter: RateLimiter, flow: CompiledFlow, client: str | None = None) -> RejectedRequest:

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from hookline.errors import StorageUnavailable
@@ -50,31 +51,24 @@ class Janitor:
         deleted = 0
         for current, version_ids in _by_key(await self._store.list_workflows(current_only=False)):
             for rule in retention_rules(current, version_ids, now):
-                while True:
-                    count = await self._store.delete_executions(rule, limit=self._batch)
-                    deleted += count
-                    await asyncio.sleep(0)  # let requests in between batches
-                    if count < self._batch:
-                        break
+                deleted += await self._in_batches(self._store.delete_executions, rule)
         return deleted
 
     async def delete_expired_keys(self, now: datetime | None = None) -> int:
         """Delete the idempotency keys whose window has passed, batch by batch; how many."""
-        now = now or datetime.now(UTC)
-        deleted = 0
-        while True:
-            count = await self._store.delete_expired_dedupe_keys(now, limit=self._batch)
-            deleted += count
-            await asyncio.sleep(0)  # let requests in between batches
-            if count < self._batch:
-                return deleted
+        expired = now or datetime.now(UTC)
+        return await self._in_batches(self._store.delete_expired_dedupe_keys, expired)
 
     async def delete_old_rate_counts(self, now: datetime | None = None) -> int:
         """Delete rate-limit windows that started over `RATE_COUNTS_KEPT` ago, batch by batch; how many."""
         before = (now or datetime.now(UTC)) - RATE_COUNTS_KEPT
+        return await self._in_batches(self._store.delete_rate_counts, before)
+
+    async def _in_batches(self, delete: Callable[..., Awaitable[int]], what: object) -> int:
+        """Call `delete(what, limit=batch)` until it deletes less than a batch, yielding between; how many."""
         deleted = 0
         while True:
-            count = await self._store.delete_rate_counts(before, limit=self._batch)
+            count = await delete(what, limit=self._batch)
             deleted += count
             await asyncio.sleep(0)  # let requests in between batches
             if count < self._batch:
