@@ -15,7 +15,7 @@ import asyncio
 import pytest
 
 from tests.hostile._ledger import Ledger
-from tests.hostile._raw import Connection, webhook
+from tests.hostile._raw import Connection, RawAnswer, webhook
 from tests.hostile._workflows import ASYNC_AND_SYNC, ASYNC_KEY, ECHO_KEY
 from tests.hostile.conftest import Figures, Hostile
 
@@ -131,8 +131,20 @@ async def test_queue_limits_answer_429_past_them(hostile: Hostile, figures: Figu
     figures.answers(echoed + plain_answers)
     await echo.settle(echoed)
     await plain.settle(plain_answers)
-    assert [answer.status for answer in echoed] == [202] * QUEUE_LIMIT + [429]
-    assert [answer.status for answer in plain_answers] == [200] * room + [429] * 2
+    # A limit is never passed. An execution stored while the server counts its queue may count twice
+    # until the next count (one at most here, the requests going one at a time), so the refusals may
+    # begin one place early: that is the documented slack, on the safe side.
+    assert _accepted_then_refused(echoed, 202, QUEUE_LIMIT)
+    assert _accepted_then_refused(plain_answers, 200, room)
     refused = [answer for answer in echoed + plain_answers if answer.status == 429]
     assert {answer.error_code for answer in refused} == {"queue_full"}
     assert all(int(answer.header("retry-after") or 0) >= 1 for answer in refused)
+
+
+def _accepted_then_refused(answers: list[RawAnswer], accepted: int, limit: int) -> bool:
+    """Whether `answers` are some acceptances (`accepted`), `limit` or one fewer, then only 429s."""
+    statuses = [answer.status for answer in answers]
+    taken = statuses.index(429) if 429 in statuses else len(statuses)
+    return (
+        limit - 1 <= taken <= limit and set(statuses[:taken]) == {accepted} and set(statuses[taken:]) == {429}
+    )
