@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,6 +16,12 @@ class Problem:
 
     def __str__(self) -> str:
         return f"{self.where}: {self.message}" if self.where else self.message
+
+
+def unknown_fields(data: Mapping[str, Any], allowed: Iterable[str], where: str) -> list[Problem]:
+    """One problem per field of `data` that is not in `allowed`, each at `<where>.<field>`."""
+    known = set(allowed)
+    return [Problem(f"{where}.{name}", f"unknown field {name!r}") for name in data if name not in known]
 
 
 class HooklineError(Exception):

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
 from typing import Any
 
-from hookline.errors import Problem, RejectedRequest
+from hookline.errors import Problem, RejectedRequest, unknown_fields
 
 Address = IPv4Address | IPv6Address
 Network = IPv4Network | IPv6Network
@@ -199,11 +199,7 @@ def _api_key_problems(setting: Any) -> list[Problem]:
         return []
     if not isinstance(setting, dict):
         return [Problem(where, 'must be false or an object like {"header": "X-Api-Key", "keys": ["..."]}')]
-    problems = [
-        Problem(f"{where}.{name}", f"unknown field {name!r}")
-        for name in setting
-        if name not in _API_KEY_FIELDS
-    ]
+    problems = unknown_fields(setting, _API_KEY_FIELDS, where)
     header = setting.get("header", DEFAULT_API_KEY_HEADER)
     if not isinstance(header, str) or not _TOKEN.fullmatch(header):
         problems.append(

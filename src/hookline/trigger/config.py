@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
-from hookline.errors import Problem
+from hookline.errors import Problem, unknown_fields
 from hookline.queue.retention import check_retention
 from hookline.trigger.access import access_problems
 from hookline.trigger.dedupe import MAX_WINDOW, parse_source
@@ -36,7 +35,7 @@ def check_trigger_config(config: Any, *, sync: bool) -> list[Problem]:
     del sync  # both modes accept the same fields (see above)
     if not isinstance(config, dict):
         return [Problem("config", "must be an object")]
-    problems = _unknown_fields(config, TRIGGER_FIELDS, "config")
+    problems = unknown_fields(config, TRIGGER_FIELDS, "config")
     problems += _check_basic_auth(config.get("basicAuthentication"))
     problems += signature_problems(config.get("signature"))
     problems += access_problems(config)
@@ -51,7 +50,7 @@ def check_options(options: Any) -> list[Problem]:
     """The problems with workflow options, each at `options.<field>`; empty when valid."""
     if not isinstance(options, dict):
         return [Problem("options", "must be an object")]
-    problems = _unknown_fields(options, OPTION_FIELDS, "options")
+    problems = unknown_fields(options, OPTION_FIELDS, "options")
     if "timeout" in options and not _is_int(options["timeout"], low=0):
         problems.append(Problem("options.timeout", "must be a whole number of milliseconds, 0 or more"))
     for name in ("concurrency", "queueLimit"):
@@ -61,12 +60,6 @@ def check_options(options: Any) -> list[Problem]:
     problems += check_retention(options.get("retention"))
     problems += check_rate_limit(options.get("rateLimit"))
     return problems
-
-
-def _unknown_fields(data: dict[str, Any], allowed: Iterable[str], where: str) -> list[Problem]:
-    """One problem per field of `data` that is not in `allowed`."""
-    known = set(allowed)
-    return [Problem(f"{where}.{name}", f"unknown field {name!r}") for name in data if name not in known]
 
 
 def _is_int(value: Any, *, low: int, high: int | None = None) -> bool:
@@ -82,7 +75,7 @@ def _check_basic_auth(setting: Any) -> list[Problem]:
         return []
     if not isinstance(setting, dict):
         return [Problem(where, "must be false or an object with a username and a password")]
-    problems = _unknown_fields(setting, ("username", "password"), where)
+    problems = unknown_fields(setting, ("username", "password"), where)
     username = setting.get("username")
     if not isinstance(username, str) or not username:
         problems.append(Problem(f"{where}.username", "must be a non-empty string"))
@@ -95,7 +88,7 @@ def _check_request(request: Any) -> list[Problem]:
     where = "config.request"
     if not isinstance(request, dict):
         return [Problem(where, "must be an object with headers, query and body lists")]
-    problems = _unknown_fields(request, REQUEST_PARTS, where)
+    problems = unknown_fields(request, REQUEST_PARTS, where)
     for part in REQUEST_PARTS:
         items = request.get(part)
         if items is None:
@@ -113,7 +106,7 @@ def _check_item(item: Any, where: str, fields: tuple[str, ...]) -> list[Problem]
     """One `{key, alias, _var}` item of a request part (a header item may also be `secret`)."""
     if not isinstance(item, dict):
         return [Problem(where, "must be an object with a key")]
-    problems = _unknown_fields(item, fields, where)
+    problems = unknown_fields(item, fields, where)
     if "secret" in item and not isinstance(item["secret"], bool):
         problems.append(Problem(f"{where}.secret", "must be true or false"))
     key = item.get("key")
@@ -129,7 +122,7 @@ def _check_response(answer: Any) -> list[Problem]:
     where = "config.response"
     if not isinstance(answer, dict):
         return [Problem(where, "must be an object with statusCode, headers and body")]
-    problems = _unknown_fields(answer, _ANSWER_FIELDS, where)
+    problems = unknown_fields(answer, _ANSWER_FIELDS, where)
     status = answer.get("statusCode")
     if status is not None and not _is_int(status, low=200, high=599):
         problems.append(Problem(f"{where}.statusCode", "must be an integer between 200 and 599"))
@@ -146,7 +139,7 @@ def _check_header(header: Any, where: str) -> list[Problem]:
     """One `{name, value}` header of the configured answer."""
     if not isinstance(header, dict):
         return [Problem(where, "must be an object with a name and a value")]
-    problems = _unknown_fields(header, ("name", "value"), where)
+    problems = unknown_fields(header, ("name", "value"), where)
     name = header.get("name")
     name_wrong = name_problem(name) if isinstance(name, str) else NAME_RULE
     if name_wrong is not None:
@@ -169,7 +162,7 @@ def _check_dedupe(dedupe: Any) -> list[Problem]:
         return []
     if not isinstance(dedupe, dict):
         return [Problem(where, 'must be an object like {"source": "headers.idempotency-key"}, or null')]
-    problems = _unknown_fields(dedupe, ("source", "window"), where)
+    problems = unknown_fields(dedupe, ("source", "window"), where)
     try:
         parse_source(dedupe.get("source"))
     except ValueError as error:

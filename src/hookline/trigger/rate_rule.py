@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from hookline.errors import Problem
+from hookline.errors import Problem, unknown_fields
 
 PERIODS = {"second": 1, "minute": 60}
 """The windows a rate limit may count over, with their length in seconds."""
@@ -50,9 +50,7 @@ def check_rate_limit(setting: Any) -> list[Problem]:
         return []
     if not isinstance(setting, dict):
         return [Problem(where, 'must be an object like {"requests": 100, "per": "minute"}, or null')]
-    problems = [
-        Problem(f"{where}.{name}", f"unknown field {name!r}") for name in setting if name not in _FIELDS
-    ]
+    problems = unknown_fields(setting, _FIELDS, where)
     requests = setting.get("requests")
     if not isinstance(requests, int) or isinstance(requests, bool) or requests < 1:
         problems.append(Problem(f"{where}.requests", "must be a whole number, 1 or more"))

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from hookline.errors import Problem, RejectedRequest
+from hookline.errors import Problem, RejectedRequest, unknown_fields
 
 DEFAULT_TOLERANCE = 300
 """Seconds a signed timestamp may be off from now, as Stripe, Slack and Standard Webhooks document."""
@@ -109,9 +109,7 @@ def signature_problems(setting: Any) -> list[Problem]:
         return []
     if not isinstance(setting, dict):
         return [Problem(_WHERE, 'must be an object like {"preset": "github", "secrets": ["..."]}, or null')]
-    problems = [
-        Problem(f"{_WHERE}.{name}", f"unknown field {name!r}") for name in setting if name not in _FIELDS
-    ]
+    problems = unknown_fields(setting, _FIELDS, _WHERE)
     name = setting.get("preset")
     preset = PRESETS.get(name) if isinstance(name, str) else None
     if preset is None:
