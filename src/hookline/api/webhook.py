@@ -91,8 +91,7 @@ class WebhookEndpoint:
             status, headers, body = error_reply(UNEXPECTED)
         else:
             self._metrics.answered(key, status)
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        await send_reply(send, (status, headers, body))
 
     async def _live(self, scope: Scope, key: str) -> CompiledFlow:
         """The live workflow of a POST to `key`; 405 for any other method, 404 for an unknown key."""
@@ -109,16 +108,21 @@ class WebhookEndpoint:
         headers = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"]]
         wanted = _wanted_headers(headers)
         config = compiled.flow.workflow.config
+        # Worked out once, and only for the workflows whose options need them.
+        by_client = compiled.allow_from is not None or compiled.rate_limit is not None
+        client = self._client(scope, headers) if by_client else ""
+        api_key, signature = config.get("apiKey"), config.get("signature")
+        first_values = _first_values(headers) if api_key or signature else {}
         if compiled.allow_from is not None:  # 403 first: a caller from outside learns nothing more
-            compiled.allow_from.check(self._client(scope, headers))
+            compiled.allow_from.check(client)
         check_basic_auth(wanted.get("authorization"), config.get("basicAuthentication"))
-        if config.get("apiKey"):
-            check_api_key(config["apiKey"], _first_values(headers))
+        if api_key:
+            check_api_key(api_key, first_values)
         if compiled.rate_limit is not None:  # only these pay for a call (a coroutine) per request
-            await self._rate_limiter.admit(compiled, self._client(scope, headers))
+            await self._rate_limiter.admit(compiled, client)
         raw = await read_body(receive, wanted.get("content-length"), self._body_limit)
-        if config.get("signature"):  # only signed workflows pay for a dict of every header
-            check_signature(config["signature"], _first_values(headers), raw, time.time())
+        if signature:
+            check_signature(signature, first_values, raw, time.time())
         context = build_context(
             headers,
             self._query(scope["query_string"]),
@@ -178,9 +182,7 @@ class WebhookFirst(Starlette):
         if self._webhook_port is not None and scope["type"] == "http":
             refused = self._not_on_this_port(scope, key)
             if refused is not None:
-                status, headers, body = error_reply(refused)
-                await send({"type": "http.response.start", "status": status, "headers": headers})
-                await send({"type": "http.response.body", "body": body})
+                await send_reply(send, error_reply(refused))
                 return
         if key is None:
             await super().__call__(scope, receive, send)
@@ -247,6 +249,13 @@ def _wanted_headers(headers: list[tuple[str, str]]) -> dict[str, str]:
         if name in _READ_HEADERS and name not in wanted:
             wanted[name] = value
     return wanted
+
+
+async def send_reply(send: Send, reply: Reply) -> None:
+    """Send a whole answer (status, raw headers, body) as its two ASGI messages."""
+    status, headers, body = reply
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _first_values(headers: list[tuple[str, str]]) -> dict[str, str]:
