@@ -12,10 +12,12 @@ import pytest
 from click.testing import CliRunner, Result
 
 from hookline.cli import main
+from hookline.engine.flows import FlowCache
 from hookline.errors import Problem
 from hookline.models import ExecutionStatus, JobStatus
 from hookline.nodes.base import NodeContext, NodeType, Outcome
 from hookline.nodes.registry import register, unregister
+from hookline.queue.worker import WorkerPool
 from hookline.types import JsonObject
 from tests.integration.conftest import EXAMPLES, Server, example
 
@@ -394,23 +396,30 @@ async def test_replay_of_a_sync_workflow_runs_now_and_prints_the_answer(run: Inv
     assert as_json["answer"]["statusCode"] == 200
 
 
-async def test_replay_of_an_async_workflow_is_queued_for_the_server(run: Invoke, server: Server) -> None:
-    """Replaying an asynchronous execution queues it, says a server runs it, and the server's workers do."""
-    key = await server.load(chain("test-note"))
-    original = (await server.post(key, json={"n": 1})).headers["x-hookline-execution"]
-    await server.runtime.workers.drain()
-    result = await cli(run, "execution", "replay", original)
-    assert result.exit_code == 0, result.output
-    assert QUEUED_NOTE in result.output
-    new_id = int(result.output.split()[1])
-    queued = await server.runtime.store.get_execution(new_id)
-    assert queued is not None
-    assert queued.status is ExecutionStatus.QUEUED
-    await server.runtime.workers.drain()
-    done = await server.runtime.store.get_execution(new_id)
-    assert done is not None
-    assert done.status is ExecutionStatus.RESOLVED
-    assert NoteNode.runs == 2
+async def test_replay_of_an_async_workflow_is_queued_for_the_server(run: Invoke, make_server: Any) -> None:
+    """Replaying an asynchronous execution queues it, says a server runs it, and workers do.
+
+    The server runs no workers of its own, so nothing can claim the replay before the test reads it
+    (a polling worker once did, in a CI run); a worker pool on the same store drains the queue.
+    """
+    async with make_server(workers=0) as server:
+        store = server.runtime.store
+        workers = WorkerPool(store, FlowCache(store), concurrency=2, poll_seconds=0.05)
+        key = await server.load(chain("test-note"))
+        original = (await server.post(key, json={"n": 1})).headers["x-hookline-execution"]
+        await workers.drain()
+        result = await cli(run, "execution", "replay", original)
+        assert result.exit_code == 0, result.output
+        assert QUEUED_NOTE in result.output
+        new_id = int(result.output.split()[1])
+        queued = await store.get_execution(new_id)
+        assert queued is not None
+        assert queued.status is ExecutionStatus.QUEUED
+        await workers.drain()
+        done = await store.get_execution(new_id)
+        assert done is not None
+        assert done.status is ExecutionStatus.RESOLVED
+        assert NoteNode.runs == 2
 
 
 async def test_resume_continues_a_failed_execution_from_its_failed_node(run: Invoke, server: Server) -> None:
