@@ -50,7 +50,7 @@ def measure(options: Options, scenario: Scenario, workdir: Path) -> Run:
     """Start the scenario's servers on fresh ports (and a fresh database), warm them up, measure."""
     ports = free_ports(scenario.processes)
     url = f"http://127.0.0.1:{ports[0]}/api/webhook:trigger/{scenario.key}"
-    script = write_lua(workdir, scenario.basic_auth, ports)
+    script = write_lua(workdir, scenario.request, ports)
     cpus = server_cpus(options, scenario.processes)
     if scenario.example is None:
         command = ["taskset", "-c", cpus[0], *bare_command(ports[0], scenario.reference_app)]

@@ -7,7 +7,7 @@ import statistics
 from dataclasses import asdict, dataclass
 
 from _measure import Run
-from _scenarios import SCENARIOS, Options, Scenario
+from _scenarios import CPU_TARGET, SCENARIOS, Options, Scenario
 
 P99_TARGET_MS = 20.0
 
@@ -121,10 +121,27 @@ def cpu_table(summaries: list[Summary]) -> str:
             f"{database:.0f}% of a core | {database * per_request:.0f} µs" if s.scenario.postgres else "— | —"
         )
         lines.append(
-            f"| {s.scenario.title} | {server:.0f}% of a core | {server * per_request:.0f} µs | {pg} "
+            f"| {s.scenario.title} | {server:.0f}% of a core | {cpu_per_request(s):.0f} µs | {pg} "
             f"| {max(r.other_cpu_pct for r in s.runs):.1f}% of the machine |"
         )
     return "\n".join(lines)
+
+
+def cpu_per_request(summary: Summary) -> float:
+    """The server processes' CPU per answered request, in µs (medians over the runs)."""
+    server = statistics.median(r.server_cpu_pct for r in summary.runs)
+    return server * 1e4 / summary.requests_per_s if summary.requests_per_s else 0.0
+
+
+def cpu_pairs(summaries: list[Summary]) -> list[tuple[Summary, Summary, float]]:
+    """Each scenario with a CPU baseline (signed, form), that baseline, and their CPU-per-request ratio."""
+    by_name = {s.scenario.name: s for s in summaries}
+    pairs = []
+    for s in summaries:
+        base = by_name.get(s.scenario.cpu_baseline or "")
+        if base is not None and cpu_per_request(base):
+            pairs.append((s, base, cpu_per_request(s) / cpu_per_request(base)))
+    return pairs
 
 
 def queue_table(runs: dict[str, list[Run]], seconds: int) -> str:
@@ -167,6 +184,12 @@ def verdict_lines(summaries: list[Summary]) -> list[str]:
             f"p99 {s.p99_ms:.2f} ms (target < {P99_TARGET_MS:.0f} ms)"
         )
         lines.append(f"{_verdict(s.non_2xx == 0)}  {s.scenario.name}: {s.non_2xx} non-2xx (target 0)")
+    for s, base, ratio in cpu_pairs(summaries):
+        lines.append(
+            f"{_verdict(ratio <= CPU_TARGET)}  {s.scenario.name}: {cpu_per_request(s):.0f} µs of server CPU "
+            f"per request, {ratio:.2f} of {base.scenario.name}'s {cpu_per_request(base):.0f} µs "
+            f"(target ≤ {CPU_TARGET:.2f})"
+        )
     for pg, sqlite in baseline_pairs(summaries):
         ratio = pg.requests_per_s / sqlite.requests_per_s
         target = pg.scenario.baseline_target

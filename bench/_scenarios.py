@@ -36,7 +36,8 @@ class Scenario:
     title: str
     key: str
     example: str | None
-    basic_auth: bool
+    request: str
+    """The name of the request it posts, in `_requests.REQUESTS`."""
     ratio_target: float | None
     postgres: bool = False
     processes: int = 1
@@ -44,6 +45,8 @@ class Scenario:
     baseline_target: float | None = None
     reference_app: str = "bare_app"
     """For a scenario without an example: the module under bench/ that serves it."""
+    cpu_baseline: str | None = None
+    """A scenario whose CPU per request this one must stay within CPU_TARGET of, in the same run."""
 
     @property
     def queued(self) -> bool:
@@ -53,27 +56,38 @@ class Scenario:
 
 SYNC_KEY, SYNC_EXAMPLE = "orders-paid", "order-paid.json"
 ASYNC_KEY, ASYNC_EXAMPLE = "orders-paid-async", "order-paid-async.json"
+SIGNED_KEY, SIGNED_EXAMPLE = "orders-paid-github", "order-paid-github.json"
 PG_ASYNC_TARGET = 0.8
 """Issue 4: PostgreSQL async acceptance with one process at ≥ 0.8 of SQLite's in the same run."""
+CPU_TARGET = 1.10
+"""Issue 12: a signed or form request costs at most 10 % more server CPU than its baseline's (sync)."""
 
 SCENARIOS = {
-    "bare": Scenario("bare", "bare Starlette endpoint", "bench", None, False, None),
+    "bare": Scenario("bare", "bare Starlette endpoint", "bench", None, "json", None),
     "floor": Scenario(
-        "floor", "bare + one committed SQLite row", "bench", None, False, None,
+        "floor", "bare + one committed SQLite row", "bench", None, "json", None,
         reference_app="floor_app",
     ),
-    "sync": Scenario("sync", "hookline sync (order-paid)", SYNC_KEY, SYNC_EXAMPLE, True, 0.4),
-    "async": Scenario("async", "hookline async acceptance", ASYNC_KEY, ASYNC_EXAMPLE, False, 0.5),
+    "sync": Scenario("sync", "hookline sync (order-paid)", SYNC_KEY, SYNC_EXAMPLE, "json-basic", 0.4),
+    "async": Scenario("async", "hookline async acceptance", ASYNC_KEY, ASYNC_EXAMPLE, "json", 0.5),
+    "signed": Scenario(
+        "signed", "hookline sync, GitHub-signed", SIGNED_KEY, SIGNED_EXAMPLE, "json-github", None,
+        cpu_baseline="sync",
+    ),
+    "form": Scenario(
+        "form", "hookline sync, form body", SYNC_KEY, SYNC_EXAMPLE, "form-basic", None,
+        cpu_baseline="sync",
+    ),
     "pg-sync": Scenario(
-        "pg-sync", "hookline sync, PostgreSQL", SYNC_KEY, SYNC_EXAMPLE, True, None, True, 1, "sync"
+        "pg-sync", "hookline sync, PostgreSQL", SYNC_KEY, SYNC_EXAMPLE, "json-basic", None, True, 1, "sync"
     ),
     "pg-async": Scenario(
-        "pg-async", "hookline async acceptance, PostgreSQL", ASYNC_KEY, ASYNC_EXAMPLE, False, None,
+        "pg-async", "hookline async acceptance, PostgreSQL", ASYNC_KEY, ASYNC_EXAMPLE, "json", None,
         True, 1, "async", PG_ASYNC_TARGET,
     ),
     "pg-async-2": Scenario(
         "pg-async-2", "hookline async acceptance, PostgreSQL, 2 processes", ASYNC_KEY, ASYNC_EXAMPLE,
-        False, None, True, 2, "async",
+        "json", None, True, 2, "async",
     ),
 }  # fmt: skip
 

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import base64
 import re
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from _requests import REQUESTS
 from _scenarios import BenchError
 
-BODY = '{"order": {"id": 42, "status": "paid"}}'
-BASIC_AUTH = "Basic " + base64.b64encode(b"shop:s3cret").decode()
 CONNECTIONS = 32
 
 
@@ -43,19 +41,19 @@ class Target:
     database: str | None = None
 
 
-def write_lua(folder: Path, basic_auth: bool, ports: Sequence[int] = ()) -> Path:
-    """A wrk script posting the JSON body, with the example's Basic credentials when needed.
+def write_lua(folder: Path, request: str, ports: Sequence[int] = ()) -> Path:
+    """A wrk script posting the named request of `_requests.REQUESTS` (body, content type, headers).
 
     With several `ports` (several servers), wrk's thread i sends to server i: run it with one
     thread per port, so the connections are split evenly and one report covers them all.
     """
+    sent = REQUESTS[request]
     lines = [
         'wrk.method = "POST"',
-        f"wrk.body = '{BODY}'",
-        'wrk.headers["Content-Type"] = "application/json"',
+        f"wrk.body = '{sent.body.decode()}'",
+        f'wrk.headers["Content-Type"] = "{sent.content_type}"',
+        *(f'wrk.headers["{name}"] = "{value}"' for name, value in sent.headers),
     ]
-    if basic_auth:
-        lines.append(f'wrk.headers["Authorization"] = "{BASIC_AUTH}"')
     if len(ports) > 1:
         lines += [
             f"local ports = {{{', '.join(str(port) for port in ports)}}}",
@@ -66,7 +64,7 @@ def write_lua(folder: Path, basic_auth: bool, ports: Sequence[int] = ()) -> Path
             "end",
         ]
     suffix = "-".join(str(port) for port in ports) if len(ports) > 1 else ""
-    script = folder / f"post{'-auth' if basic_auth else ''}{suffix and '-' + suffix}.lua"
+    script = folder / f"post-{request}{suffix and '-' + suffix}.lua"
     script.write_text("\n".join(lines) + "\n")
     return script
 

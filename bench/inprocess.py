@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import cProfile
 import importlib
 import os
@@ -41,20 +40,22 @@ from pathlib import Path
 from typing import Any
 
 from _postgres import DEFAULT_ADMIN_URL, database_url, fresh_database
+from _requests import REQUESTS, BenchRequest
 from _scenarios import UNBOUNDED_QUEUE
 
 from hookline.api.app import create_app
 from hookline.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
-BODY = b'{"order": {"id": 42, "status": "paid"}}'
-AUTH = b"Basic " + base64.b64encode(b"shop:s3cret")
 EXAMPLES = {
-    "bare": ("", "bench"),
-    "floor": ("", "bench"),
-    "sync": ("order-paid.json", "orders-paid"),
-    "async": ("order-paid-async.json", "orders-paid-async"),
+    "bare": ("", "bench", "json"),
+    "floor": ("", "bench", "json"),
+    "sync": ("order-paid.json", "orders-paid", "json-basic"),
+    "async": ("order-paid-async.json", "orders-paid-async", "json"),
+    "signed": ("order-paid-github.json", "orders-paid-github", "json-github"),
+    "form": ("order-paid.json", "orders-paid", "form-basic"),
 }
+"""Each scenario's example workflow, its webhook key and the request it posts (bench/_requests.py)."""
 
 REFERENCE_APPS = frozenset({"bare", "floor"})
 """The scenarios served by an app of bench/ (bare_app.py, floor_app.py) rather than by hookline."""
@@ -81,7 +82,7 @@ def _thread_cpu() -> dict[str, float]:
     return used
 
 
-def _scope(key: str) -> Message:
+def _scope(key: str, request: BenchRequest) -> Message:
     """The ASGI scope of one benchmark request to a webhook key."""
     path = f"/api/webhook:trigger/{key}"
     return {
@@ -96,9 +97,9 @@ def _scope(key: str) -> Message:
         "query_string": b"",
         "headers": [
             (b"host", b"127.0.0.1:8000"),
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(BODY)).encode()),
-            (b"authorization", AUTH),
+            (b"content-type", request.content_type.encode()),
+            (b"content-length", str(len(request.body)).encode()),
+            *((name.lower().encode(), value.encode()) for name, value in request.headers),
         ],
         "client": ("127.0.0.1", 50000),
         "server": ("127.0.0.1", 8000),
@@ -106,7 +107,7 @@ def _scope(key: str) -> Message:
     }
 
 
-async def _call(app: App, key: str) -> int:
+async def _call(app: App, key: str, request: BenchRequest) -> int:
     """One request through the ASGI app; its status."""
     status = 0
     sent = False
@@ -115,7 +116,7 @@ async def _call(app: App, key: str) -> int:
         nonlocal sent
         if not sent:
             sent = True
-            return {"type": "http.request", "body": BODY, "more_body": False}
+            return {"type": "http.request", "body": request.body, "more_body": False}
         await asyncio.Event().wait()  # a disconnect never comes
         return {"type": "http.disconnect"}
 
@@ -124,14 +125,15 @@ async def _call(app: App, key: str) -> int:
         if message["type"] == "http.response.start":
             status = message["status"]
 
-    await app(_scope(key), receive, send)
+    await app(_scope(key, request), receive, send)
     return status
 
 
-async def _caller(app: App, key: str, until: float, latencies: list[float], failures: list[int]) -> None:
-    """Post requests one after the other until `until`, recording latencies and non-2xx statuses."""
+async def _caller(app: App, scenario: str, until: float, latencies: list[float], failures: list[int]) -> None:
+    """Post the scenario's requests one after the other until `until`, recording latencies and non-2xx."""
+    _, key, request = EXAMPLES[scenario]
     while (start := time.perf_counter()) < until:
-        status = await _call(app, key)
+        status = await _call(app, key, REQUESTS[request])
         latencies.append(time.perf_counter() - start)
         if not 200 <= status < 300:
             failures.append(status)
@@ -173,14 +175,15 @@ def build_app(scenario: str, env: dict[str, str]) -> App:
 
 async def measure(args: argparse.Namespace, env: dict[str, str]) -> None:
     """Start the app, warm up, load it, print the figures."""
-    key = EXAMPLES[args.scenario][1]
     app = build_app(args.scenario, {**env, "HOOKLINE_WORKERS": str(args.workers)})
     task, inbox, outbox = await _lifespan(app)
     runtime = getattr(app.state, "runtime", None)  # type: ignore[attr-defined]
     try:
         warm: list[float] = []
         warm_until = time.perf_counter() + args.warmup
-        await asyncio.gather(*(_caller(app, key, warm_until, warm, []) for _ in range(args.callers)))
+        await asyncio.gather(
+            *(_caller(app, args.scenario, warm_until, warm, []) for _ in range(args.callers))
+        )
         latencies: list[float] = []
         failures: list[int] = []
         resolved = await _resolved(runtime)
@@ -192,7 +195,9 @@ async def measure(args: argparse.Namespace, env: dict[str, str]) -> None:
         if profile is not None:
             profile.enable()
         until = start + args.seconds
-        await asyncio.gather(*(_caller(app, key, until, latencies, failures) for _ in range(args.callers)))
+        await asyncio.gather(
+            *(_caller(app, args.scenario, until, latencies, failures) for _ in range(args.callers))
+        )
         if profile is not None:
             profile.disable()
         elapsed, used = time.perf_counter() - start, time.process_time() - cpu

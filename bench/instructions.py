@@ -7,6 +7,7 @@ so a change's effect shows in one comparison:
     .venv/bin/python bench/instructions.py                       # sync and async
     .venv/bin/python bench/instructions.py --scenario async --requests 4000
     .venv/bin/python bench/instructions.py --scenario bare,floor
+    .venv/bin/python bench/instructions.py --scenario sync,signed,form   # what signatures and forms add
 
 Each scenario runs twice under `valgrind --tool=callgrind`: once with the warm-up requests only,
 once with `--requests` more. The difference, divided by `--requests`, is what one request costs,
@@ -30,6 +31,7 @@ import sys
 import tempfile
 
 from _machine import install_tool
+from _requests import REQUESTS
 from _scenarios import BenchError
 from inprocess import EXAMPLES, REFERENCE_APPS, ROOT, App, _call, _cli, _lifespan, build_app
 
@@ -81,19 +83,20 @@ def _send(scenario: str, count: int) -> None:
         env = {"HOOKLINE_DATA_DIR": data, "HOOKLINE_WORKERS": "0"}
         if scenario not in REFERENCE_APPS:
             _cli(env, "workflow", "import", str(ROOT / "examples" / EXAMPLES[scenario][0]))
-        uvloop.run(_load(build_app(scenario, env), EXAMPLES[scenario][1], count))
+        uvloop.run(_load(build_app(scenario, env), scenario, count))
 
 
-async def _load(app: App, key: str, count: int) -> None:
-    """Send `count` requests from 32 callers; fail on any answer but a 2xx."""
+async def _load(app: App, scenario: str, count: int) -> None:
+    """Send `count` of the scenario's requests from 32 callers; fail on any answer but a 2xx."""
     task, inbox, outbox = await _lifespan(app)
+    _, key, request = EXAMPLES[scenario]
     left = count
 
     async def caller() -> None:
         nonlocal left
         while left > 0:
             left -= 1
-            status = await _call(app, key)
+            status = await _call(app, key, REQUESTS[request])
             if not 200 <= status < 300:
                 raise SystemExit(f"a request was answered {status}")
 

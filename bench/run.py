@@ -9,7 +9,8 @@ Run it from the repository root (as root on Debian, `wrk` is installed with apt-
     .venv/bin/python bench/run.py --only async,pg-async,pg-async-2   # PostgreSQL next to SQLite
 
 Every server runs alone on CPU 0 (`taskset -c 0`, one uvicorn worker, uvloop + httptools, no access
-log); `wrk -t1 -c32 --latency` drives it from CPU 1, posting `{"order": {"id": 42, "status": "paid"}}`.
+log); `wrk -t1 -c32 --latency` drives it from CPU 1, posting `{"order": {"id": 42, "status": "paid"}}`
+(as JSON, or as a form; each scenario's request is in bench/_requests.py).
 This script pins itself to CPU 1 too, so its database polling does not steal the server's core.
 
 hookline runs with its defaults; HOOKLINE_* tuning variables in the environment (HOOKLINE_WORKERS,
@@ -27,6 +28,11 @@ or a uniquely named PostgreSQL database created for the run and dropped after it
               queued execution is committed; the workers run the queue on the same CPU meanwhile.
               After the load stops the script watches the database until nothing is queued or
               started (the drain time).
+  signed      sync with examples/order-paid-github.json: a GitHub-style `X-Hub-Signature-256` HMAC
+              of the body is checked instead of Basic credentials.
+  form        sync, the same order posted as a form (`order[id]=42&order[status]=paid`).
+              signed and form must cost at most 10 % more server CPU per request than sync
+              in the same run (run them together: --only sync,signed,form).
   pg-sync     sync on PostgreSQL (HOOKLINE_DATABASE_URL).
   pg-async    async on PostgreSQL, one `hookline serve`.
   pg-async-2  async on PostgreSQL, two `hookline serve` processes; one wrk with a thread per server
