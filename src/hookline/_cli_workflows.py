@@ -10,6 +10,7 @@ from typing import Any
 import click
 import orjson
 
+from hookline._cli_capture import capture
 from hookline._cli_context import (
     MAX_ID,
     admin_runtime,
@@ -50,7 +51,10 @@ async def find_version(admin: WorkflowAdmin, key_or_id: str) -> Flow:
 
 @click.group()
 def workflow() -> None:
-    """Create, show, enable, version, import, export and delete workflows."""
+    """Create, show, enable, version, import, export and delete workflows; capture a test request."""
+
+
+workflow.add_command(capture)
 
 
 @workflow.command("create")
@@ -228,13 +232,18 @@ def _read_workflow_file(path: Path) -> Any:
 @workflow.command("export")
 @database_options
 @KEY_OR_ID
+@click.option(
+    "--include-secrets",
+    is_flag=True,
+    help="Write passwords, signing secrets and API keys as they are, not as [secret].",
+)
 @click.pass_context
 @run_async
-async def export(ctx: click.Context, key_or_id: str) -> None:
+async def export(ctx: click.Context, key_or_id: str, include_secrets: bool) -> None:
     """Print a workflow version as workflow JSON (a key: its current version)."""
     async with admin_runtime(ctx) as runtime:
         flow = await find_version(runtime.workflows, key_or_id)
-        data = await runtime.workflows.export(flow.workflow.id)
+        data = await runtime.workflows.export(flow.workflow.id, include_secrets=include_secrets)
     echo_json(data)
 
 

@@ -45,7 +45,13 @@ from hookline.plugins import load_plugins
 from hookline.settings import Settings
 from hookline.store.migrate import upgrade
 from hookline.store.sql_store import open_store
-from hookline.trigger.samples import MAX_SAMPLE_BYTES, items_from_paths, parse_sample_body, parse_sample_query
+from hookline.trigger.samples import (
+    MAX_SAMPLE_BYTES,
+    items_from_paths,
+    parse_sample_body,
+    parse_sample_of_type,
+    parse_sample_query,
+)
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp
@@ -214,7 +220,7 @@ async def migrate(ctx: click.Context) -> None:
 
 @main.group()
 def parse() -> None:
-    """Parse a sample query or JSON body into the paths a trigger config can name."""
+    """Parse a sample query or body (JSON, form, XML, NDJSON, text) into the paths a config can name."""
 
 
 ITEMS_OPTION = click.option(
@@ -231,14 +237,7 @@ PARSE_JSON_OPTION = json_option('Print JSON: {"parsed": …, "paths": […]}.')
 def parse_query(sample: str, items: bool, as_json: bool) -> None:
     """Parse the query of a sample URL (or a bare query string): its JSON and its paths."""
     parsed, paths = _parse_sample(parse_sample_query, sample)
-    if items or as_json:
-        _echo_parsed(parsed, paths, items=items)
-        return
-    click.echo("parsed:")
-    echo_json(parsed)
-    click.echo("paths:" if paths else "paths: (none)")
-    for path in paths:
-        click.echo(f"  {path}")
+    _echo_parsed_with_paths(parsed, paths, items=items, as_json=as_json)
 
 
 @parse.command("json")
@@ -257,6 +256,40 @@ def parse_json(sample: IO[bytes], items: bool, as_json: bool) -> None:
         click.echo(path)
 
 
+@parse.command("body")
+@click.argument("sample", metavar="SAMPLE|@FILE|-")
+@click.option(
+    "--content-type",
+    default="application/json",
+    show_default=True,
+    help="The Content-Type the sample would arrive with: JSON, form, XML, NDJSON or text/*.",
+)
+@ITEMS_OPTION
+@PARSE_JSON_OPTION
+@click.pass_context
+@reports_errors
+def parse_body(ctx: click.Context, sample: str, content_type: str, items: bool, as_json: bool) -> None:
+    """Parse a sample body of any format a webhook reads: its value and its paths.
+
+    SAMPLE is the body itself; @FILE reads it from a file and - from stdin, as the bytes a
+    request would carry (in the charset the content type, or an XML declaration, names).
+    """
+    given = _sample_argument(ctx, sample)
+    parsed, paths = _parse_sample(lambda text: parse_sample_of_type(text, content_type), given)
+    _echo_parsed_with_paths(parsed, paths, items=items, as_json=as_json)
+
+
+def _sample_argument(ctx: click.Context, sample: str) -> str | bytes:
+    """The sample text itself, or the bytes of `@FILE` or of stdin (`-`)."""
+    if sample != "-" and not sample.startswith("@"):
+        return sample
+    param = next(param for param in ctx.command.params if param.name == "sample")
+    with click.File("rb").convert(sample.removeprefix("@"), param, ctx) as source:
+        # One byte over the limit is enough for the parser to refuse the sample as too large.
+        read: bytes = source.read(MAX_SAMPLE_BYTES + 1)
+    return read
+
+
 def _parse_sample(parser: Callable[[Any], tuple[Any, list[str]]], sample: Any) -> tuple[Any, list[str]]:
     """The parser's answer; a sample it refuses is invalid input (exit code 2)."""
     try:
@@ -267,6 +300,18 @@ def _parse_sample(parser: Callable[[Any], tuple[Any, list[str]]], sample: Any) -
 
 def _echo_parsed(parsed: Any, paths: list[str], *, items: bool) -> None:
     echo_json(items_from_paths(paths) if items else {"parsed": parsed, "paths": paths})
+
+
+def _echo_parsed_with_paths(parsed: Any, paths: list[str], *, items: bool, as_json: bool) -> None:
+    """Print a parsed sample and its paths for people, or as JSON or items when asked."""
+    if items or as_json:
+        _echo_parsed(parsed, paths, items=items)
+        return
+    click.echo("parsed:")
+    echo_json(parsed)
+    click.echo("paths:" if paths else "paths: (none)")
+    for path in paths:
+        click.echo(f"  {path}")
 
 
 @contextlib.contextmanager

@@ -19,6 +19,7 @@ from hookline.models import Node, Workflow
 from hookline.nodes.registry import node_type
 from hookline.store.base import Flow
 from hookline.trigger.config import check_options, check_trigger_config
+from hookline.trigger.secrets import keep_secrets, mask_secrets
 from hookline.types import JsonObject
 
 WORKFLOW_FIELDS = ("key", "title", "description", "type", "sync", "enabled", "config", "options", "nodes")
@@ -72,8 +73,11 @@ def flow_from_json(data: Any) -> Flow:
     return _build(header, drafts)
 
 
-def flow_to_json(flow: Flow) -> JsonObject:
-    """Workflow JSON for a flow: the §7 shape, nodes head first then depth-first, no empty optionals."""
+def flow_to_json(flow: Flow, *, include_secrets: bool = False) -> JsonObject:
+    """Workflow JSON for a flow: the §7 shape, nodes head first then depth-first, no empty optionals.
+
+    Literal secrets are written as `[secret]` unless `include_secrets`; `{{$env.NAME}}` ones as they are.
+    """
     workflow = flow.workflow
     data: JsonObject = {"key": workflow.key, "title": workflow.title}
     if workflow.description is not None:
@@ -81,7 +85,8 @@ def flow_to_json(flow: Flow) -> JsonObject:
     data["type"] = workflow.type
     data["sync"] = workflow.sync
     data["enabled"] = workflow.enabled
-    data["config"] = copy.deepcopy(workflow.config)
+    config = workflow.config if include_secrets else mask_secrets(workflow.config)
+    data["config"] = copy.deepcopy(config)
     data["options"] = copy.deepcopy(workflow.options)
     keys = {node.id: node.key for node in flow.nodes}
     data["nodes"] = [_node_json(node, keys) for node in export_order(flow.nodes)]
@@ -166,7 +171,9 @@ def _read_header(data: JsonObject) -> tuple[_Header, list[Problem]]:
     config = data.get("config", {})
     options = data.get("options")
     options = {} if options is None else options
-    problems += check_trigger_config(config, sync=sync is True) + check_options(options)
+    # A `[secret]` left in a file has no stored secret to keep here (see `WorkflowAdmin.import_`).
+    _, placeholders = keep_secrets(config, {})
+    problems += placeholders + check_trigger_config(config, sync=sync is True) + check_options(options)
     header = _Header(
         str(key), str(title), description, sync is True, enabled is True, _object(config), _object(options)
     )

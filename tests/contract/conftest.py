@@ -125,7 +125,7 @@ async def store(backend: str, store_url: str) -> AsyncIterator[SqlStore]:
 async def _empty(store: SqlStore) -> None:
     """Remove every row a previous test left behind."""
     async with store.engine.begin() as connection:
-        tables = "workflows, nodes, executions, jobs, dedupe_keys, rate_counts"
+        tables = "workflows, nodes, executions, jobs, dedupe_keys, rate_counts, captures, files, file_chunks"
         await connection.exec_driver_sql(f"TRUNCATE {tables} CASCADE")
 
 

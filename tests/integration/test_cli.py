@@ -49,10 +49,10 @@ def test_import_if_missing_keeps_the_existing_version(run: Invoke) -> None:
 
 
 def test_export_of_an_import_is_the_same_json(run: Invoke) -> None:
-    """`workflow export` prints exactly the JSON that was imported."""
+    """`workflow export --include-secrets` prints exactly the JSON that was imported."""
     path = EXAMPLES / "order-paid.json"
     run("workflow", "import", str(path))
-    result = run("workflow", "export", "orders-paid")
+    result = run("workflow", "export", "orders-paid", "--include-secrets")
     assert result.exit_code == 0
     assert json.loads(result.output) == json.loads(path.read_text())
 

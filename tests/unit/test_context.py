@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import copy
 from typing import Any
 
 import pytest
 
+from hookline.trigger.config import check_trigger_config
 from hookline.trigger.context import REDACTED, REDACTED_HEADERS, build_context, configured_items
 from hookline.trigger.query import parse_query
 
@@ -170,3 +172,64 @@ def test_many_repeated_headers_are_folded_in_order() -> None:
     values = [f"v{index}" for index in range(60_000)]
     headers = build_context([("X-A", value) for value in values], {}, None, {})["headers"]
     assert headers == {"x-a": ", ".join(values)}
+
+
+# -- the raw body (`config.request.rawBody`) ---------------------------------------------------
+
+RAW_BODY = {"request": {"rawBody": True}}
+
+
+def _raw_context(content_type: str | None, raw: bytes, config: dict[str, Any] = RAW_BODY) -> dict[str, Any]:
+    """The context of a request with this Content-Type and raw body (its parsed body left null)."""
+    headers = [] if content_type is None else [("Content-Type", content_type)]
+    return build_context(headers, {}, None, config, raw=raw)
+
+
+def test_the_raw_body_is_left_out_by_default() -> None:
+    """Without `rawBody: true` the context holds no raw body, even when the bytes are given."""
+    assert set(_raw_context("text/plain", b"hi", {})) == {"headers", "query", "body"}
+    assert "rawBody" not in _raw_context("text/plain", b"hi", {"request": {"rawBody": False}})
+
+
+@pytest.mark.parametrize(
+    ("content_type", "raw", "text"),
+    [
+        ("application/json", b'{"a": "\xc3\xa9"}', '{"a": "é"}'),
+        (None, b"order=5", "order=5"),
+        ("text/plain; charset=iso-8859-1", b"caf\xe9", "café"),
+        ("application/octet-stream", b"", ""),
+    ],
+)
+def test_a_raw_body_that_is_text_is_kept_as_text(content_type: str | None, raw: bytes, text: str) -> None:
+    """A body that decodes in its charset (UTF-8 when none is named) is kept as its text."""
+    context = _raw_context(content_type, raw)
+    assert (context["rawBody"], context["rawBodyEncoding"]) == (text, "text")
+
+
+@pytest.mark.parametrize(
+    ("content_type", "raw"),
+    [
+        ("application/octet-stream", bytes(range(256))),
+        ("text/plain", b"caf\xe9"),
+        ("application/octet-stream", b"a\x00b"),
+        ("text/plain; charset=nope", b"abc"),
+        ("text/plain; charset=utf-7", b"a+2AA-"),
+    ],
+    ids=["binary", "not-utf-8", "nul", "unknown-charset", "not-a-charset"],
+)
+def test_a_raw_body_that_is_not_storable_text_is_kept_as_base64(content_type: str, raw: bytes) -> None:
+    """Bytes that are not text in a charset hookline reads, or text holding NUL, are kept as base64."""
+    context = _raw_context(content_type, raw)
+    assert context["rawBodyEncoding"] == "base64"
+    assert base64.b64decode(context["rawBody"]) == raw
+
+
+def test_raw_body_must_be_true_or_false() -> None:
+    """`config.request.rawBody` is checked with the trigger config: a boolean, nothing else."""
+    assert check_trigger_config({"request": {"rawBody": True}}, sync=False) == []
+    assert check_trigger_config({"request": {"rawBody": False, "body": []}}, sync=True) == []
+    for wrong in ("yes", 1, None):
+        problems = check_trigger_config({"request": {"rawBody": wrong}}, sync=False)
+        assert [(problem.where, problem.message) for problem in problems] == [
+            ("config.request.rawBody", "must be true or false")
+        ]

@@ -96,14 +96,14 @@ def shape(flow: Flow) -> dict[str, Any]:
 
 
 def test_spec_example_round_trips_exactly() -> None:
-    """Exporting the imported SPEC example gives the same JSON back."""
-    assert flow_to_json(flow_from_json(example())) == SPEC_EXAMPLE
+    """Exporting the imported SPEC example (secrets included) gives the same JSON back."""
+    assert flow_to_json(flow_from_json(example()), include_secrets=True) == SPEC_EXAMPLE
 
 
 def test_import_of_an_export_gives_the_same_graph() -> None:
     """Re-importing an export rebuilds the same workflow and links, with new ids."""
     first = flow_from_json(example())
-    second = flow_from_json(flow_to_json(first))
+    second = flow_from_json(flow_to_json(first, include_secrets=True))
     assert shape(second) == shape(first)
     assert second.workflow.id != first.workflow.id
 
@@ -197,7 +197,7 @@ def test_import_does_not_share_dicts_with_its_input() -> None:
     data["config"]["response"]["body"] = "changed"
     data["nodes"][2]["config"]["statusCode"] = 500
     assert flow.workflow.config["response"]["body"] == "ok"
-    assert flow_to_json(flow) == SPEC_EXAMPLE
+    assert flow_to_json(flow, include_secrets=True) == SPEC_EXAMPLE
 
 
 @pytest.mark.parametrize(
@@ -349,7 +349,7 @@ def test_load_flow_file_reads_json(tmp_path: Path) -> None:
     """A workflow file on disk imports like its JSON."""
     path = tmp_path / "flow.json"
     path.write_bytes(orjson.dumps(SPEC_EXAMPLE))
-    assert flow_to_json(load_flow_file(path)) == SPEC_EXAMPLE
+    assert flow_to_json(load_flow_file(path), include_secrets=True) == SPEC_EXAMPLE
 
 
 def test_load_flow_file_reports_a_missing_file(tmp_path: Path) -> None:

@@ -382,7 +382,7 @@ def test_a_valid_setting_has_no_problems() -> None:
     ("config", "where"),
     [
         ([], "config.signature"),
-        ({"preset": "twilio", "secrets": ["s"]}, "config.signature.preset"),
+        ({"preset": "twillio", "secrets": ["s"]}, "config.signature.preset"),
         ({"secrets": ["s"]}, "config.signature.preset"),
         ({"preset": "github"}, "config.signature.secrets"),
         ({"preset": "github", "secrets": []}, "config.signature.secrets"),

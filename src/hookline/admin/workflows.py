@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +17,7 @@ from hookline.ids import new_id, new_webhook_key
 from hookline.models import Node, Workflow
 from hookline.store.base import Flow, Store, WorkflowFilter
 from hookline.trigger.config import check_options, check_trigger_config
+from hookline.trigger.secrets import env_problems, keep_secrets, mask_secrets
 from hookline.types import JsonObject
 
 log = logging.getLogger(__name__)
@@ -27,44 +28,52 @@ class WorkflowAdmin:
 
     After each change `changed(key)` is called (the server drops its cached versions of the key
     then), and the other processes are told through the store.
+
+    Secrets are write-only: every version it returns shows its literal secrets as `[secret]`
+    (see `trigger/secrets.py`), and a save that sends `[secret]` back keeps the stored secret.
+    `{{$env.NAME}}` secrets may only name the variables in `env_allow` (`HOOKLINE_ENV_ALLOW`).
     """
 
-    def __init__(self, store: Store, *, changed: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        changed: Callable[[str], None] | None = None,
+        env_allow: Collection[str] = (),
+    ) -> None:
         self._store = store
         self._forget = changed or (lambda _key: None)
+        self._env_allow = frozenset(env_allow)
 
     # -- reading ---------------------------------------------------------------------------
 
     async def find(self, query: WorkflowFilter) -> list[Workflow]:
-        """The current versions matching a filter."""
-        return await self._store.find_workflows(query)
+        """The current versions matching a filter (secrets masked)."""
+        return [_masked(workflow) for workflow in await self._store.find_workflows(query)]
 
     async def get(self, workflow_id: int) -> Flow:
-        """One version with its nodes; `NotFound` when there is none."""
-        flow = await self._store.get_flow(workflow_id)
-        if flow is None:
-            raise NotFound(f"No workflow version has the id {workflow_id}.")
-        return flow
+        """One version with its nodes (secrets masked); `NotFound` when there is none."""
+        return _masked_flow(await self._stored(workflow_id))
 
     async def get_by_key(self, key: str) -> Flow:
-        """The current version of a key; `NotFound` when the key is unknown."""
+        """The current version of a key (secrets masked); `NotFound` when the key is unknown."""
         flow = await self._store.get_current_flow(key)
         if flow is None:
             raise NotFound(f"No workflow has the key {key!r}.")
-        return flow
+        return _masked_flow(flow)
 
     async def versions(self, workflow_id: int) -> list[Workflow]:
-        """Every version of the workflow's key, oldest first."""
-        flow = await self.get(workflow_id)
-        return await self._store.list_versions(flow.workflow.key)
+        """Every version of the workflow's key, oldest first (secrets masked)."""
+        flow = await self._stored(workflow_id)
+        return [_masked(workflow) for workflow in await self._store.list_versions(flow.workflow.key)]
 
     async def execution_count(self, workflow_id: int) -> int:
         """How many executions a version has; a version with any is frozen."""
         return await self._store.count_executions(workflow_id)
 
-    async def export(self, workflow_id: int) -> JsonObject:
-        """The version in the workflow JSON format (SPEC §7)."""
-        return flow_to_json(await self.get(workflow_id))
+    async def export(self, workflow_id: int, *, include_secrets: bool = False) -> JsonObject:
+        """The version in the workflow JSON format (SPEC §7), literal secrets masked unless asked."""
+        return flow_to_json(await self._stored(workflow_id), include_secrets=include_secrets)
 
     # -- changing workflows ----------------------------------------------------------------
 
@@ -78,8 +87,9 @@ class WorkflowAdmin:
         options: JsonObject | None = None,
     ) -> Flow:
         """A new workflow (disabled, no nodes) with a freshly generated webhook key."""
-        config, options = config or {}, options or {}
-        _raise_if(_settings_problems(title, sync, config, options))
+        config, secret_problems = self._kept(config or {}, {})
+        options = options or {}
+        _raise_if(secret_problems, _settings_problems(title, sync, config, options))
         now = _now()
         workflow = Workflow(
             id=new_id(),
@@ -97,8 +107,21 @@ class WorkflowAdmin:
         return await self.get(workflow.id)
 
     async def import_(self, data: Any) -> Flow:
-        """Store workflow JSON; a key that already exists gets a new version."""
-        flow = flow_from_json(data)
+        """Store workflow JSON; a key that already exists gets a new version.
+
+        A `[secret]` in the file keeps the secret at its place in the key's current version.
+        """
+        secret_problems: list[Problem] = []
+        if isinstance(data, dict) and "config" in data:
+            stored = await self._current_config(data.get("key"))
+            config, secret_problems = self._kept(data["config"], stored)
+            data = {**data, "config": config}
+        try:
+            flow = flow_from_json(data)
+        except InvalidWorkflow as error:
+            _raise_if(secret_problems, error.problems)
+            raise
+        _raise_if(secret_problems)
         await self._store.add_flow(flow)
         await self._changed(flow.workflow.key)
         return await self.get(flow.workflow.id)
@@ -115,6 +138,9 @@ class WorkflowAdmin:
         """Change a version's title, description, trigger config or options."""
         flow = await self._editable(workflow_id)
         old = flow.workflow
+        secret_problems: list[Problem] = []
+        if not isinstance(config, Unset):
+            config, secret_problems = self._kept(config, old.config)
         workflow = replace(
             old,
             title=old.title if isinstance(title, Unset) else title,
@@ -123,7 +149,8 @@ class WorkflowAdmin:
             options=old.options if isinstance(options, Unset) else options,
             updated_at=_now(),
         )
-        _raise_if(_settings_problems(workflow.title, workflow.sync, workflow.config, workflow.options))
+        problems = _settings_problems(workflow.title, workflow.sync, workflow.config, workflow.options)
+        _raise_if(secret_problems, problems)
         await self._store.update_workflow(workflow)
         await self._changed(workflow.key)
         return await self.get(workflow_id)
@@ -133,16 +160,16 @@ class WorkflowAdmin:
 
         Only a complete, valid workflow can be enabled.
         """
-        flow = await self.get(workflow_id)
+        flow = await self._stored(workflow_id)
         if enabled:
-            _raise_if(_flow_problems(flow))
+            _raise_if(env_problems(flow.workflow.config, self._env_allow), _flow_problems(flow))
         await self._store.set_enabled(workflow_id, enabled, now=_now())
         await self._changed(flow.workflow.key)
         return await self.get(workflow_id)
 
     async def new_version(self, workflow_id: int) -> Flow:
         """A disabled copy of a version with the same key and node keys, ready to be edited."""
-        flow = await self.get(workflow_id)
+        flow = await self._stored(workflow_id)
         now = _now()
         workflow = replace(
             flow.workflow, id=new_id(), enabled=False, current=False, created_at=now, updated_at=now
@@ -154,7 +181,7 @@ class WorkflowAdmin:
 
     async def delete(self, workflow_id: int) -> int:
         """Delete the workflow: every version of its key and their executions; returns how many."""
-        flow = await self.get(workflow_id)
+        flow = await self._stored(workflow_id)
         deleted = await self._store.delete_workflow(flow.workflow.key)
         await self._changed(flow.workflow.key)
         return deleted
@@ -213,9 +240,26 @@ class WorkflowAdmin:
 
     # -- helpers ---------------------------------------------------------------------------
 
+    async def _stored(self, workflow_id: int) -> Flow:
+        """One version as stored, secrets in clear: for changes, never to be shown."""
+        flow = await self._store.get_flow(workflow_id)
+        if flow is None:
+            raise NotFound(f"No workflow version has the id {workflow_id}.")
+        return flow
+
+    async def _current_config(self, key: Any) -> JsonObject:
+        """The stored trigger config of a key's current version, empty for a new key."""
+        flow = await self._store.get_current_flow(key) if isinstance(key, str) else None
+        return flow.workflow.config if flow is not None else {}
+
+    def _kept(self, config: Any, stored: JsonObject) -> tuple[Any, list[Problem]]:
+        """A config to save with its `[secret]`s replaced by the stored secrets, and its secrets' problems."""
+        kept, problems = keep_secrets(config, stored)
+        return kept, problems + env_problems(kept, self._env_allow)
+
     async def _editable(self, workflow_id: int) -> Flow:
-        """The version, unless it has executions: an executed version is frozen."""
-        flow = await self.get(workflow_id)
+        """The version as stored, unless it has executions: an executed version is frozen."""
+        flow = await self._stored(workflow_id)
         if await self._store.count_executions(workflow_id):
             raise Conflict(
                 "version_frozen",
@@ -261,9 +305,25 @@ def _flow_problems(flow: Flow) -> list[Problem]:
     return problems
 
 
-def _raise_if(problems: list[Problem]) -> None:
-    if problems:
-        raise InvalidWorkflow(problems)
+def _raise_if(problems: list[Problem], others: Sequence[Problem] = ()) -> None:
+    """Raise InvalidWorkflow with `problems` and those of `others` at other places.
+
+    A secret's own problem (a `[secret]` with nothing stored) explains the rest at its place.
+    """
+    named = {problem.where for problem in problems}
+    every = [*problems, *(problem for problem in others if problem.where not in named)]
+    if every:
+        raise InvalidWorkflow(every)
+
+
+def _masked(workflow: Workflow) -> Workflow:
+    """A version as it may be shown: its literal secrets replaced by `[secret]`."""
+    masked = mask_secrets(workflow.config)
+    return workflow if masked is workflow.config else replace(workflow, config=masked)
+
+
+def _masked_flow(flow: Flow) -> Flow:
+    return replace(flow, workflow=_masked(flow.workflow))
 
 
 def _now() -> datetime:

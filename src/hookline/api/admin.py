@@ -19,7 +19,7 @@ import hookline
 from hookline.api.auth import check_bearer
 from hookline.api.errors import CatchAll, hookline_error, http_error, invalid_request
 from hookline.api.reference import reference_page
-from hookline.api.routes import catalog, executions, nodes, parse, workflows
+from hookline.api.routes import capture, catalog, executions, nodes, parse, signing, workflows
 from hookline.api.runtime import Runtime
 from hookline.errors import HooklineError
 from hookline.trigger.responses import error_response
@@ -53,7 +53,7 @@ def create_admin_api(runtime: Callable[[], Runtime], token: Callable[[], str]) -
         },
     )
     api.state.runtime = runtime
-    for module in (workflows, nodes, executions, parse, catalog):
+    for module in (workflows, capture, signing, nodes, executions, parse, catalog):
         api.include_router(module.router, dependencies=[Security(_bearer)])
     api.add_route("/reference", reference_page, methods=["GET"], include_in_schema=False)
     return api

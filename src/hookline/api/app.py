@@ -51,6 +51,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             query_parameter_limit=settings.query_parameter_limit,
             rate_limiter=runtime.rate_limiter,
             trusted_proxies=TrustedProxies.of(settings.trusted_proxies),
+            public_url=settings.webhook_url if settings.public_url else None,
         )
         try:
             # The lifespan state is what uvicorn hands each connection's protocol: it counts its refusals.

@@ -60,8 +60,8 @@ class Runtime:
         url = settings.effective_database_url
         if store is None:
             store = await open_store(url, migrate=is_sqlite_url(url))
-        flows = FlowCache(store, settings.cache_seconds, default_queue_limit=settings.queue_limit)
         env = env_allow_list(settings.env_allow_list, os.environ)
+        flows = FlowCache(store, settings.cache_seconds, default_queue_limit=settings.queue_limit, env=env)
         metrics = Metrics()
         workers = WorkerPool(
             store,
@@ -103,7 +103,7 @@ class Runtime:
                     callbacks[EXECUTIONS_CHANNEL] = lambda _payload: workers.wake()
                 listener = Listener(url, callbacks)
                 listener.start()
-        workflows = WorkflowAdmin(store, changed=flows.forget)
+        workflows = WorkflowAdmin(store, changed=flows.forget, env_allow=settings.env_allow_list)
         executions = ExecutionAdmin(store, flows, dispatcher, stop_local=workers.cancel)
         runtime = cls(
             settings,

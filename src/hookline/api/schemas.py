@@ -14,6 +14,7 @@ import orjson
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
+from hookline.engine.captures import DEFAULT_TIMEOUT, MAX_TIMEOUT, MIN_TIMEOUT
 from hookline.exchange import KEY_PATTERN
 from hookline.models import ExecutionStatus, JobStatus
 
@@ -132,7 +133,9 @@ class WorkflowPatch(RequestModel):
 
     title: str | SkipJsonSchema[None] = None
     description: str | None = None
-    config: dict[str, Any] | SkipJsonSchema[None] = None
+    config: dict[str, Any] | SkipJsonSchema[None] = Field(
+        None, description='The trigger config; a "[secret]" keeps the secret stored at its place.'
+    )
     options: dict[str, Any] | SkipJsonSchema[None] = None
 
 
@@ -172,7 +175,9 @@ class WorkflowOut(ResponseModel):
     sync: bool
     enabled: bool
     current: bool
-    config: dict[str, Any]
+    config: dict[str, Any] = Field(
+        description='The trigger config; stored secrets show as "[secret]", `{{$env.NAME}}` ones as written.'
+    )
     options: dict[str, Any]
     webhook_url: str
     created_at: str | None
@@ -380,3 +385,58 @@ class ExecutionStats(ResponseModel):
 
     since: datetime
     workflows: list[KeyStats]
+
+
+# -- listen for a test request -----------------------------------------------------------------
+
+
+class CaptureStart(RequestModel):
+    """How long to wait for the next request to the workflow's URL."""
+
+    timeout: float = Field(
+        DEFAULT_TIMEOUT, ge=MIN_TIMEOUT, le=MAX_TIMEOUT, description="Seconds to wait, 1 to 300."
+    )
+
+
+class CapturedRequest(ResponseModel):
+    """A captured request as a workflow would see it: credentials redacted, query and body parsed."""
+
+    method: str
+    headers: dict[str, str | None]
+    query: dict[str, Any]
+    body: Any
+    contentType: str | None  # the request's JSON names, as the UI reads them
+    receivedAt: datetime
+
+
+class CapturePaths(ResponseModel):
+    """The paths a trigger config can name in it, as the parse helpers give them."""
+
+    headers: list[str] = Field(description="Header names (lower-case), the redacted credentials left out.")
+    query: list[str] = Field(description="Query paths: `a`, `a[0]`, `a[0].b`.")
+    body: list[str] = Field(description="Body paths: `a`, `b.c`, `items[0].id`.")
+
+
+class CaptureOut(ResponseModel):
+    """The captured request with its paths, or `{"status": "expired"}` when none came in time."""
+
+    status: str = Field(examples=["captured", "expired"])
+    request: CapturedRequest | SkipJsonSchema[None] = None
+    paths: CapturePaths | SkipJsonSchema[None] = None
+
+
+class BodySample(RequestModel):
+    """A sample body as text, and the Content-Type it would arrive with."""
+
+    text: str = Field(examples=['<order id="5"><status>paid</status></order>'])
+    contentType: str = Field(  # the request header's own name, as the UI sends it
+        "application/json", examples=["application/xml"]
+    )
+
+
+class ParsedBody(ResponseModel):
+    """A sample body parsed as a request's body would be, its paths and their items."""
+
+    parsed: Any = Field(description="The value `$context.body` would hold.")
+    paths: list[str]
+    items: list[PathItem]

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.types import Receive, Scope, Send
 
 from hookline.api.errors import UNEXPECTED, ThrottledLog
-from hookline.engine.dispatcher import Dispatcher
+from hookline.api.request_url import PublicUrl, request_url
+from hookline.engine.captures import CAPTURED_ANSWER, Captures, captured_request
+from hookline.engine.dispatcher import Answered, Dispatcher
 from hookline.engine.flows import CompiledFlow, FlowCache
 from hookline.engine.rate_limit import RateLimiter
 from hookline.errors import HooklineError, NotFound, RejectedRequest
@@ -26,11 +29,12 @@ from hookline.trigger.access import TrustedProxies, check_api_key, client_addres
 from hookline.trigger.auth import check_basic_auth
 from hookline.trigger.body import DEFAULT_DEPTH_LIMIT, BodyLimits, parse_body
 from hookline.trigger.context import build_context
-from hookline.trigger.dedupe import RequestKey
+from hookline.trigger.multipart import MultipartBody, is_multipart
 from hookline.trigger.query import PARAMETER_LIMIT, parse_query
 from hookline.trigger.responses import Reply, answer_reply, error_reply
 from hookline.trigger.signatures import check_signature
 from hookline.trigger.storable import nul_refused
+from hookline.trigger.uploads import FileQuota
 from hookline.types import JsonObject
 
 PATH_PREFIX = "/api/webhook:trigger/"
@@ -62,8 +66,10 @@ class WebhookEndpoint:
         query_parameter_limit: int = PARAMETER_LIMIT,
         rate_limiter: RateLimiter | None = None,
         trusted_proxies: TrustedProxies | None = None,
+        public_url: PublicUrl | None = None,
     ) -> None:
         self._flows = flows
+        self._captures = Captures(flows.store, flows)
         self._dispatcher = dispatcher
         self._metrics = metrics
         self._body_limit = body_limit
@@ -71,6 +77,7 @@ class WebhookEndpoint:
         self._query_parameter_limit = query_parameter_limit
         self._rate_limiter = rate_limiter or RateLimiter()
         self._trusted_proxies = trusted_proxies or TrustedProxies()
+        self._public_url = public_url
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send, key: str) -> None:
         """Answer one webhook request for workflow `key` (errors as hookline's JSON errors), and count it."""
@@ -107,7 +114,7 @@ class WebhookEndpoint:
     async def _answer(self, scope: Scope, receive: Receive, compiled: CompiledFlow) -> Reply:
         headers = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"]]
         wanted = _wanted_headers(headers)
-        config = compiled.flow.workflow.config
+        config = compiled.trigger_config()  # secrets resolved; a 401 while one is unavailable
         # Worked out once, and only for the workflows whose options need them.
         by_client = compiled.allow_from is not None or compiled.rate_limit is not None
         client = self._client(scope, headers) if by_client else ""
@@ -120,27 +127,68 @@ class WebhookEndpoint:
             check_api_key(api_key, first_values)
         if compiled.rate_limit is not None:  # only these pay for a call (a coroutine) per request
             await self._rate_limiter.admit(compiled, client)
-        raw = await read_body(receive, wanted.get("content-length"), self._body_limit)
-        if signature:
-            check_signature(signature, first_values, raw, time.time())
-        context = build_context(
-            headers,
-            self._query(scope["query_string"]),
-            parse_body(wanted.get("content-type"), raw, self._body_limits),
-            config,
-            plan=compiled.context,
-        )
+        content_type = wanted.get("content-type")
+        form = self._form(content_type, config) if is_multipart(content_type) else None
+        try:
+            # A body read whole (to check its signature, or keep it raw) stays within the body limit.
+            if form is None or signature or _raw_body_wanted(config):
+                raw = await read_body(receive, wanted.get("content-length"), self._body_limit)
+                if signature:
+                    url = request_url(scope, first_values, compiled.flow.workflow.key, self._public_url)
+                    check_signature(signature, first_values, raw, time.time(), url=url)
+                if form is None:
+                    body = parse_body(content_type, raw, self._body_limits)
+                else:
+                    body = await form.parse(raw)
+            else:  # streamed: each file's bytes are hashed (and stored) as they arrive, never held whole
+                raw = b""
+                limit = form.body_limit(self._body_limit)
+                body = await form.read(received(receive, wanted.get("content-length"), limit))
+            context = build_context(
+                headers,
+                self._query(scope["query_string"]),
+                body,
+                config,
+                plan=compiled.context,
+                raw=raw,
+            )
+            armed = compiled.flow.capture_until is not None
+            if armed and await self._capture(scope, wanted, compiled, context):
+                return answer_reply(CAPTURED_ANSWER)
+            answered = await self._dispatch(compiled, context)
+            if form is not None:  # a duplicate recorded nothing: its files go, as a refused request's do
+                await form.keep(None if answered.duplicate else answered.execution_id)
+        finally:
+            if form is not None:
+                await form.release()
+        return answer_reply(answered.answer, answered.execution_id, duplicate=answered.duplicate)
+
+    async def _dispatch(self, compiled: CompiledFlow, context: JsonObject) -> Answered:
+        """Run or queue a request (with an idempotency key: or repeat its original's answer)."""
         workflow = compiled.flow.workflow
         dedupe = compiled.dedupe
         if dedupe is not None:
             request_key = dedupe.key(workflow.key, context)
             if request_key is not None:
-                return await self._answer_once(compiled, context, request_key)
+                return await self._dispatcher.dispatch_once(compiled, context, request_key)
         if workflow.sync:
             result = await self._dispatcher.run_sync(compiled, context)
         else:
             result = await self._dispatcher.enqueue(compiled, context)
-        return answer_reply(result.answer, result.execution.id)
+        return Answered(result.execution.id, result.answer, duplicate=False)
+
+    def _form(self, content_type: str, config: JsonObject) -> MultipartBody:
+        """A multipart body to read: its files are stored when the workflow's `request.files` says so."""
+        return MultipartBody(
+            content_type, self._body_limits, sink=self._flows.store, quota=FileQuota.of(config)
+        )
+
+    async def _capture(
+        self, scope: Scope, wanted: dict[str, str], compiled: CompiledFlow, context: JsonObject
+    ) -> bool:
+        """Keep the request for the armed capture of its key instead of running it; False: none is armed."""
+        request = captured_request(scope["method"], context, wanted.get("content-type"), datetime.now(UTC))
+        return await self._captures.take(compiled, request)
 
     def _client(self, scope: Scope, headers: list[tuple[str, str]]) -> str:
         """The client's address: the peer, or behind trusted proxies the client they name."""
@@ -153,13 +201,6 @@ class WebhookEndpoint:
         if b"%00" in raw:
             raise nul_refused("query")
         return parse_query(raw.decode("latin-1"), parameter_limit=self._query_parameter_limit)
-
-    async def _answer_once(
-        self, compiled: CompiledFlow, context: JsonObject, request_key: RequestKey
-    ) -> Reply:
-        """Run a request with an idempotency key, or repeat the original's answer (marked as such)."""
-        answered = await self._dispatcher.dispatch_once(compiled, context, request_key)
-        return answer_reply(answered.answer, answered.execution_id, duplicate=answered.duplicate)
 
 
 class WebhookFirst(Starlette):
@@ -237,6 +278,34 @@ async def read_body(receive: Receive, declared: str | None, limit: int) -> bytes
         chunks.append(chunk)
         if not message.get("more_body", False):
             return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+async def received(receive: Receive, declared: str | None, limit: int) -> AsyncIterator[bytes]:
+    """The body's chunks as they arrive, refusing with 413 as soon as they would pass `limit` bytes.
+
+    For bodies parsed as they stream (multipart); `read_body` reads the others whole.
+    """
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientGone
+        chunk: bytes = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        if chunk:
+            yield chunk
+        if not message.get("more_body", False):
+            return
+
+
+def _raw_body_wanted(config: JsonObject) -> bool:
+    """Whether the workflow keeps the raw body (`request.rawBody`): a multipart one is then read whole."""
+    request = config.get("request")
+    return isinstance(request, dict) and request.get("rawBody") is True
 
 
 _READ_HEADERS = frozenset({"authorization", "content-length", "content-type"})

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import InitVar, dataclass, field
 
 from hookline.engine.graph import Graph
+from hookline.errors import RejectedRequest
 from hookline.store.base import Flow, Limits, Store
 from hookline.trigger.access import AllowList
+from hookline.trigger.config import check_trigger_config
 from hookline.trigger.context import ContextPlan, context_plan
 from hookline.trigger.dedupe import DedupeSource
 from hookline.trigger.rate_rule import RateRule
 from hookline.trigger.responses import DEFAULT_ASYNC_TEMPLATE, AnswerTemplate
+from hookline.trigger.secrets import resolve_secrets
+from hookline.types import JsonObject
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +28,12 @@ class CompiledFlow:
     graph: Graph
     default_queue_limit: int | None = None
     """The `queueLimit` of an asynchronous workflow whose options set none (`HOOKLINE_QUEUE_LIMIT`)."""
+    env: InitVar[Mapping[str, str] | None] = None
+    """The allowed environment variables, which its `{{$env.NAME}}` secrets are resolved from."""
+    config: JsonObject = field(init=False, repr=False)
+    """Its trigger config with the `{{$env.NAME}}` secrets resolved: never show, log or store it."""
+    locked: RejectedRequest | None = field(init=False)
+    """The 401 every request gets while one of those secrets is missing or invalid, else None."""
     context: ContextPlan = field(init=False)
     """What the trigger config asks of each request's context (see `build_context`)."""
     limits: Limits | None = field(init=False)
@@ -37,8 +47,13 @@ class CompiledFlow:
     answer: AnswerTemplate = field(init=False)
     """What its trigger answers when it queues a run (asynchronous workflows)."""
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, env: Mapping[str, str] | None) -> None:
         workflow = self.flow.workflow
+        secrets = resolve_secrets(workflow.config, env or {})
+        # Validated again once resolved: a variable must hold a secret in the format its place needs.
+        problems = check_trigger_config(secrets.config, sync=workflow.sync) if secrets.names else []
+        object.__setattr__(self, "config", secrets.config)
+        object.__setattr__(self, "locked", secrets.refusal(problems))
         object.__setattr__(self, "context", context_plan(workflow.config))
         default = None if workflow.sync else self.default_queue_limit  # nothing of a sync run waits
         object.__setattr__(self, "limits", Limits.of(workflow.options, default))
@@ -50,6 +65,14 @@ class CompiledFlow:
         answer = DEFAULT_ASYNC_TEMPLATE if workflow.sync else AnswerTemplate.of(workflow.config)
         object.__setattr__(self, "answer", answer)
 
+    def trigger_config(self) -> JsonObject:
+        """The trigger config the request checks use (secrets resolved); a 401 while one is unavailable."""
+        locked = self.locked
+        if locked is not None:
+            # A fresh error each time: a raised instance would keep every traceback it was raised with.
+            raise RejectedRequest(locked.status, locked.code, locked.message)
+        return self.config
+
 
 MAX_CACHED = 10_000
 """Cached entries one process holds at most: requests to made-up keys must not grow it without end."""
@@ -58,19 +81,33 @@ MAX_CACHED = 10_000
 class FlowCache:
     """Remembers workflow versions for `ttl` seconds, by key (the live one) and by id.
 
-    `default_queue_limit` is the queue limit of the asynchronous workflows that set none.
+    `default_queue_limit` is the queue limit of the asynchronous workflows that set none; `env`
+    the allowed environment variables that `{{$env.NAME}}` secrets are resolved from.
 
     A change made through another process is seen within `ttl` seconds. Unknown keys
     are remembered too, so a flood of requests to a wrong URL does not become a flood
     of queries. Concurrent misses of one entry share a single read.
     """
 
-    def __init__(self, store: Store, ttl: float = 1.0, *, default_queue_limit: int | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        ttl: float = 1.0,
+        *,
+        default_queue_limit: int | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
         self._store = store
         self._ttl = ttl
         self._default_queue_limit = default_queue_limit
+        self._env = env or {}
         self._entries: dict[object, tuple[float, CompiledFlow | None]] = {}
         self._loading: dict[object, asyncio.Future[CompiledFlow | None]] = {}
+
+    @property
+    def store(self) -> Store:
+        """The store the versions are read from (a captured request is written to it too)."""
+        return self._store
 
     async def live(self, key: str) -> CompiledFlow | None:
         """The current, enabled version of a key, or None."""
@@ -113,7 +150,7 @@ class FlowCache:
             flow = await load()
             compiled = None
             if flow is not None:
-                compiled = CompiledFlow(flow, Graph(flow.nodes), self._default_queue_limit)
+                compiled = CompiledFlow(flow, Graph(flow.nodes), self._default_queue_limit, self._env)
             if len(self._entries) >= MAX_CACHED:
                 self._evict(now)
             self._entries[entry] = (now + self._ttl, compiled)

@@ -1,4 +1,4 @@
-"""The janitor: deletes old executions, expired dedupe keys and old rate counts, in small batches."""
+"""The janitor: deletes old executions, expired dedupe keys, old rate counts and old captures, in batches."""
 
 from __future__ import annotations
 
@@ -19,6 +19,14 @@ log = logging.getLogger(__name__)
 RATE_COUNTS_KEPT = timedelta(minutes=5)
 """How long rate-limit windows are kept after they start: a limit reads two periods (two minutes at
 most), and the rest leaves room for processes whose clocks disagree."""
+
+CAPTURES_KEPT = timedelta(minutes=1)
+"""How long captures are kept after they expire: their listeners stop reading them then (they delete
+their own), and the rest leaves room for processes whose clocks disagree."""
+
+UNATTACHED_FILES_KEPT = timedelta(hours=1)
+"""How long a stored file may wait for its request's execution: a request attaches its files as soon as
+the execution is recorded, so one older than this belongs to a request that died on the way."""
 
 
 class Janitor:
@@ -64,6 +72,16 @@ class Janitor:
         before = (now or datetime.now(UTC)) - RATE_COUNTS_KEPT
         return await self._in_batches(self._store.delete_rate_counts, before)
 
+    async def delete_old_captures(self, now: datetime | None = None) -> int:
+        """Delete captures that expired over `CAPTURES_KEPT` ago (their listener left), batch by batch."""
+        before = (now or datetime.now(UTC)) - CAPTURES_KEPT
+        return await self._in_batches(self._store.delete_expired_captures, before)
+
+    async def delete_unattached_files(self, now: datetime | None = None) -> int:
+        """Delete stored files whose request was never recorded (over `UNATTACHED_FILES_KEPT` old)."""
+        before = (now or datetime.now(UTC)) - UNATTACHED_FILES_KEPT
+        return await self._in_batches(self._store.delete_unattached_files, before)
+
     async def _in_batches(self, delete: Callable[..., Awaitable[int]], what: object) -> int:
         """Call `delete(what, limit=batch)` until it deletes less than a batch, yielding between; how many."""
         deleted = 0
@@ -84,6 +102,10 @@ class Janitor:
                 if keys:
                     log.info("janitor deleted %d expired dedupe keys", keys)
                 await self.delete_old_rate_counts()  # routine, like the windows themselves: not logged
+                await self.delete_old_captures()  # routine too: a listener that left, or a crash
+                files = await self.delete_unattached_files()
+                if files:  # a process died between storing a request's files and recording it
+                    log.info("janitor deleted %d files of requests never recorded", files)
             except StorageUnavailable as exc:
                 log.warning("janitor skipped a sweep: %s", exc)
             except Exception:

@@ -20,6 +20,23 @@ class Flow:
 
     workflow: Workflow
     nodes: tuple[Node, ...]
+    capture_until: datetime | None = None
+    """Until when a capture of its key is armed (only `get_live_flow` reads it); None: no capture."""
+
+
+@dataclass(frozen=True, slots=True)
+class Capture:
+    """A "listen for a test request" capture: armed for a workflow key until `expires_at`.
+
+    `request` is the request it took (at `captured_at`), None while it is still armed.
+    """
+
+    id: int
+    key: str
+    armed_at: datetime
+    expires_at: datetime
+    request: JsonObject | None = None
+    captured_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +131,21 @@ class DedupeHolder:
     response: JsonObject | None
 
 
+@dataclass(frozen=True, slots=True)
+class StoredFile:
+    """A file of a multipart webhook body, kept in the database (its bytes in chunks beside it)."""
+
+    id: int
+    filename: str
+    content_type: str
+    created_at: datetime
+    size: int = 0
+    sha256: str | None = None
+    """The hex SHA-256 of the bytes; None until the last byte is in."""
+    execution_id: int | None = None
+    """The execution it belongs to; None until that is recorded (the janitor deletes it if never)."""
+
+
 class Store(Protocol):
     """Domain operations over one database. Writes are durable when the call returns.
 
@@ -140,7 +172,7 @@ class Store(Protocol):
         ...
 
     async def get_live_flow(self, key: str) -> Flow | None:
-        """The current, enabled version of a key with its nodes, or None."""
+        """The current, enabled version of a key with its nodes and its `capture_until`, or None."""
         ...
 
     async def get_current_flow(self, key: str) -> Flow | None:
@@ -252,6 +284,31 @@ class Store(Protocol):
 
     async def delete_rate_counts(self, before: datetime, *, limit: int) -> int:
         """Delete up to `limit` rate-limit windows that started before `before`, oldest first; how many."""
+        ...
+
+    # -- captures ("listen for a test request") --------------------------------------------
+
+    async def arm_capture(self, capture: Capture) -> None:
+        """Durably store a new, armed capture (its `request` is ignored)."""
+        ...
+
+    async def take_capture(self, key: str, request: JsonObject, *, now: datetime) -> int | None:
+        """Give a request to the oldest capture of `key` armed at `now`; its id, None when there is none.
+
+        Only one of concurrent takes gets a capture, also across processes.
+        """
+        ...
+
+    async def get_capture(self, capture_id: int) -> Capture | None:
+        """One capture by id, or None."""
+        ...
+
+    async def delete_capture(self, capture_id: int) -> None:
+        """Delete a capture (armed or not); nothing when it is gone already."""
+        ...
+
+    async def delete_expired_captures(self, before: datetime, *, limit: int) -> int:
+        """Delete up to `limit` captures that expired before `before`, oldest first; how many."""
         ...
 
     async def add_limited_execution(self, execution: Execution, limits: Limits) -> bool:
@@ -383,4 +440,38 @@ class Store(Protocol):
 
     async def count_executions_by_status(self, since: datetime | None = None) -> dict[tuple[str, str], int]:
         """How many executions each (workflow key, status) has (created since `since`, when given)."""
+        ...
+
+    # -- files of multipart bodies -----------------------------------------------------------
+
+    async def add_file(self, file: StoredFile) -> None:
+        """Durably insert a file's row, before its bytes; it belongs to no execution yet."""
+        ...
+
+    async def add_file_chunk(self, file_id: int, position: int, data: bytes) -> None:
+        """Durably store the chunk of a file's bytes at `position` (0, 1, 2, … in order)."""
+        ...
+
+    async def finish_file(self, file_id: int, size: int, sha256: str) -> None:
+        """Record a file's size and SHA-256 once its last chunk is stored."""
+        ...
+
+    async def attach_files(self, file_ids: Sequence[int], execution_id: int) -> None:
+        """Make files belong to a recorded execution: they are deleted with it from then on."""
+        ...
+
+    async def delete_files(self, file_ids: Sequence[int]) -> None:
+        """Delete files with their bytes (those of a request that was refused or not recorded)."""
+        ...
+
+    async def get_file(self, execution_id: int, file_id: int) -> StoredFile | None:
+        """A finished file of an execution, or None (unknown, unfinished, or another execution's)."""
+        ...
+
+    async def read_file_chunk(self, file_id: int, position: int) -> bytes | None:
+        """The chunk of a file's bytes at `position`, or None past the last one."""
+        ...
+
+    async def delete_unattached_files(self, before: datetime, *, limit: int) -> int:
+        """Delete up to `limit` files created before `before` that never joined an execution; how many."""
         ...

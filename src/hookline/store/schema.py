@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -216,4 +217,58 @@ rate_counts = Table(
     Column("count", Integer, nullable=False),
     # The janitor deletes the windows that ended long ago, oldest first.
     Index("ix_rate_counts_window_start", "window_start"),
+)
+
+# "Listen for a test request" (SPEC §3.3): a capture armed for a workflow key until `expires_at`
+# takes the next request to that key (`request`, at `captured_at`) instead of running it. Any
+# process may arm one and any other may fill it, so the state lives here (see migration 0007).
+captures = Table(
+    "captures",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("key", String(255), nullable=False),
+    Column("request", _json(), nullable=True),
+    Column("armed_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Column("captured_at", UtcDateTime(), nullable=True),
+    # A request looks for the oldest armed capture of its key; the janitor deletes old ones by expiry.
+    Index("ix_captures_key_id", "key", "id"),
+    Index("ix_captures_expires_at", "expires_at"),
+)
+
+# Files of multipart webhook bodies (`config.request.files`), kept with their execution: the row is
+# written before the bytes (no execution yet; see `store/_files.py`), and its chunks follow in order.
+# Deleting the execution (retention, a deleted workflow) deletes its files and their chunks with it.
+files = Table(
+    "files",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column(
+        "execution_id",
+        BigInteger,
+        ForeignKey("executions.id", ondelete="CASCADE"),
+        nullable=True,
+        index=True,
+    ),
+    Column("filename", Text, nullable=False),
+    Column("content_type", Text, nullable=False),
+    Column("size", BigInteger, nullable=False),
+    # NULL until the last byte is in: a file without one was never finished.
+    Column("sha256", String(64), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    # The janitor deletes the files of requests that were never recorded, oldest first.
+    Index(
+        "ix_files_created_at_unattached",
+        "created_at",
+        postgresql_where=text("execution_id IS NULL"),
+        sqlite_where=text("execution_id IS NULL"),
+    ),
+)
+
+file_chunks = Table(
+    "file_chunks",
+    metadata,
+    Column("file_id", BigInteger, ForeignKey("files.id", ondelete="CASCADE"), primary_key=True),
+    Column("position", Integer, primary_key=True, autoincrement=False),
+    Column("data", LargeBinary, nullable=False),
 )

@@ -19,12 +19,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hookline.errors import RejectedRequest, StorageUnavailable
 from hookline.models import Execution, ExecutionStatus, Job, Node, Workflow
+from hookline.store import _captures as captures
 from hookline.store import _dedupe as dedupes
+from hookline.store import _files as stored_files
 from hookline.store import _queue as queue
 from hookline.store import _rate_counts as rate_counts
 from hookline.store import _statements as sql
 from hookline.store._rows import execution_row, job_row, node_row, to_execution, to_job, to_workflow
 from hookline.store.base import (
+    Capture,
     DedupeHolder,
     DedupeKey,
     ExecutionFilter,
@@ -32,6 +35,7 @@ from hookline.store.base import (
     Limits,
     RateWindow,
     RetentionRule,
+    StoredFile,
     WorkflowFilter,
 )
 from hookline.store.database import create_engine, is_memory, is_sqlite, is_unavailable, unavailable
@@ -106,9 +110,10 @@ class SqlStore:
         await self.writer.run(lambda c: sql.insert_flow(c, flow, _utcnow()))
 
     async def get_live_flow(self, key: str) -> Flow | None:
-        """The current, enabled version of a key with its nodes, or None."""
+        """The current, enabled version of a key with its nodes and its `capture_until`, or None."""
         query = sql.current_version(key).where(workflows.c.enabled.is_(True))
-        return await self._read(lambda c: sql.load_flow(c, query))
+        now = _utcnow()
+        return await self._read(lambda c: captures.with_capture(c, sql.load_flow(c, query), now))
 
     async def get_current_flow(self, key: str) -> Flow | None:
         """The current version of a key with its nodes (enabled or not), or None."""
@@ -312,6 +317,30 @@ class SqlStore:
         lock = self._locks_rows
         return await self.writer.run(lambda c: rate_counts.delete_before(c, start, limit, lock=lock))
 
+    async def arm_capture(self, capture: Capture) -> None:
+        """Durably store a new, armed capture."""
+        await self.writer.write(captures.arm(capture))
+
+    async def take_capture(self, key: str, request: JsonObject, *, now: datetime) -> int | None:
+        """Give a request to the oldest capture of `key` armed at `now`; its id, or None."""
+        lock = self._locks_rows
+        return await self.writer.run(lambda c: captures.take(c, key, request, now, lock=lock))
+
+    async def get_capture(self, capture_id: int) -> Capture | None:
+        """One capture by id, or None."""
+        return await self._read(lambda c: captures.get(c, capture_id))
+
+    async def delete_capture(self, capture_id: int) -> None:
+        """Delete a capture; nothing when it is gone already."""
+        await self.writer.write(Sync(sql.run(captures.delete_one(capture_id))))
+
+    async def delete_expired_captures(self, before: datetime, *, limit: int) -> int:
+        """Delete up to `limit` captures that expired before `before`, oldest first; how many."""
+        if limit <= 0:
+            return 0
+        lock = self._locks_rows
+        return await self.writer.run(lambda c: captures.delete_expired(c, before, limit, lock=lock))
+
     async def add_job(self, job: Job) -> None:
         """Durably insert one finished job."""
         await self.writer.write(Insert(jobs_table, [job_row(job)]))
@@ -450,6 +479,43 @@ class SqlStore:
         """How many executions each (workflow key, status) has (created since `since`, when given)."""
         rows = await self._read(lambda c: sql.fetch(c, sql.count_by_status(since)))
         return {(row["key"], row["status"]): int(row["count"]) for row in rows}
+
+    # -- files of multipart bodies -----------------------------------------------------------
+
+    async def add_file(self, file: StoredFile) -> None:
+        """Durably insert a file's row, before its bytes; it belongs to no execution yet."""
+        await self.writer.run(lambda c: stored_files.insert(c, file))
+
+    async def add_file_chunk(self, file_id: int, position: int, data: bytes) -> None:
+        """Durably store the chunk of a file's bytes at `position`."""
+        await self.writer.run(lambda c: stored_files.insert_chunk(c, file_id, position, data))
+
+    async def finish_file(self, file_id: int, size: int, sha256: str) -> None:
+        """Record a file's size and SHA-256 once its last chunk is stored."""
+        await self.writer.run(lambda c: stored_files.finish(c, file_id, size, sha256))
+
+    async def attach_files(self, file_ids: Sequence[int], execution_id: int) -> None:
+        """Make files belong to a recorded execution: they are deleted with it from then on."""
+        await self.writer.run(lambda c: stored_files.attach(c, file_ids, execution_id))
+
+    async def delete_files(self, file_ids: Sequence[int]) -> None:
+        """Delete files with their bytes."""
+        await self.writer.run(lambda c: stored_files.delete_files(c, file_ids))
+
+    async def get_file(self, execution_id: int, file_id: int) -> StoredFile | None:
+        """A finished file of an execution, or None."""
+        return await self._read(lambda c: stored_files.find(c, execution_id, file_id))
+
+    async def read_file_chunk(self, file_id: int, position: int) -> bytes | None:
+        """The chunk of a file's bytes at `position`, or None past the last one."""
+        return await self._read(lambda c: stored_files.chunk(c, file_id, position))
+
+    async def delete_unattached_files(self, before: datetime, *, limit: int) -> int:
+        """Delete up to `limit` files created before `before` that never joined an execution; how many."""
+        if limit <= 0:
+            return 0
+        lock = self._locks_rows
+        return await self.writer.run(lambda c: stored_files.delete_unattached(c, before, limit, lock=lock))
 
     # -- plumbing --------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from hookline.trigger.dedupe import MAX_WINDOW, parse_source
 from hookline.trigger.fields import NAME_RULE, name_problem, value_problem
 from hookline.trigger.rate_rule import check_rate_limit
 from hookline.trigger.signatures import signature_problems
+from hookline.trigger.uploads import files_problems
 
 TRIGGER_FIELDS = ("basicAuthentication", "signature", "apiKey", "allowFrom", "request", "response")
 """The fields a webhook trigger config may hold."""
@@ -88,7 +89,10 @@ def _check_request(request: Any) -> list[Problem]:
     where = "config.request"
     if not isinstance(request, dict):
         return [Problem(where, "must be an object with headers, query and body lists")]
-    problems = unknown_fields(request, REQUEST_PARTS, where)
+    problems = unknown_fields(request, (*REQUEST_PARTS, "rawBody", "files"), where)
+    if "rawBody" in request and not isinstance(request["rawBody"], bool):
+        problems.append(Problem(f"{where}.rawBody", "must be true or false"))
+    problems += files_problems(request.get("files"))
     for part in REQUEST_PARTS:
         items = request.get(part)
         if items is None:

@@ -1,13 +1,22 @@
-"""The trigger context of an execution: the request's headers, query and body as workflows see them."""
+"""The trigger context of an execution: the request's headers, query and body as workflows see them.
+
+With `config.request.rawBody: true` it also keeps the body as received: `rawBody` is its text when
+it decodes in the charset its Content-Type names (UTF-8 when none) and holds no NUL character,
+with `rawBodyEncoding: "text"`; otherwise it is the bytes in base64, with `rawBodyEncoding:
+"base64"`. Off by default: it doubles what each execution stores.
+"""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from hookline.engine.templates import resolve_path
+from hookline.errors import RejectedRequest
 from hookline.trigger.access import api_key_header
+from hookline.trigger.body import charset, decoded_text
 from hookline.types import JsonValue
 
 REDACTED = "[redacted]"
@@ -53,6 +62,8 @@ class ContextPlan:
     """(flat name, path) of the query items with a `_var`."""
     body_vars: tuple[tuple[str, str], ...]
     """(flat name, path) of the body items with a `_var`."""
+    raw_body: bool = False
+    """Whether the context keeps the body as received (`config.request.rawBody`)."""
 
 
 def context_plan(config: Mapping[str, Any]) -> ContextPlan:
@@ -62,6 +73,7 @@ def context_plan(config: Mapping[str, Any]) -> ContextPlan:
         header_names=tuple(item["key"].lower() for item in configured_items(config, "headers")),
         query_vars=_flat_names(configured_items(config, "query")),
         body_vars=_flat_names(configured_items(config, "body")),
+        raw_body=_wants_raw_body(config),
     )
 
 
@@ -72,18 +84,32 @@ def build_context(
     config: Mapping[str, Any],
     *,
     plan: ContextPlan | None = None,
+    raw: bytes = b"",
 ) -> dict[str, Any]:
     """The `{"headers", "query", "body"}` context of a request, per the trigger config (SPEC §3.4).
 
-    `plan` is `context_plan(config)` when the caller has it already.
+    `plan` is `context_plan(config)` when the caller has it already; `raw` is the body as received,
+    kept as `rawBody` when the config asks for it.
     """
     if plan is None:
         plan = context_plan(config)
-    return {
+    context: dict[str, Any] = {
         "headers": _context_headers(headers, plan),
         "query": _with_flat_names(query, plan.query_vars),
         "body": _with_flat_names(body, plan.body_vars),
     }
+    if plan.raw_body:
+        context["rawBody"], context["rawBodyEncoding"] = raw_body(raw, _content_type(headers))
+    return context
+
+
+def raw_body(raw: bytes, content_type: str | None) -> tuple[str, str]:
+    """The body as received and how it is written: `(text, "text")`, or `(base64, "base64")` when it
+    is not text in its charset or holds a NUL character (which storage cannot keep as text)."""
+    try:
+        return decoded_text(raw, charset(content_type)), "text"
+    except RejectedRequest:  # not text, an unknown charset, or NUL: bytes survive only as base64
+        return base64.b64encode(raw).decode("ascii"), "base64"
 
 
 def configured_items(config: Mapping[str, Any], part: str) -> list[dict[str, str]]:
@@ -112,6 +138,17 @@ def redacted_header_names(config: Mapping[str, Any]) -> frozenset[str]:
         if isinstance(item, Mapping) and item.get("secret") is True and isinstance(item.get("key"), str):
             names.add(item["key"].lower())
     return frozenset(names)
+
+
+def _wants_raw_body(config: Mapping[str, Any]) -> bool:
+    """Whether `config.request.rawBody` is true."""
+    request = config.get("request")
+    return isinstance(request, Mapping) and request.get("rawBody") is True
+
+
+def _content_type(headers: Sequence[tuple[str, str]]) -> str | None:
+    """The first Content-Type header's value, if any."""
+    return next((value for name, value in headers if name.lower() == "content-type"), None)
 
 
 def _clean_item(item: Any) -> dict[str, str] | None:

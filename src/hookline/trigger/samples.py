@@ -1,4 +1,4 @@
-"""The "parse from sample" helpers (§3.3): the paths of a sample query string or JSON body.
+"""The "parse from sample" helpers (§3.3): the paths of a sample query string or body of any format.
 
 Paths use the notation `parse_path` reads: names joined by dots, list items as `[0]`, and keys
 that are not plain names (with `.`, `[`, spaces, quotes, ...) quoted as `a["x.y"]`. They are listed
@@ -21,6 +21,7 @@ import orjson
 
 from hookline.engine.templates import parse_path
 from hookline.errors import RejectedRequest
+from hookline.trigger.body import READ_TYPES, media_type, parse_body, parser_for
 from hookline.trigger.query import parse_query
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "body_paths",
     "items_from_paths",
     "parse_sample_body",
+    "parse_sample_of_type",
     "parse_sample_query",
     "query_paths",
 ]
@@ -73,6 +75,32 @@ def parse_sample_body(sample: str | bytes) -> tuple[Any, list[str]]:
         parsed = orjson.loads(sample)
     except orjson.JSONDecodeError as exc:
         raise RejectedRequest(422, "invalid_sample", f"The sample is not valid JSON: {exc}.") from exc
+    return parsed, body_paths(parsed)
+
+
+def parse_sample_of_type(sample: str | bytes, content_type: str) -> tuple[Any, list[str]]:
+    """The parsed value of a sample body of a type hookline reads (JSON, form, XML, NDJSON, text),
+    parsed as a request's body is, and its paths (see `body_paths`).
+
+    Text is read as the text it is: a charset in `content_type` or in an XML declaration does not
+    apply to it. Bytes are read as a request's body would be, in the charset named there. A type
+    hookline does not read is 422 `unsupported_content_type`, a sample its parser refuses 422
+    `invalid_sample` with the parser's message.
+    """
+    _check_size(sample)
+    kind = media_type(content_type)
+    if parser_for(kind) is None:
+        named = f"the type {kind!r}" if kind else "a sample without a content type"
+        message = f"hookline cannot parse {named}; it parses {', '.join(READ_TYPES)}."
+        raise RejectedRequest(422, "unsupported_content_type", message)
+    if isinstance(sample, str):
+        # A lone surrogate passes through, for the parser to refuse as text it cannot keep.
+        sample, content_type = sample.encode("utf-8", "surrogatepass"), f"{kind}; charset=utf-8"
+    try:
+        parsed = parse_body(content_type, sample)
+    except RejectedRequest as exc:
+        message = exc.message.replace("The request body ", "The sample ", 1)
+        raise RejectedRequest(422, "invalid_sample", message) from exc
     return parsed, body_paths(parsed)
 
 

@@ -1,10 +1,13 @@
-"""`/api/executions`: list and inspect executions, cancel, replay and resume them."""
+"""`/api/executions`: list and inspect executions, read their files, cancel, replay and resume them."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Annotated
+from urllib.parse import quote
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Path, Query, Response
+from fastapi.responses import StreamingResponse
 
 from hookline.admin.views import execution_detail_view, execution_view
 from hookline.api.routes import ExecutionId, RuntimeDep, error_answers, path_id, query_id
@@ -17,8 +20,9 @@ from hookline.api.schemas import (
     Replayed,
     UtcTime,
 )
+from hookline.errors import NotFound
 from hookline.models import ExecutionStatus
-from hookline.store.base import ExecutionFilter
+from hookline.store.base import ExecutionFilter, Store, StoredFile
 from hookline.types import JsonObject
 
 router = APIRouter(prefix="/executions", tags=["executions"], responses=error_answers(401, 422))
@@ -72,6 +76,59 @@ async def get_execution(runtime: RuntimeDep, execution_id: ExecutionId) -> JsonO
     """The execution's context, answer, output, and every job with its result and timing."""
     execution, jobs = await runtime.executions.get(path_id(execution_id, "execution"))
     return execution_detail_view(execution, jobs)
+
+
+FileId = Annotated[str, Path(description="The id of a file of that execution (`id` in its body).")]
+
+
+@router.get(
+    "/{execution_id}/files/{file_id}",
+    summary="Download a file of an execution's multipart body",
+    response_class=StreamingResponse,
+    responses={
+        200: {"content": {"application/octet-stream": {}}, "description": "The file's bytes."},
+        **error_answers(404),
+    },
+)
+async def get_execution_file(
+    runtime: RuntimeDep, execution_id: ExecutionId, file_id: FileId
+) -> StreamingResponse:
+    """The bytes of a file the request carried (`config.request.files` on), streamed as stored.
+
+    It comes as an attachment with its content type, never to be shown as a page of this origin.
+    """
+    execution, file = path_id(execution_id, "execution"), path_id(file_id, "file")
+    stored = await runtime.store.get_file(execution, file)
+    if stored is None:
+        raise NotFound(f"Execution {execution} has no file with the id {file}.")
+    return StreamingResponse(
+        _chunks(runtime.store, stored.id),
+        media_type=stored.content_type,
+        headers=_download_headers(stored),
+    )
+
+
+async def _chunks(store: Store, file_id: int) -> AsyncIterator[bytes]:
+    """A stored file's bytes, one chunk read at a time."""
+    position = 0
+    while (chunk := await store.read_file_chunk(file_id, position)) is not None:
+        yield chunk
+        position += 1
+
+
+def _download_headers(file: StoredFile) -> dict[str, str]:
+    """An attachment's headers: its size, its name (RFC 6266, safe in any client), and no sniffing."""
+    fallback = "".join(
+        c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in file.filename
+    )
+    disposition = f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(file.filename, safe='')}"
+    return {
+        "Content-Disposition": disposition,
+        "Content-Length": str(file.size),
+        "X-Content-Type-Options": "nosniff",
+        # Whatever type the sender claimed (text/html, say), nothing in it may run in the admin's origin.
+        "Content-Security-Policy": "sandbox",
+    }
 
 
 @router.post(

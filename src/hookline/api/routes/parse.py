@@ -6,9 +6,15 @@ from fastapi import APIRouter
 
 from hookline.api.errors import InvalidRequest
 from hookline.api.routes import error_answers
-from hookline.api.schemas import JsonSample, ParsedJson, ParsedQuery, QuerySample
+from hookline.api.schemas import BodySample, JsonSample, ParsedBody, ParsedJson, ParsedQuery, QuerySample
 from hookline.errors import Problem
-from hookline.trigger.samples import body_paths, items_from_paths, parse_sample_body, parse_sample_query
+from hookline.trigger.samples import (
+    body_paths,
+    items_from_paths,
+    parse_sample_body,
+    parse_sample_of_type,
+    parse_sample_query,
+)
 from hookline.types import JsonObject
 
 router = APIRouter(prefix="/parse", tags=["parse"], responses=error_answers(400, 401, 413, 422))
@@ -34,3 +40,13 @@ async def parse_json_sample(body: JsonSample) -> JsonObject:
     else:
         paths = body_paths(body.sample)
     return {"paths": paths, "items": items_from_paths(paths)}
+
+
+@router.post(
+    "/body", summary="Paths of a sample body of any format hookline reads", response_model=ParsedBody
+)
+async def parse_body_sample(body: BodySample) -> JsonObject:
+    """The parsed value of a JSON, form, XML, NDJSON or text sample (`text`), as `$context.body` would
+    hold it for its `contentType`, and its paths; 422 for a type hookline does not read or a bad sample."""
+    parsed, paths = parse_sample_of_type(body.text, body.contentType)
+    return {"parsed": parsed, "paths": paths, "items": items_from_paths(paths)}

@@ -161,9 +161,20 @@ async def disable_workflow(request: Request, runtime: RuntimeDep, workflow_id: W
     response_model_exclude_unset=True,
     responses=error_answers(404),
 )
-async def export_workflow(runtime: RuntimeDep, workflow_id: WorkflowId) -> JsonObject:
-    """The version in the workflow JSON format that import takes back losslessly."""
-    return await runtime.workflows.export(path_id(workflow_id, "workflow"))
+async def export_workflow(
+    runtime: RuntimeDep,
+    workflow_id: WorkflowId,
+    include_secrets: Annotated[
+        bool,
+        Query(
+            alias="includeSecrets",
+            description="Write literal secrets as they are, instead of the placeholder `[secret]`.",
+        ),
+    ] = False,
+) -> JsonObject:
+    """The version in the workflow JSON format that import takes back (literal secrets as `[secret]`)."""
+    workflow = path_id(workflow_id, "workflow")
+    return await runtime.workflows.export(workflow, include_secrets=include_secrets)
 
 
 @router.get(

@@ -1,0 +1,173 @@
+"""Saving write-only secrets through the admin API: placeholders keep them, env references are checked."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+
+from hookline.store.base import ExecutionFilter
+from hookline.trigger.secrets import PLACEHOLDER
+from tests._workflows import chain
+from tests.integration._admin import authorize, error_of, import_, where
+from tests.integration.conftest import Server
+
+PASSWORD = "pw-kept-1"
+CONFIG = {
+    "basicAuthentication": {"username": "shop", "password": PASSWORD},
+    "signature": {"preset": "gitlab", "secrets": ["token-one", "token-two"]},
+    "apiKey": {"keys": ["key-one", "key-two"]},
+}
+
+
+def guarded(config: dict[str, Any]) -> dict[str, Any]:
+    """Enabled workflow JSON of one synchronous `end` node behind `config`, under a new key."""
+    workflow = chain("end", sync=True)
+    workflow["config"] = config
+    return workflow
+
+
+async def status(server: Server, key: str, token: str, api_key: str, password: str | None = None) -> int:
+    """The status a webhook request with these credentials (and the stored password unless told) gets."""
+    headers = {"X-Gitlab-Token": token, "X-Api-Key": api_key}
+    response = await server.post(key, json={}, headers=headers, auth=("shop", password or PASSWORD))
+    return response.status_code
+
+
+async def stored_config(server: Server, key: str) -> Any:
+    """The trigger config of the key's current version, as stored (secrets in clear)."""
+    flow = await server.runtime.store.get_current_flow(key)
+    assert flow is not None
+    return flow.workflow.config
+
+
+@pytest.fixture
+async def api(make_server: Callable[..., Any], database: dict[str, str]) -> AsyncIterator[Server]:
+    """A server on each database under test, its client sending the admin token."""
+    async with make_server(**database) as server:
+        yield authorize(server)
+
+
+async def test_placeholders_and_a_left_out_password_keep_the_stored_secrets(api: Server) -> None:
+    """An edit that sends back what it read keeps every secret; rotation adds one and drops another."""
+    flow = await import_(api, guarded(CONFIG))
+    assert flow["config"]["signature"]["secrets"] == [PLACEHOLDER, PLACEHOLDER]
+    config = flow["config"]
+    config["basicAuthentication"] = {"username": "shop"}
+    config["signature"]["secrets"] = [PLACEHOLDER, PLACEHOLDER, "token-three"]
+    config["apiKey"]["keys"] = [PLACEHOLDER]
+    edited = await api.client.patch(f"/api/workflows/{flow['id']}", json={"config": config})
+    assert edited.status_code == 200, edited.text
+    assert edited.json()["config"]["basicAuthentication"] == {"username": "shop", "password": PLACEHOLDER}
+    assert await stored_config(api, flow["key"]) == {
+        "basicAuthentication": {"username": "shop", "password": PASSWORD},
+        "signature": {"preset": "gitlab", "secrets": ["token-one", "token-two", "token-three"]},
+        "apiKey": {"keys": ["key-one"]},
+    }
+    assert await status(api, flow["key"], "token-one", "key-one") == 200
+    assert await status(api, flow["key"], "token-three", "key-one") == 200
+    assert await status(api, flow["key"], "token-one", "key-two") == 401  # rotated out
+    assert await status(api, flow["key"], "token-one", "key-one", password="wrong") == 401
+
+
+async def test_a_placeholder_with_nothing_stored_is_refused_at_its_place(api: Server) -> None:
+    """`[secret]` where no secret is stored is a 422 naming the place, and nothing changes."""
+    created = await api.client.post(
+        "/api/workflows",
+        json={
+            "title": "x",
+            "sync": True,
+            "config": {"basicAuthentication": {"username": "u", "password": PLACEHOLDER}},
+        },
+    )
+    error = error_of(created, 422)
+    assert where(error) == ["config.basicAuthentication.password"]
+    assert "{{$env.NAME}}" in error["details"][0]["message"]
+    flow = await import_(api, guarded(CONFIG))
+    config = {**CONFIG, "apiKey": {"keys": [PLACEHOLDER, PLACEHOLDER, PLACEHOLDER]}}
+    error = error_of(await api.client.patch(f"/api/workflows/{flow['id']}", json={"config": config}), 422)
+    assert where(error) == ["config.apiKey.keys[2]"]
+    assert await stored_config(api, flow["key"]) == CONFIG
+
+
+async def test_an_export_imports_again_only_onto_its_own_key(api: Server) -> None:
+    """Placeholders in an export keep the secrets of the key's current version; a new key has none: 422."""
+    flow = await import_(api, guarded(CONFIG))
+    exported = (await api.client.get(f"/api/workflows/{flow['id']}/export")).json()
+    assert exported["config"]["apiKey"]["keys"] == [PLACEHOLDER, PLACEHOLDER]
+    again = await import_(api, exported)
+    assert again["id"] != flow["id"]
+    assert await stored_config(api, flow["key"]) == CONFIG
+    assert await status(api, flow["key"], "token-two", "key-two") == 200
+    elsewhere = {**exported, "key": "another-hook"}
+    error = error_of(await api.client.post("/api/workflows/import", json=elsewhere), 422)
+    assert set(where(error)) == {
+        "config.basicAuthentication.password",
+        "config.signature.secrets[0]",
+        "config.signature.secrets[1]",
+        "config.apiKey.keys[0]",
+        "config.apiKey.keys[1]",
+    }
+    assert (await api.client.get("/api/workflows", params={"q": "another-hook"})).json()["items"] == []
+
+
+async def test_an_env_secret_must_name_an_allowed_variable(make_server: Callable[..., Any]) -> None:
+    """Create, edit and import refuse `{{$env.NAME}}` for a variable HOOKLINE_ENV_ALLOW does not list."""
+    config = {"apiKey": {"keys": ["{{$env.HOOK_KEY}}"]}}
+    async with make_server(env_allow_list=("OTHER",)) as server:
+        api = authorize(server)
+        created = await api.client.post("/api/workflows", json={"title": "x", "sync": True, "config": config})
+        error = error_of(created, 422)
+        assert where(error) == ["config.apiKey.keys[0]"]
+        assert "HOOK_KEY" in error["details"][0]["message"]
+        imported = await api.client.post("/api/workflows/import", json=guarded(config))
+        assert where(error_of(imported, 422)) == ["config.apiKey.keys[0]"]
+        flow = await import_(api, guarded({}))
+        edited = await api.client.patch(f"/api/workflows/{flow['id']}", json={"config": config})
+        assert where(error_of(edited, 422)) == ["config.apiKey.keys[0]"]
+
+
+async def test_an_env_secret_is_resolved_and_shown_as_the_reference(
+    make_server: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The variable's value opens the door; answers show `{{$env.NAME}}`, which says where it comes from."""
+    monkeypatch.setenv("HOOK_KEY", "key-from-the-environment")
+    async with make_server(env_allow_list=("HOOK_KEY",)) as server:
+        flow = await import_(authorize(server), guarded({"apiKey": {"keys": ["{{$env.HOOK_KEY}}"]}}))
+        assert flow["config"]["apiKey"]["keys"] == ["{{$env.HOOK_KEY}}"]
+        opened = await server.post(flow["key"], json={}, headers={"X-Api-Key": "key-from-the-environment"})
+        assert opened.status_code == 200, opened.text
+        refused = await server.post(flow["key"], json={}, headers={"X-Api-Key": "{{$env.HOOK_KEY}}"})
+        assert refused.json()["error"]["code"] == "api_key_invalid"
+
+
+@pytest.mark.parametrize(
+    ("value", "why"), [(None, "not set"), ("  padded  ", "does not hold a valid secret")]
+)
+async def test_an_unavailable_env_secret_locks_the_door_and_is_logged(
+    make_server: Callable[..., Any],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    value: str | None,
+    why: str,
+) -> None:
+    """An unset (or invalid) variable refuses every request with 401, logs a warning, runs nothing."""
+    if value is None:
+        monkeypatch.delenv("HOOK_KEY", raising=False)
+    else:
+        monkeypatch.setenv("HOOK_KEY", value)
+    async with make_server(env_allow_list=("HOOK_KEY",)) as server:
+        flow = await import_(authorize(server), guarded({"apiKey": {"keys": ["{{$env.HOOK_KEY}}"]}}))
+        for supplied in ("anything", "  padded  "):
+            refused = await server.post(flow["key"], json={}, headers={"X-Api-Key": supplied})
+            error = error_of(refused, 401)
+            assert error["code"] == "secret_unavailable"
+            assert "HOOK_KEY" in error["message"]
+            assert "config.apiKey.keys[0]" in error["message"]
+        assert await server.runtime.store.list_executions(ExecutionFilter(limit=10)) == []
+    warnings = [record for record in caplog.records if record.levelno == logging.WARNING]
+    assert any("secret_unavailable" in record.getMessage() for record in warnings)
+    assert "padded" not in caplog.text
+    assert why in error["message"]
