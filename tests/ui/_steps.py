@@ -18,12 +18,33 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
+def new_workflow(api: httpx.Client, title: str, *, sync: bool) -> dict[str, Any]:
+    """A new, empty workflow made through the API; its view."""
+    answer = api.post("/api/workflows", json={"title": title, "sync": sync})
+    assert answer.status_code == 201, answer.text
+    workflow: dict[str, Any] = answer.json()
+    return workflow
+
+
 def import_workflow(api: httpx.Client, workflow: dict[str, Any]) -> dict[str, Any]:
     """Import a workflow JSON (a new key, or a new version of an existing key); its view."""
     response = api.post("/api/workflows/import", json=workflow)
     assert response.status_code == 201, response.text
     view: dict[str, Any] = response.json()
     return view
+
+
+def enabled_workflow(api: httpx.Client, config: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An enabled synchronous workflow without nodes (it answers 200), with the trigger `config`; its view."""
+    empty = {"request": {"headers": [], "query": [], "body": []}}
+    document = {
+        "key": unique("wf"),
+        "title": "Trigger test",
+        "type": "webhook",
+        "sync": True,
+        "enabled": True,
+    }
+    return import_workflow(api, {**document, "config": config or empty, "nodes": []})
 
 
 def import_example(api: httpx.Client, name: str = "order-paid.json", **fields: Any) -> dict[str, Any]:

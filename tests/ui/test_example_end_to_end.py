@@ -31,7 +31,7 @@ def create_workflow(page: Page, title: str, mode: str) -> None:
 
 def parse_body_sample(drawer: Locator) -> None:
     """Paste the sample body, parse it, and name the two paths the flow uses."""
-    body = drawer.get_by_role("region", name="Body")
+    body = drawer.get_by_role("region", name="Body", exact=True)
     body.get_by_label("Sample JSON body").fill(SAMPLE)
     body.get_by_role("button", name="Parse").click()
     body.get_by_label("Alias of order.status").fill("Order status")

@@ -57,7 +57,7 @@ def test_edited_paths_keep_their_alias_and_place_and_answer_as_variables(
     query = drawer.get_by_role("region", name="Query")
     _parse(query, SAMPLE_URL, "Sample URL or query string")
     expect_keys(query, ["a[0].b", "a", "a[0]", "a[1]", "flag"])
-    body = drawer.get_by_role("region", name="Body")
+    body = drawer.get_by_role("region", name="Body", exact=True)
     _parse(body, SAMPLE_BODY)
     body.get_by_label("Alias of order.id").fill("Order ref")
 
@@ -88,7 +88,7 @@ def test_edited_paths_keep_their_alias_and_place_and_answer_as_variables(
     page.reload()
     drawer = open_trigger(page, workflow["id"])
     query = drawer.get_by_role("region", name="Query")
-    body = drawer.get_by_role("region", name="Body")
+    body = drawer.get_by_role("region", name="Body", exact=True)
     expect_keys(query, ["a[0].c", "a", "a[0]", "a[1]", "flag"])
     expect(query.get_by_label("Alias of a[0].c")).to_have_value("First b")
     expect(body.get_by_label("Body path order.ref", exact=True)).to_have_value("order.ref")
@@ -120,7 +120,7 @@ def test_an_edited_path_is_checked_like_a_path_added_by_hand(signed_in: Page, ap
     }
     workflow = _workflow(api, "Check paths", request)
     drawer = open_trigger(page, workflow["id"])
-    body = drawer.get_by_role("region", name="Body")
+    body = drawer.get_by_role("region", name="Body", exact=True)
     path = body.get_by_label("Body path order.id", exact=True)
 
     cases: list[tuple[str, str | re.Pattern[str]]] = [
@@ -180,7 +180,7 @@ def test_parsing_again_skips_a_path_that_was_renamed(signed_in: Page, api: httpx
     page = signed_in
     workflow = _workflow(api, "Parse again", {})
     drawer = open_trigger(page, workflow["id"])
-    body = drawer.get_by_role("region", name="Body")
+    body = drawer.get_by_role("region", name="Body", exact=True)
     _parse(body, '{"order": {"id": 1}}')
     body.get_by_label("Body path order.id", exact=True).fill("order.ref")
     body.get_by_label("Body path order.id", exact=True).press("Enter")
@@ -192,7 +192,7 @@ def test_parsing_again_skips_a_path_that_was_renamed(signed_in: Page, api: httpx
 
     page.reload()
     drawer = open_trigger(page, workflow["id"])
-    body = drawer.get_by_role("region", name="Body")
+    body = drawer.get_by_role("region", name="Body", exact=True)
     _parse(body)  # the remembered sample
     expect(body.locator(".parse-status")).to_have_text(skipped)
     expect_keys(body, ["order", "order.ref"])

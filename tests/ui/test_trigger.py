@@ -12,19 +12,11 @@ from playwright.sync_api import Page, expect
 
 from tests.integration._live_server import REPO_ROOT
 from tests.ui._path_tables import expect_keys
-from tests.ui._steps import open_trigger
+from tests.ui._steps import new_workflow, open_trigger
 from tests.ui.conftest import screenshot
 
 SAMPLE_URL = "https://x.test/hook?a[0][b]=1&a[1]=x&flag"
 SAMPLE_BODY = '{"order": {"id": 42, "items": [{"sku": "A"}]}, "status": "paid"}'
-
-
-def _create(api: httpx.Client, title: str, *, sync: bool) -> dict[str, Any]:
-    """A new workflow made through the API."""
-    answer = api.post("/api/workflows", json={"title": title, "sync": sync})
-    assert answer.status_code == 201, answer.text
-    workflow: dict[str, Any] = answer.json()
-    return workflow
 
 
 def _drawer_screenshot(page: Page, name: str) -> None:
@@ -42,7 +34,7 @@ def _drawer_screenshot(page: Page, name: str) -> None:
 def test_parsed_samples_fill_the_path_tables_and_edits_persist(signed_in: Page, api: httpx.Client) -> None:
     """Parsing a nested URL and JSON gives the API's paths; aliases, deletions and a header survive a save."""
     page = signed_in
-    workflow = _create(api, "Trigger parse test", sync=True)
+    workflow = new_workflow(api, "Trigger parse test", sync=True)
     drawer = open_trigger(page, workflow["id"])
     expect(drawer.get_by_label("Webhook URL")).to_have_value(workflow["webhook_url"])
     expect(drawer.get_by_label("Status code")).to_have_count(0)  # a sync workflow answers from its nodes
@@ -64,7 +56,7 @@ def test_parsed_samples_fill_the_path_tables_and_edits_persist(signed_in: Page, 
     query.get_by_role("button", name="Parse").click()
     expect_keys(query, query_paths)
 
-    body = drawer.get_by_role("region", name="Body")
+    body = drawer.get_by_role("region", name="Body", exact=True)
     body.get_by_label("Sample JSON body").fill(SAMPLE_BODY)
     body.get_by_role("button", name="Parse").click()
     expect_keys(body, body_paths)
@@ -108,7 +100,7 @@ def test_parsed_samples_fill_the_path_tables_and_edits_persist(signed_in: Page, 
 
     page.reload()
     drawer = open_trigger(page, workflow["id"])
-    body = drawer.get_by_role("region", name="Body")
+    body = drawer.get_by_role("region", name="Body", exact=True)
     expect(body.get_by_label("Alias of order.id")).to_have_value("Order id")
     expect_keys(body, ["order", "order.id", "order.items", "order.items[0]", "status", "currency"])
     expect(drawer.get_by_role("region", name="Query").get_by_label("Alias of flag")).to_have_value("Flag")
@@ -127,7 +119,7 @@ def test_parsed_samples_fill_the_path_tables_and_edits_persist(signed_in: Page, 
 def test_basic_auth_problems_show_under_their_field(signed_in: Page, api: httpx.Client) -> None:
     """An empty username is refused under Username; bad sample JSON under its textarea; then it saves."""
     page = signed_in
-    workflow = _create(api, "Trigger auth test", sync=True)
+    workflow = new_workflow(api, "Trigger auth test", sync=True)
     drawer = open_trigger(page, workflow["id"])
     username = drawer.get_by_label("Username")
     expect(username).to_be_hidden()
@@ -144,7 +136,7 @@ def test_basic_auth_problems_show_under_their_field(signed_in: Page, api: httpx.
         False,
     )
 
-    body = drawer.get_by_role("region", name="Body")
+    body = drawer.get_by_role("region", name="Body", exact=True)
     body.get_by_label("Sample JSON body").fill('{"order": ')
     body.get_by_role("button", name="Parse").click()
     parse_problem = body.locator(".field-error")
@@ -156,14 +148,17 @@ def test_basic_auth_problems_show_under_their_field(signed_in: Page, api: httpx.
     page.get_by_role("button", name="Save").click()
     expect(drawer).to_be_hidden()
     config = api.get(f"/api/workflows/{workflow['id']}").json()["config"]
-    assert config["basicAuthentication"] == {"username": "shop", "password": "s3cret"}
+    assert config["basicAuthentication"] == {"username": "shop", "password": "[secret]"}  # write-only
     expect(page.get_by_role("button", name=re.compile(r"^Trigger"))).to_contain_text("Basic auth")
+    assert api.post(f"/api/workflows/{workflow['id']}/enable").status_code == 200
+    assert httpx.post(workflow["webhook_url"], json={}, auth=("shop", "s3cret")).status_code == 200
+    assert httpx.post(workflow["webhook_url"], json={}, auth=("shop", "wrong")).status_code == 401
 
 
 def test_an_async_workflow_answers_with_its_configured_response(signed_in: Page, api: httpx.Client) -> None:
     """Status 202, a templated header and a JSON body saved in the drawer are what the webhook answers."""
     page = signed_in
-    workflow = _create(api, "Trigger response test", sync=False)
+    workflow = new_workflow(api, "Trigger response test", sync=False)
     drawer = open_trigger(page, workflow["id"])
     expect(drawer.get_by_label("Status code")).to_have_value("200")
     expect(drawer.get_by_label("Response body", exact=True)).to_have_value("ok")
@@ -218,7 +213,7 @@ def test_a_version_with_executions_shows_its_trigger_read_only(signed_in: Page, 
     expect(drawer.get_by_role("button", name="Save")).to_have_count(0)
     expect(drawer.get_by_label("Username")).to_be_disabled()
     expect(drawer.get_by_label("Username")).to_have_value("shop")
-    body = drawer.get_by_role("region", name="Body")
+    body = drawer.get_by_role("region", name="Body", exact=True)
     expect(body.get_by_label("Alias of order.id")).to_have_value("Order id")
     expect(body.get_by_label("Alias of order.id")).to_be_disabled()
     expect(body.get_by_role("button", name="Delete order.id")).to_have_count(0)
@@ -229,7 +224,7 @@ def test_a_version_with_executions_shows_its_trigger_read_only(signed_in: Page, 
 def test_the_test_request_form_calls_the_webhook_and_links_the_execution(
     signed_in: Page, api: httpx.Client
 ) -> None:
-    """The form, prefilled from the trigger config, gets the sync answer and links to its execution."""
+    """The form, prefilled from the trigger config (not the write-only password), gets the sync answer."""
     page = signed_in
     workflow = _import_order_paid(api)
     page.goto(f"/#/workflows/{workflow['id']}")
@@ -237,7 +232,8 @@ def test_the_test_request_form_calls_the_webhook_and_links_the_execution(
     form = page.get_by_role("dialog", name="Send a test request")
     expect(form.get_by_label("Method")).to_have_value("POST")
     expect(form.get_by_label("Username")).to_have_value("shop")
-    expect(form.get_by_label("Password")).to_have_value("s3cret")
+    expect(form.get_by_label("Password")).to_have_value("")
+    form.get_by_label("Password").fill("s3cret")
     skeleton = json.loads(form.get_by_label("JSON body").input_value())
     assert skeleton == {"order": {"id": "", "status": ""}}
 
@@ -267,7 +263,7 @@ def test_the_test_request_form_calls_the_webhook_and_links_the_execution(
 def test_the_page_is_busy_while_it_is_drawn_again_after_a_save(signed_in: Page, api: httpx.Client) -> None:
     """Saving the trigger redraws the page from the API; meanwhile it says `aria-busy`, then no longer."""
     page = signed_in
-    workflow = _create(api, "Busy redraw test", sync=True)
+    workflow = new_workflow(api, "Busy redraw test", sync=True)
     drawer = open_trigger(page, workflow["id"])
     held: list[Any] = []
 

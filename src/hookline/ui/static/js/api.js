@@ -25,8 +25,11 @@ export function clearToken() {
   sessionStorage.removeItem(TOKEN_KEY);
 }
 
-/** Call the admin API at `/api<path>`; resolves to the JSON answer (null for 204). */
-export async function request(method, path, body) {
+/**
+ * Call the admin API at `/api<path>`; resolves to the JSON answer (null for 204). `signal` (an
+ * AbortSignal) cancels the call: it then rejects with the browser's AbortError.
+ */
+export async function request(method, path, body, { signal } = {}) {
   const headers = { Accept: "application/json" };
   if (token()) headers.Authorization = `Bearer ${token()}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
@@ -36,8 +39,10 @@ export async function request(method, path, body) {
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
+      signal,
     });
-  } catch {
+  } catch (error) {
+    if (signal?.aborted) throw error;
     throw new ApiError(0, "unreachable", "The hookline server cannot be reached. Is it running?");
   }
   if (response.status === 204) return null;
@@ -57,10 +62,10 @@ export async function request(method, path, body) {
   throw failure;
 }
 
-/** Shortcuts: api.get("/workflows"), api.post(path, body), api.patch(path, body), api.del(path). */
+/** Shortcuts: api.get("/workflows"), api.post(path, body, {signal}), api.patch(path, body), api.del(path). */
 export const api = {
   get: (path) => request("GET", path),
-  post: (path, body) => request("POST", path, body ?? {}),
+  post: (path, body, options) => request("POST", path, body ?? {}, options),
   patch: (path, body) => request("PATCH", path, body),
   del: (path) => request("DELETE", path),
 };

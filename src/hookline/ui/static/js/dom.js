@@ -59,6 +59,21 @@ export function toggle(label, checked, { onchange, where } = {}) {
   return { element: wrapper, input };
 }
 
+/**
+ * A switch with a hint under it, and `fields` shown only while it is on; switching it on moves the
+ * focus to `focus`. Options as toggle's, plus editable. Returns {element, input}.
+ */
+export function switchedFields(label, checked, { fields, hint, where, editable = true, focus } = {}) {
+  fields.hidden = !checked;
+  const onchange = (event) => {
+    fields.hidden = !event.target.checked;
+    if (event.target.checked) focus?.focus();
+  };
+  const { element, input } = toggle(label, checked, { where, onchange });
+  input.disabled = !editable;
+  return { element: h("div", {}, element, hint ? h("p", { class: "hint" }, hint) : null, fields), input };
+}
+
 /** Format an ISO time for people, in their own time zone. */
 export function when(iso) {
   if (!iso) return "—";

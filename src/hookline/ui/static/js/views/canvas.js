@@ -2,6 +2,7 @@
 
 import { h } from "../dom.js";
 import { moveFocus } from "../menu-keys.js";
+import { PRESETS } from "./signature-fields.js";
 
 const LABELS = {
   condition: "Condition",
@@ -103,7 +104,7 @@ function addButton(place, where, hooks) {
 }
 
 function triggerCard(workflow, hooks) {
-  const auth = workflow.config?.basicAuthentication ? "Basic auth" : "No authentication";
+  const auth = securitySummary(workflow.config ?? {});
   return h(
     "div",
     { class: "node trigger", "data-node": "trigger" },
@@ -116,6 +117,17 @@ function triggerCard(workflow, hooks) {
     ),
     hooks.decorateTrigger?.() ?? null,
   );
+}
+
+/** The checks a trigger makes, in a few words: "Basic auth · Stripe signature", or "No authentication". */
+function securitySummary(config) {
+  const checks = [
+    config.basicAuthentication ? "Basic auth" : null,
+    config.signature ? `${PRESETS[config.signature.preset]?.label ?? config.signature.preset} signature` : null,
+    config.apiKey ? "API key" : null,
+    Array.isArray(config.allowFrom) ? "IP allow-list" : null,
+  ].filter(Boolean);
+  return checks.length ? checks.join(" · ") : "No authentication";
 }
 
 function nodeCard(node, hooks) {

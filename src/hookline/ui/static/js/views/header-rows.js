@@ -7,20 +7,24 @@ import { withPicker } from "../forms/variable-picker.js";
  * Rows for `headers` ([{name, value}]). Options: editable, noun (how a row is named in labels, e.g.
  * "response header" → "Name of response header 1"), where (the config path of the list, so API
  * problems land on their row), placeholder (for the value), variables (offer the variable picker on
- * values: groups, or a function giving them). Returns {element, items()}.
+ * values: groups, or a function giving them), adding (the Add button's text), none (the text shown
+ * without rows). Returns {element, items()}.
  */
-export function headerRows(headers, { editable = true, noun = "header", where, placeholder = "Value", variables } = {}) {
+export function headerRows(
+  headers,
+  { editable = true, noun = "header", where, placeholder = "Value", variables, adding = "Add a header", none = "No headers." } = {},
+) {
   const rows = (headers ?? []).map((header) => ({ name: header.name ?? "", value: header.value ?? "" }));
   const list = h("div", { class: "header-rows" });
   const addButton = editable
-    ? h("button", { type: "button", onclick: () => addRow() }, "Add a header")
+    ? h("button", { type: "button", onclick: () => addRow() }, adding)
     : null;
   const element = h("div", { class: "header-rows-wrap", "data-where": where }, list, addButton);
 
   function render() {
     replace(
       list,
-      rows.length ? null : h("p", { class: "hint" }, "No headers."),
+      rows.length ? null : h("p", { class: "hint" }, none),
       rows.map((row, index) => rowElement(row, index)),
     );
   }

@@ -1,9 +1,12 @@
 /** The "Send a test request" drawer: call the workflow's real webhook URL from the browser and show the answer. */
 
+import { api } from "../api.js";
 import { field, h, pretty, replace, uid } from "../dom.js";
 import { openDrawer } from "../drawer.js";
 import { headerRows } from "./header-rows.js";
 import { readSamples } from "./samples.js";
+import { PRESETS } from "./signature-fields.js";
+import { testBody } from "./test-body.js";
 
 const METHODS = ["POST", "GET", "PUT", "PATCH", "DELETE"];
 const EXECUTION_HEADER = "X-Hookline-Execution";
@@ -21,12 +24,10 @@ export function openTestRequest(workflow) {
     { noun: "request header" },
   );
   const username = h("input", { type: "text", value: auth.username ?? "", autocomplete: "off" });
-  const password = h("input", { type: "password", value: auth.password ?? "", autocomplete: "new-password" });
-  const body = h(
-    "textarea",
-    { rows: 8, class: "code", spellcheck: "false" },
-    samples.body ?? skeleton((config.request?.body ?? []).map((item) => item.key)),
-  );
+  // The stored password is write-only (the API answers a placeholder), so it is typed here.
+  const password = h("input", { type: "password", autocomplete: "new-password" });
+  const body = testBody(samples, (config.request?.body ?? []).map((item) => item.key));
+  const signing = signingChoice(config.signature);
   const answer = h("section", { class: "answer", "aria-live": "polite", "aria-label": "Answer" });
   const headersTitle = h("span", { class: "group-title", id: uid("group") }, "Headers");
 
@@ -40,8 +41,9 @@ export function openTestRequest(workflow) {
     h("div", { class: "row" }, field("Method", method), field("Query string", query, { hint: "Without the leading ?" })),
     h("div", { class: "field", role: "group", "aria-labelledby": headersTitle.id }, headersTitle, headers.element, h("p", { class: "hint" }, "Rows without a name or a value are not sent.")),
     h("div", { class: "row" }, field("Username", username), field("Password", password)),
-    h("p", { class: "hint" }, "Basic authentication: leave the username empty to send none."),
-    field("JSON body", body, { hint: "Sent as typed with Content-Type: application/json (not for GET)." }),
+    h("p", { class: "hint" }, "Basic authentication: leave the username empty to send none. A stored password is never shown: type it."),
+    body.element,
+    signing.element,
     answer,
   );
   const send = h("button", { type: "submit", class: "primary", form: form.id }, "Send");
@@ -52,16 +54,18 @@ export function openTestRequest(workflow) {
     send.disabled = true;
     replace(answer, h("p", { class: "loading" }, "Sending…"));
     try {
+      const withBody = !["GET", "HEAD"].includes(method.value);
+      const built = withBody ? await body.build() : { body: undefined, contentType: null, text: "" };
+      const signed = signing.on() ? await sign(workflow.id, built) : null;
       const sent = {
         method: method.value,
-        headers: requestHeaders(headers.items(), username.value, password.value),
-        body: ["GET", "HEAD"].includes(method.value) ? undefined : body.value,
+        headers: requestHeaders(headers.items(), { ...signed?.headers, ...contentType(built) }, username.value, password.value),
+        body: built.body,
       };
-      const trimmed = query.value.trim().replace(/^\?/, "");
       const started = performance.now();
-      const response = await fetch(trimmed ? `${workflow.webhook_url}?${trimmed}` : workflow.webhook_url, sent);
+      const response = await fetch(withQuery(signed?.url ?? workflow.webhook_url, query.value), sent);
       const text = await response.text();
-      showAnswer(answer, response, text, Math.round(performance.now() - started));
+      showAnswer(answer, response, text, Math.round(performance.now() - started), signed?.headers);
     } catch (error) {
       replace(
         answer,
@@ -75,13 +79,64 @@ export function openTestRequest(workflow) {
   });
 }
 
-/** The headers to send: the rows with a name and a value, JSON, and Basic credentials when a username is given. */
-function requestHeaders(rows, username, password) {
+/** The "sign with the configured preset" checkbox, or a note when the preset cannot sign here. */
+function signingChoice(setting) {
+  const preset = setting?.preset;
+  if (!preset) return { element: null, on: () => false };
+  if (preset === "gitlab") {
+    return {
+      element: h("p", { class: "hint" }, "GitLab sends its secret token as it is: add an X-Gitlab-Token header with it above."),
+      on: () => false,
+    };
+  }
+  const box = h("input", { type: "checkbox", checked: true, id: uid("sign") });
+  const label = `Sign with the configured preset (${PRESETS[preset]?.label ?? preset})`;
+  return {
+    element: h(
+      "div",
+      { class: "field check" },
+      box,
+      h("label", { for: box.id }, label),
+      h(
+        "p",
+        { class: "hint" },
+        "The server signs the body with the first secret, as the sender would; the headers it adds are shown with the answer.",
+        preset === "twilio" ? " Twilio also signs the URL: a query string typed above is sent but not signed." : "",
+      ),
+    ),
+    on: () => box.checked,
+  };
+}
+
+/** The headers that sign `built` (the body as text, and its Content-Type), and the URL to send it to, made by the server. */
+async function sign(workflowId, built) {
+  if (built.text === null) throw new Error("this body is not UTF-8 text, so it cannot be signed here; send it unsigned or as text.");
+  try {
+    // {headers, url}: Twilio signs the URL, and adds a bodySHA256 parameter to it for a body that is not a form.
+    return await api.post(`/workflows/${workflowId}/sign`, { body: built.text, contentType: built.contentType ?? "" });
+  } catch (error) {
+    throw new Error(`the server could not sign it: ${error.message}`);
+  }
+}
+
+/** `url` with the query string typed in the form (without its leading ?) added. */
+function withQuery(url, typed) {
+  const query = typed.trim().replace(/^\?/, "");
+  if (!query) return url;
+  return `${url}${url.includes("?") ? "&" : "?"}${query}`;
+}
+
+function contentType(built) {
+  return built.contentType ? { "Content-Type": built.contentType } : {};
+}
+
+/** The headers to send: the rows with a name and a value, then `fixed` (type, signature), and Basic credentials when a username is given. */
+function requestHeaders(rows, fixed, username, password) {
   const headers = new Headers();
   for (const { name, value } of rows) {
     if (name.trim() && value !== "") headers.append(name.trim(), value);
   }
-  headers.set("Content-Type", "application/json");
+  for (const [name, value] of Object.entries(fixed)) headers.set(name, value);
   if (username) headers.set("Authorization", `Basic ${base64(`${username}:${password}`)}`);
   return headers;
 }
@@ -91,8 +146,8 @@ function base64(text) {
   return btoa(Array.from(new TextEncoder().encode(text), (byte) => String.fromCharCode(byte)).join(""));
 }
 
-/** Show the HTTP answer: status line, headers, body (pretty when JSON), and the execution link. */
-function showAnswer(target, response, text, elapsed) {
+/** Show the HTTP answer: status line, the signature headers sent, headers, body (pretty when JSON), and the execution link. */
+function showAnswer(target, response, text, elapsed, signature) {
   const execution = response.headers.get(EXECUTION_HEADER);
   const kind = response.ok ? "ok" : "bad";
   let shown = text;
@@ -113,15 +168,18 @@ function showAnswer(target, response, text, elapsed) {
     execution
       ? h("p", {}, h("a", { href: `#/executions/${encodeURIComponent(execution)}` }, "Open the execution"), " ", h("code", { class: "muted" }, `#${execution}`))
       : null,
+    signature ? [h("h4", {}, "Signature headers sent"), headerList(signature)] : null,
     h("h4", {}, "Response headers"),
-    h(
-      "dl",
-      { class: "answer-headers" },
-      [...response.headers].map(([name, value]) => [h("dt", {}, name), h("dd", {}, value)]),
-    ),
+    headerList([...response.headers]),
     h("h4", {}, "Response body"),
     h("pre", { class: "answer-body", tabindex: "0", "aria-label": "Response body" }, shown),
   );
+}
+
+/** Headers (an object or name/value pairs) as a definition list. */
+function headerList(headers) {
+  const pairs = Array.isArray(headers) ? headers : Object.entries(headers);
+  return h("dl", { class: "answer-headers" }, pairs.map(([name, value]) => [h("dt", {}, name), h("dd", {}, value)]));
 }
 
 /** The query part of a sample URL (as the server reads it): after "?", nothing for a bare URL, else all. */
@@ -130,40 +188,4 @@ export function queryPart(sample) {
   if (text.includes("?")) return text.slice(text.indexOf("?") + 1);
   if (/^([A-Za-z][A-Za-z0-9+.-]*:\/\/|\/)/.test(text)) return "";
   return text;
-}
-
-/** A JSON body skeleton with an empty string at each path: order.id, order.status → {"order": {"id": "", "status": ""}}. */
-export function skeleton(paths) {
-  if (!paths.length) return "{}";
-  let root;
-  for (const path of paths) {
-    const segments = splitPath(path);
-    if (!segments.length) continue;
-    root ??= typeof segments[0] === "number" ? [] : {};
-    let node = root;
-    segments.forEach((segment, i) => {
-      const last = i === segments.length - 1;
-      if (last) {
-        if (node[segment] === undefined) node[segment] = "";
-        return;
-      }
-      const container = typeof segments[i + 1] === "number" ? [] : {};
-      // A path listed before its children ("order", then "order.id") left a placeholder; replace it.
-      if (node[segment] === undefined || typeof node[segment] !== "object") node[segment] = container;
-      node = node[segment];
-    });
-  }
-  return pretty(root ?? {});
-}
-
-/** The segments of a path such as `a.b[0]["x.y"]`: names as strings, list indexes as numbers. */
-function splitPath(path) {
-  const segments = [];
-  const pattern = /\[(\d+)\]|\["((?:[^"\\]|\\.)*)"\]|([^.[\]]+)/g;
-  for (const found of path.matchAll(pattern)) {
-    if (found[1] !== undefined) segments.push(Number(found[1]));
-    else if (found[2] !== undefined) segments.push(found[2].replace(/\\(.)/g, "$1"));
-    else segments.push(found[3]);
-  }
-  return segments;
 }

@@ -1,14 +1,17 @@
-/** The webhook trigger's drawer: its URL, Basic authentication, the request paths it parses, and its answer. */
+/** The webhook trigger's drawer: its URL, security, the request paths it parses, its body formats, and its answer. */
 
 import { api } from "../api.js";
-import { append, copyText, field, h, pretty, toggle, uid } from "../dom.js";
+import { append, copyText, field, h, pretty, uid } from "../dom.js";
 import { openDrawer } from "../drawer.js";
 import { notify } from "../notify.js";
 import { onSubmit } from "../submit.js";
+import { bodySection } from "./body-section.js";
 import { headerRows } from "./header-rows.js";
+import { listener } from "./listen.js";
 import { pathTable } from "./path-table.js";
 import { sampleParser } from "./sample-parser.js";
 import { readRenames, readSamples, rememberRenames } from "./samples.js";
+import { securitySection } from "./security-section.js";
 import { frozenNote } from "./workflow-settings.js";
 import { pickerField } from "../forms/variable-picker.js";
 import { variablesAt } from "../forms/variables.js";
@@ -23,7 +26,8 @@ export function openTriggerDrawer(workflow, { editable, onNewVersion, onSaved } 
   const renames = readRenames(workflow.key);
   const form = h("form", { class: "form trigger-form", novalidate: true, id: uid("trigger-form") });
 
-  const auth = authSection(config.basicAuthentication, editable);
+  const security = securitySection(config, { editable });
+  const formats = bodySection(request, { editable });
   const parseTitle = h("h3", { id: uid("parse") }, "Parse request data");
   const headers = pathTable(request.headers ?? [], { part: "headers", editable, label: "Header name", where: "config.request.headers", secret: true });
   const query = pathTable(request.query ?? [], { part: "query", editable, label: "Query path", where: "config.request.query", renamed: renames.query });
@@ -31,12 +35,13 @@ export function openTriggerDrawer(workflow, { editable, onNewVersion, onSaved } 
   // The response may use the request items as they stand in the tables now, saved or not.
   const liveVariables = () =>
     variablesAt({ config: { request: { headers: headers.items(), query: query.items(), body: body.items() } } });
+  const listen = listener(workflow.id, { headers, query, body }, { editable });
   const answer = workflow.sync ? null : responseSection(config.response, editable, liveVariables);
 
   append(form, [
     editable ? null : frozenNote(onNewVersion),
     addressSection(workflow),
-    auth.element,
+    security.element,
     h(
       "section",
       { class: "parse", "aria-labelledby": parseTitle.id },
@@ -47,10 +52,12 @@ export function openTriggerDrawer(workflow, { editable, onNewVersion, onSaved } 
         "List what later nodes use; each row becomes a variable, shown by its alias. ",
         "Parse adds the paths of a sample that are new; rows you have keep their alias. Edit a path in its box; delete the rows you do not need.",
       ),
+      listen.element,
       part("Headers", "Header names are matched in any case. A secret header's value is stored as [redacted] in executions.", headers.element),
       part("Query", null, sampleParser(workflow.key, "query", samples.query, query, editable), query.element),
-      part("Body", "Read from JSON bodies.", sampleParser(workflow.key, "body", samples.body, body, editable), body.element),
+      part("Body", "Paths into the body, in whichever format it came (see Body formats).", sampleParser(workflow.key, "body", samples.body, body, editable), body.element),
     ),
+    formats.element,
     answer?.element ??
       h(
         "section",
@@ -61,16 +68,22 @@ export function openTriggerDrawer(workflow, { editable, onNewVersion, onSaved } 
   ]);
 
   const save = h("button", { type: "submit", class: "primary", form: form.id }, "Save");
-  const drawer = openDrawer({ title: "Webhook trigger", content: form, actions: editable ? [save] : [], wide: true });
+  const drawer = openDrawer({
+    title: "Webhook trigger",
+    content: form,
+    actions: editable ? [save] : [],
+    wide: true,
+    onClose: listen.cancel,
+  });
 
   if (editable) {
     onSubmit(form, save, async () => {
-      const typed = [...headers.problems(), ...query.problems(), ...body.problems()];
+      const typed = [...headers.problems(), ...query.problems(), ...body.problems(), ...formats.problems()];
       if (typed.length) throw { details: typed };
       const next = {
         ...config,
-        basicAuthentication: auth.value(),
-        request: { ...request, headers: headers.items(), query: query.items(), body: body.items() },
+        ...security.value(),
+        request: { ...request, headers: headers.items(), query: query.items(), body: body.items(), ...formats.value() },
       };
       if (answer) {
         const response = answer.value();
@@ -79,7 +92,12 @@ export function openTriggerDrawer(workflow, { editable, onNewVersion, onSaved } 
         }
         next.response = { ...(config.response ?? {}), ...response };
       }
-      await api.patch(`/workflows/${workflow.id}`, { config: next });
+      try {
+        await api.patch(`/workflows/${workflow.id}`, { config: next });
+      } catch (error) {
+        if (error.details?.length) error.details = security.explain(error.details);
+        throw error;
+      }
       rememberRenames(workflow.key, { query: query.renamed(), body: body.renamed() });
       notify("Saved the trigger.");
       drawer.close();
@@ -116,38 +134,6 @@ function addressSection(workflow) {
       hint,
     ),
   );
-}
-
-/** The Basic authentication switch with its username and password. */
-function authSection(setting, editable) {
-  const on = Boolean(setting);
-  const username = h("input", { type: "text", value: setting?.username ?? "", disabled: !editable, autocomplete: "off" });
-  const password = h("input", { type: "password", value: setting?.password ?? "", disabled: !editable, autocomplete: "new-password" });
-  const fields = h(
-    "div",
-    { class: "auth-fields", hidden: !on },
-    field("Username", username, { where: "config.basicAuthentication.username" }),
-    field("Password", password, { where: "config.basicAuthentication.password" }),
-  );
-  const { element: switchElement, input } = toggle("Basic authentication", on, {
-    where: "config.basicAuthentication",
-    onchange: (event) => {
-      fields.hidden = !event.target.checked;
-      if (event.target.checked) username.focus();
-    },
-  });
-  input.disabled = !editable;
-  return {
-    element: h(
-      "section",
-      { class: "auth" },
-      h("h3", {}, "Authentication"),
-      switchElement,
-      h("p", { class: "hint" }, "When on, a request without these credentials gets 401."),
-      fields,
-    ),
-    value: () => (input.checked ? { username: username.value, password: password.value } : false),
-  };
 }
 
 /** One part of the request (Headers, Query, Body) as a labelled region. */
