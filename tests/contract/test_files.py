@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from hookline.models import ExecutionStatus
 from hookline.queue.janitor import UNATTACHED_FILES_KEPT, Janitor
@@ -17,9 +17,15 @@ CONTENT = bytes(range(256)) * (CHUNK_SIZE // 256 * 2 + 3)
 """Two whole chunks and a bit: the last chunk is short."""
 
 
-async def upload(store: SqlStore, content: bytes = CONTENT, *, piece: int = 10_000) -> int:
-    """Store one file as a request streams it (in `piece`-byte pieces); returns its id."""
-    uploads = Uploads(store, FileQuota(max_file_size=len(content) + 1, max_total=len(content) + 1))
+async def upload(
+    store: SqlStore, content: bytes = CONTENT, *, piece: int = 10_000, execution_id: int | None = None
+) -> int:
+    """Store one file as a request streams it (in `piece`-byte pieces); returns its id.
+
+    `execution_id` is the id the request's execution is planned to get.
+    """
+    quota = FileQuota(max_file_size=len(content) + 1, max_total=len(content) + 1)
+    uploads = Uploads(store, quota, execution_id)
     file = uploads.start("data.bin", "application/octet-stream")
     for start in range(0, len(content), piece):
         uploads.add(file, content[start : start + piece])
@@ -124,11 +130,28 @@ async def test_the_janitor_deletes_only_old_unattached_files(store: SqlStore) ->
     await store.attach_files([kept], execution_id)
     found = await store.get_file(execution_id, kept)
     assert found is not None
-    assert await Janitor(store).delete_unattached_files(found.created_at) == 0  # too young yet
+    assert await Janitor(store).settle_unattached_files(found.created_at) == 0  # too young yet
     later = found.created_at + UNATTACHED_FILES_KEPT + timedelta(seconds=1)
-    assert await Janitor(store, batch=1).delete_unattached_files(later) == 2
+    assert await Janitor(store, batch=1).settle_unattached_files(later) == 2
     assert [await store.read_file_chunk(orphan, 0) for orphan in orphans] == [None, None]
     assert await read_back(store, kept) == CONTENT
+
+
+async def test_the_janitor_attaches_files_whose_execution_was_recorded(store: SqlStore) -> None:
+    """A process that died after recording the execution but before attaching its files loses none:
+    the janitor attaches them to the execution they were planned for, and deletes a never-recorded
+    request's files."""
+    flow = make_flow()
+    await store.add_flow(flow)
+    execution_id = await execution_of(store, flow)
+    recorded = await upload(store, execution_id=execution_id)
+    never = await upload(store, execution_id=execution_id + 1)
+    assert await store.get_file(execution_id, recorded) is None  # not attached: the process died
+    later = datetime.now(UTC) + UNATTACHED_FILES_KEPT + timedelta(minutes=1)
+    assert await Janitor(store).settle_unattached_files(later) == 2
+    assert await read_back(store, recorded) == CONTENT
+    assert await store.get_file(execution_id, recorded) is not None
+    assert await store.read_file_chunk(never, 0) is None
 
 
 async def test_delete_files_drops_rows_and_bytes(store: SqlStore) -> None:
@@ -136,4 +159,4 @@ async def test_delete_files_drops_rows_and_bytes(store: SqlStore) -> None:
     file_id = await upload(store)
     await store.delete_files([file_id])
     assert await store.read_file_chunk(file_id, 0) is None
-    assert await Janitor(store).delete_unattached_files(NOW + timedelta(days=400)) == 0
+    assert await Janitor(store).settle_unattached_files(NOW + timedelta(days=400)) == 0

@@ -24,6 +24,7 @@ from hookline.engine.dispatcher import Answered, Dispatcher
 from hookline.engine.flows import CompiledFlow, FlowCache
 from hookline.engine.rate_limit import RateLimiter
 from hookline.errors import HooklineError, NotFound, RejectedRequest
+from hookline.ids import new_id
 from hookline.metrics import Metrics
 from hookline.trigger.access import TrustedProxies, check_api_key, client_address
 from hookline.trigger.auth import check_basic_auth
@@ -115,80 +116,109 @@ class WebhookEndpoint:
         headers = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"]]
         wanted = _wanted_headers(headers)
         config = compiled.trigger_config()  # secrets resolved; a 401 while one is unavailable
-        # Worked out once, and only for the workflows whose options need them.
+        # Worked out once, and only for the workflows whose options need it.
         by_client = compiled.allow_from is not None or compiled.rate_limit is not None
         client = self._client(scope, headers) if by_client else ""
-        api_key, signature = config.get("apiKey"), config.get("signature")
-        first_values = _first_values(headers) if api_key or signature else {}
-        if compiled.allow_from is not None:  # 403 first: a caller from outside learns nothing more
-            compiled.allow_from.check(client)
-        check_basic_auth(wanted.get("authorization"), config.get("basicAuthentication"))
-        if api_key:
-            check_api_key(api_key, first_values)
+        first_values = _admit(client, headers, wanted, compiled, config)
         if compiled.rate_limit is not None:  # only these pay for a call (a coroutine) per request
             await self._rate_limiter.admit(compiled, client)
         content_type = wanted.get("content-type")
-        form = self._form(content_type, config) if is_multipart(content_type) else None
+        if is_multipart(content_type):
+            return await self._answer_form(scope, receive, compiled, headers, wanted, first_values)
+        raw = await read_body(receive, wanted.get("content-length"), self._body_limit)
+        self._check_signature(scope, compiled, config, first_values, raw)
+        body = parse_body(content_type, raw, self._body_limits)
+        context = build_context(
+            headers, self._query(scope["query_string"]), body, config, plan=compiled.context, raw=raw
+        )
+        return _reply(await self._run(scope, wanted, compiled, context))
+
+    def _check_signature(
+        self,
+        scope: Scope,
+        compiled: CompiledFlow,
+        config: JsonObject,
+        first_values: dict[str, str],
+        raw: bytes,
+    ) -> None:
+        """Refuse (401) a request whose body is not signed as the workflow's `config.signature` says."""
+        signature = config.get("signature")
+        if signature:
+            url = request_url(scope, first_values, compiled.flow.workflow.key, self._public_url)
+            check_signature(signature, first_values, raw, time.time(), url=url)
+
+    async def _answer_form(
+        self,
+        scope: Scope,
+        receive: Receive,
+        compiled: CompiledFlow,
+        headers: list[tuple[str, str]],
+        wanted: dict[str, str],
+        first_values: dict[str, str],
+    ) -> Reply:
+        """Answer a multipart request: its files are stored as they stream when `request.files` says so.
+
+        They are stored under the id its execution will get, kept with that execution once it is
+        recorded, and deleted when it is not (refused, a duplicate, captured).
+        """
+        config = compiled.config
+        execution_id = new_id()
+        form = MultipartBody(
+            wanted["content-type"],
+            self._body_limits,
+            sink=self._flows.store,
+            quota=FileQuota.of(config),
+            execution_id=execution_id,
+        )
         try:
-            # A body read whole (to check its signature, or keep it raw) stays within the body limit.
-            if form is None or signature or _raw_body_wanted(config):
+            if config.get("signature") or _raw_body_wanted(config):
+                # Read whole (within the body limit) to check its signature, or keep it raw.
                 raw = await read_body(receive, wanted.get("content-length"), self._body_limit)
-                if signature:
-                    url = request_url(scope, first_values, compiled.flow.workflow.key, self._public_url)
-                    check_signature(signature, first_values, raw, time.time(), url=url)
-                if form is None:
-                    body = parse_body(content_type, raw, self._body_limits)
-                else:
-                    body = await form.parse(raw)
+                self._check_signature(scope, compiled, config, first_values, raw)
+                body = await form.parse(raw)
             else:  # streamed: each file's bytes are hashed (and stored) as they arrive, never held whole
                 raw = b""
                 limit = form.body_limit(self._body_limit)
                 body = await form.read(received(receive, wanted.get("content-length"), limit))
             context = build_context(
-                headers,
-                self._query(scope["query_string"]),
-                body,
-                config,
-                plan=compiled.context,
-                raw=raw,
+                headers, self._query(scope["query_string"]), body, config, plan=compiled.context, raw=raw
             )
-            armed = compiled.flow.capture_until is not None
-            if armed and await self._capture(scope, wanted, compiled, context):
-                return answer_reply(CAPTURED_ANSWER)
-            answered = await self._dispatch(compiled, context)
-            if form is not None:  # a duplicate recorded nothing: its files go, as a refused request's do
+            answered = await self._run(scope, wanted, compiled, context, execution_id)
+            if answered is not None:  # a duplicate recorded nothing: its files go, as a refused one's do
                 await form.keep(None if answered.duplicate else answered.execution_id)
         finally:
-            if form is not None:
-                await form.release()
-        return answer_reply(answered.answer, answered.execution_id, duplicate=answered.duplicate)
+            await form.release()
+        return _reply(answered)
 
-    async def _dispatch(self, compiled: CompiledFlow, context: JsonObject) -> Answered:
-        """Run or queue a request (with an idempotency key: or repeat its original's answer)."""
+    async def _run(
+        self,
+        scope: Scope,
+        wanted: dict[str, str],
+        compiled: CompiledFlow,
+        context: JsonObject,
+        execution_id: int | None = None,
+    ) -> Answered | None:
+        """Run or queue a request (with an idempotency key: or repeat its original's answer).
+
+        None when an armed capture took it instead ("listen for a test request"): nothing runs.
+        """
+        if compiled.flow.capture_until is not None:
+            request = captured_request(
+                scope["method"], context, wanted.get("content-type"), datetime.now(UTC)
+            )
+            if await self._captures.take(compiled, request):
+                return None
         workflow = compiled.flow.workflow
         dedupe = compiled.dedupe
         if dedupe is not None:
             request_key = dedupe.key(workflow.key, context)
             if request_key is not None:
-                return await self._dispatcher.dispatch_once(compiled, context, request_key)
+                return await self._dispatcher.dispatch_once(compiled, context, request_key, execution_id)
         if workflow.sync:
-            result = await self._dispatcher.run_sync(compiled, context)
+            result = await self._dispatcher.run_sync(compiled, context, execution_id)
         else:
-            result = await self._dispatcher.enqueue(compiled, context)
+            result = await self._dispatcher.enqueue(compiled, context, execution_id)
         return Answered(result.execution.id, result.answer, duplicate=False)
-
-    def _form(self, content_type: str, config: JsonObject) -> MultipartBody:
-        """A multipart body to read: its files are stored when the workflow's `request.files` says so."""
-        return MultipartBody(
-            content_type, self._body_limits, sink=self._flows.store, quota=FileQuota.of(config)
-        )
-
-    async def _capture(
-        self, scope: Scope, wanted: dict[str, str], compiled: CompiledFlow, context: JsonObject
-    ) -> bool:
-        """Keep the request for the armed capture of its key instead of running it; False: none is armed."""
-        request = captured_request(scope["method"], context, wanted.get("content-type"), datetime.now(UTC))
-        return await self._captures.take(compiled, request)
 
     def _client(self, scope: Scope, headers: list[tuple[str, str]]) -> str:
         """The client's address: the peer, or behind trusted proxies the client they name."""
@@ -300,6 +330,34 @@ async def received(receive: Receive, declared: str | None, limit: int) -> AsyncI
             yield chunk
         if not message.get("more_body", False):
             return
+
+
+def _admit(
+    client: str,
+    headers: list[tuple[str, str]],
+    wanted: dict[str, str],
+    compiled: CompiledFlow,
+    config: JsonObject,
+) -> dict[str, str]:
+    """Refuse a request from outside the allow-list (403) or without its credentials (401).
+
+    Gives the headers' first values when a check of the body needs them (its signature), else {}.
+    """
+    if compiled.allow_from is not None:  # 403 first: a caller from outside learns nothing more
+        compiled.allow_from.check(client)
+    check_basic_auth(wanted.get("authorization"), config.get("basicAuthentication"))
+    api_key = config.get("apiKey")
+    first_values = _first_values(headers) if api_key or config.get("signature") else {}
+    if api_key:
+        check_api_key(api_key, first_values)
+    return first_values
+
+
+def _reply(answered: Answered | None) -> Reply:
+    """The answer to a request that was run, queued or repeated; 202 captured for a captured one."""
+    if answered is None:
+        return answer_reply(CAPTURED_ANSWER)
+    return answer_reply(answered.answer, answered.execution_id, duplicate=answered.duplicate)
 
 
 def _raw_body_wanted(config: JsonObject) -> bool:

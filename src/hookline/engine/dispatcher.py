@@ -94,13 +94,17 @@ class Dispatcher:
         """Tell the local workers that there is queued work."""
         self._wake()
 
-    async def run_sync(self, compiled: CompiledFlow, context: JsonObject) -> Dispatched:
+    async def run_sync(
+        self, compiled: CompiledFlow, context: JsonObject, execution_id: int | None = None
+    ) -> Dispatched:
         """Run the workflow now, record the execution with its jobs, and give the answer.
 
         With `options.concurrency`, a run beyond that many of its key in this process is
-        refused with `429` (nothing runs, nothing is recorded).
+        refused with `429` (nothing runs, nothing is recorded). `execution_id`, when given, is
+        the id to record it under (chosen before, for what the request stored first: its files).
         """
-        return await self._run_sync_limited(compiled, context, new_id(), _event_key())
+        execution_id = execution_id or new_id()
+        return await self._run_sync_limited(compiled, context, execution_id, _event_key())
 
     async def _run_sync_limited(
         self,
@@ -184,17 +188,20 @@ class Dispatcher:
         self._metrics.execution_finished(finished)
         return Dispatched(finished, answer)
 
-    async def enqueue(self, compiled: CompiledFlow, context: JsonObject) -> Dispatched:
+    async def enqueue(
+        self, compiled: CompiledFlow, context: JsonObject, execution_id: int | None = None
+    ) -> Dispatched:
         """Durably record a queued execution with the answer it gets; safe to answer once this returns.
 
         A full queue is refused with `429 queue_full` and nothing is recorded: the workflow's
         (`options.queueLimit`, or else the default queue limit) or that of all workflows together.
+        `execution_id`, when given, is the id to record it under.
         """
         limits, key, backlog = compiled.limits, compiled.flow.workflow.key, self._backlog
         if backlog is not None:
             self._take_place(backlog, key, limits)
         try:
-            execution, answer = _queued(compiled, context, new_id(), _event_key())
+            execution, answer = _queued(compiled, context, execution_id or new_id(), _event_key())
             if limits is None:
                 await self._store.add_execution(execution)
             elif not await self._store.add_limited_execution(execution, limits):
@@ -208,20 +215,26 @@ class Dispatcher:
         self.wake()
         return Dispatched(execution, answer)
 
-    async def dispatch_once(self, compiled: CompiledFlow, context: JsonObject, key: RequestKey) -> Answered:
+    async def dispatch_once(
+        self, compiled: CompiledFlow, context: JsonObject, key: RequestKey, execution_id: int | None = None
+    ) -> Answered:
         """Run or queue a request with an idempotency key, unless the key's holder answers it.
 
         The first request with a key claims it and runs (or is queued) as usual; its answer is
         stored with the key for the window. A duplicate meanwhile runs nothing and gets that
         answer with the holder's execution id. A duplicate of a synchronous run still going on
         waits for its answer, as long as the workflow's timeout (or `DUPLICATE_WAIT`), then is
-        refused with `409 duplicate_in_progress`.
+        refused with `409 duplicate_in_progress`. `execution_id`, when given, is the id a run is
+        recorded under.
         """
+        execution_id = execution_id or new_id()
         if compiled.flow.workflow.sync:
-            return await self._run_sync_once(compiled, context, key)
-        return await self._enqueue_once(compiled, context, key)
+            return await self._run_sync_once(compiled, context, key, execution_id)
+        return await self._enqueue_once(compiled, context, key, execution_id)
 
-    async def _enqueue_once(self, compiled: CompiledFlow, context: JsonObject, key: RequestKey) -> Answered:
+    async def _enqueue_once(
+        self, compiled: CompiledFlow, context: JsonObject, key: RequestKey, execution_id: int
+    ) -> Answered:
         """Queue the execution together with its key's claim, or answer as the key's holder did.
 
         A duplicate gets its original's answer even when the queue is full.
@@ -236,7 +249,6 @@ class Dispatcher:
                     raise
                 return self._repeat(earlier)
         try:
-            execution_id = new_id()
             execution, answer = _queued(compiled, context, execution_id, key.event_key(execution_id))
             dedupe = DedupeKey(key.digest, _after(execution.created_at, key.window))
             holder = await self._store.add_deduplicated_execution(
@@ -256,12 +268,13 @@ class Dispatcher:
         self.wake()
         return Answered(execution.id, answer, duplicate=False)
 
-    async def _run_sync_once(self, compiled: CompiledFlow, context: JsonObject, key: RequestKey) -> Answered:
+    async def _run_sync_once(
+        self, compiled: CompiledFlow, context: JsonObject, key: RequestKey, execution_id: int
+    ) -> Answered:
         """Claim the key and run; or repeat its holder's answer, waiting for it while the holder runs."""
         timeout = _timeout_seconds(compiled.flow.workflow.options)
         hold = timeout + CLAIM_GRACE if timeout else CLAIM_WITHOUT_TIMEOUT
         deadline = asyncio.get_running_loop().time() + (timeout or DUPLICATE_WAIT)
-        execution_id = new_id()
         while True:
             now = _now()
             claim = DedupeKey(key.digest, _after(now, hold))

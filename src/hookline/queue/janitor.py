@@ -24,9 +24,10 @@ CAPTURES_KEPT = timedelta(minutes=1)
 """How long captures are kept after they expire: their listeners stop reading them then (they delete
 their own), and the rest leaves room for processes whose clocks disagree."""
 
-UNATTACHED_FILES_KEPT = timedelta(hours=1)
+UNATTACHED_FILES_KEPT = timedelta(days=1)
 """How long a stored file may wait for its request's execution: a request attaches its files as soon as
-the execution is recorded, so one older than this belongs to a request that died on the way."""
+the execution is recorded, so one older than this belongs to a process that died on the way (or to a
+synchronous run still going after a day, which would lose its files)."""
 
 
 class Janitor:
@@ -77,10 +78,14 @@ class Janitor:
         before = (now or datetime.now(UTC)) - CAPTURES_KEPT
         return await self._in_batches(self._store.delete_expired_captures, before)
 
-    async def delete_unattached_files(self, now: datetime | None = None) -> int:
-        """Delete stored files whose request was never recorded (over `UNATTACHED_FILES_KEPT` old)."""
+    async def settle_unattached_files(self, now: datetime | None = None) -> int:
+        """Attach or delete the stored files left unattached over `UNATTACHED_FILES_KEPT` ago; how many.
+
+        A process died between storing a request's files and attaching them: those whose execution
+        was recorded join it, those whose request never was are deleted.
+        """
         before = (now or datetime.now(UTC)) - UNATTACHED_FILES_KEPT
-        return await self._in_batches(self._store.delete_unattached_files, before)
+        return await self._in_batches(self._store.settle_unattached_files, before)
 
     async def _in_batches(self, delete: Callable[..., Awaitable[int]], what: object) -> int:
         """Call `delete(what, limit=batch)` until it deletes less than a batch, yielding between; how many."""
@@ -103,9 +108,9 @@ class Janitor:
                     log.info("janitor deleted %d expired dedupe keys", keys)
                 await self.delete_old_rate_counts()  # routine, like the windows themselves: not logged
                 await self.delete_old_captures()  # routine too: a listener that left, or a crash
-                files = await self.delete_unattached_files()
-                if files:  # a process died between storing a request's files and recording it
-                    log.info("janitor deleted %d files of requests never recorded", files)
+                files = await self.settle_unattached_files()
+                if files:  # a process died between storing a request's files and attaching them
+                    log.info("janitor settled %d files left unattached", files)
             except StorageUnavailable as exc:
                 log.warning("janitor skipped a sweep: %s", exc)
             except Exception:

@@ -1,11 +1,12 @@
 """The SQL of stored files: a row per file, its bytes as numbered chunks, both deleted with the execution.
 
 A file arrives before its execution exists (the body is streamed before anything runs), so its
-row starts without one: `attach` gives it its execution once that is recorded, and from then on the
-foreign keys' `ON DELETE CASCADE` delete it, and its chunks, with the execution (retention, a deleted
-workflow). Files of a request that was refused are deleted at once (`delete`); those of a process
-that died in between are left without an execution, and the janitor deletes them later
-(`delete_unattached`). Every statement runs on a synchronous connection: the writer's, or a pooled
+row starts without one, but with the id the execution will be recorded under (`planned_execution_id`):
+`attach` gives it its execution once that is recorded, and from then on the foreign keys'
+`ON DELETE CASCADE` delete it, and its chunks, with the execution (retention, a deleted workflow).
+Files of a request that was refused are deleted at once (`delete`). A process that died in between
+leaves them unattached: the janitor (`settle_unattached`) attaches those whose execution was recorded
+and deletes the others. Every statement runs on a synchronous connection: the writer's, or a pooled
 one for reads.
 """
 
@@ -18,7 +19,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Connection
 
 from hookline.store.base import StoredFile
-from hookline.store.schema import file_chunks, files
+from hookline.store.schema import executions, file_chunks, files
 
 
 def insert(connection: Connection, file: StoredFile) -> None:
@@ -27,6 +28,7 @@ def insert(connection: Connection, file: StoredFile) -> None:
         files.insert().values(
             id=file.id,
             execution_id=file.execution_id,
+            planned_execution_id=file.planned_execution_id,
             filename=file.filename,
             content_type=file.content_type,
             size=file.size,
@@ -89,10 +91,13 @@ def chunk(connection: Connection, file_id: int, position: int) -> bytes | None:
     return None if data is None else bytes(data)
 
 
-def delete_unattached(connection: Connection, before: datetime, limit: int, *, lock: bool) -> int:
-    """Delete up to `limit` files created before `before` without an execution, oldest first; how many."""
+def settle_unattached(connection: Connection, before: datetime, limit: int, *, lock: bool) -> int:
+    """Settle up to `limit` files created before `before` without an execution, oldest first; how many.
+
+    Each is attached to its planned execution when that was recorded, and deleted when it was not.
+    """
     chosen = (
-        select(files.c.id)
+        select(files.c.id, files.c.planned_execution_id)
         .where(files.c.execution_id.is_(None), files.c.created_at < before)
         .order_by(files.c.created_at)
         .limit(limit)
@@ -100,7 +105,15 @@ def delete_unattached(connection: Connection, before: datetime, limit: int, *, l
     if lock:
         # A file being attached right now is skipped, not waited for (it is not an orphan anyway).
         chosen = chosen.with_for_update(skip_locked=True)
-    ids = list(connection.execute(chosen).scalars())
-    if ids:
-        delete_files(connection, ids)
-    return len(ids)
+    planned: dict[int, int | None] = {row[0]: row[1] for row in connection.execute(chosen)}
+    if not planned:
+        return 0
+    wanted = {execution for execution in planned.values() if execution is not None}
+    recorded = set(connection.execute(select(executions.c.id).where(executions.c.id.in_(wanted))).scalars())
+    for file_id, execution_id in planned.items():
+        if execution_id is not None and execution_id in recorded:
+            attach(connection, [file_id], execution_id)
+    orphans = [file_id for file_id, execution_id in planned.items() if execution_id not in recorded]
+    if orphans:
+        delete_files(connection, orphans)
+    return len(planned)

@@ -143,7 +143,9 @@ class StoredFile:
     sha256: str | None = None
     """The hex SHA-256 of the bytes; None until the last byte is in."""
     execution_id: int | None = None
-    """The execution it belongs to; None until that is recorded (the janitor deletes it if never)."""
+    """The execution it belongs to; None until that is recorded and the file attached to it."""
+    planned_execution_id: int | None = None
+    """The id its request's execution gets once recorded: the janitor attaches it then, if nobody did."""
 
 
 class Store(Protocol):
@@ -472,6 +474,10 @@ class Store(Protocol):
         """The chunk of a file's bytes at `position`, or None past the last one."""
         ...
 
-    async def delete_unattached_files(self, before: datetime, *, limit: int) -> int:
-        """Delete up to `limit` files created before `before` that never joined an execution; how many."""
+    async def settle_unattached_files(self, before: datetime, *, limit: int) -> int:
+        """Settle up to `limit` files created before `before` that joined no execution; how many.
+
+        A file whose planned execution was recorded is attached to it (its process died in between);
+        the others are deleted (their request was never recorded).
+        """
         ...

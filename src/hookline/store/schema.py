@@ -237,8 +237,9 @@ captures = Table(
 )
 
 # Files of multipart webhook bodies (`config.request.files`), kept with their execution: the row is
-# written before the bytes (no execution yet; see `store/_files.py`), and its chunks follow in order.
-# Deleting the execution (retention, a deleted workflow) deletes its files and their chunks with it.
+# written before the bytes (no execution yet, only the id it will have; see `store/_files.py`), and
+# its chunks follow in order. Deleting the execution (retention, a deleted workflow) deletes its files
+# and their chunks with it.
 files = Table(
     "files",
     metadata,
@@ -250,13 +251,15 @@ files = Table(
         nullable=True,
         index=True,
     ),
+    # The id the request's execution gets when it is recorded (no foreign key: it does not exist yet).
+    Column("planned_execution_id", BigInteger, nullable=True),
     Column("filename", Text, nullable=False),
     Column("content_type", Text, nullable=False),
     Column("size", BigInteger, nullable=False),
     # NULL until the last byte is in: a file without one was never finished.
     Column("sha256", String(64), nullable=True),
     Column("created_at", UtcDateTime(), nullable=False),
-    # The janitor deletes the files of requests that were never recorded, oldest first.
+    # The janitor settles the files a request left unattached (its process died), oldest first.
     Index(
         "ix_files_created_at_unattached",
         "created_at",

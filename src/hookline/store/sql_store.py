@@ -510,12 +510,12 @@ class SqlStore:
         """The chunk of a file's bytes at `position`, or None past the last one."""
         return await self._read(lambda c: stored_files.chunk(c, file_id, position))
 
-    async def delete_unattached_files(self, before: datetime, *, limit: int) -> int:
-        """Delete up to `limit` files created before `before` that never joined an execution; how many."""
+    async def settle_unattached_files(self, before: datetime, *, limit: int) -> int:
+        """Attach or delete up to `limit` files created before `before` that joined no execution; how many."""
         if limit <= 0:
             return 0
         lock = self._locks_rows
-        return await self.writer.run(lambda c: stored_files.delete_unattached(c, before, limit, lock=lock))
+        return await self.writer.run(lambda c: stored_files.settle_unattached(c, before, limit, lock=lock))
 
     # -- plumbing --------------------------------------------------------------------------
 

@@ -54,7 +54,10 @@ def is_multipart(content_type: str | None) -> TypeGuard[str]:
 
 
 class MultipartBody:
-    """One multipart body being read; `read` or `parse` it once, then `keep` or `release` its files."""
+    """One multipart body being read; `read` or `parse` it once, then `keep` or `release` its files.
+
+    `execution_id` is the id its request's execution will be recorded under, when files are stored.
+    """
 
     def __init__(
         self,
@@ -63,12 +66,13 @@ class MultipartBody:
         *,
         sink: FileSink | None = None,
         quota: FileQuota | None = None,
+        execution_id: int | None = None,
     ) -> None:
         boundary = parse_options_header(content_type)[1].get(b"boundary")
         if not boundary:
             message = "The multipart/form-data Content-Type names no boundary."
             raise RejectedRequest(400, "missing_boundary", message)
-        self._uploads = Uploads(sink, quota)
+        self._uploads = Uploads(sink, quota, execution_id)
         self._quota = quota
         self._parts_limit = limits.form_fields
         self._parts = 0

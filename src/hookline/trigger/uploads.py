@@ -138,10 +138,17 @@ class Upload:
 
 
 class Uploads:
-    """The files of one request: hashed as they come, and stored under a quota when `sink` is given."""
+    """The files of one request: hashed as they come, and stored under a quota when `sink` is given.
 
-    def __init__(self, sink: FileSink | None, quota: FileQuota | None) -> None:
+    `execution_id` is the id the request's execution will be recorded under: a stored file carries
+    it, so that the janitor can attach it should this process die before `keep` does.
+    """
+
+    def __init__(
+        self, sink: FileSink | None, quota: FileQuota | None, execution_id: int | None = None
+    ) -> None:
         self._sink = sink if quota is not None else None
+        self._execution_id = execution_id
         self._quota = quota
         self._total = 0
         self._streaming: list[Upload] = []
@@ -184,7 +191,14 @@ class Uploads:
         if not upload.created:
             self.stored.append(upload.id)  # before the insert: a failed one is deleted too, harmlessly
             created_at = datetime.now(UTC)
-            await sink.add_file(StoredFile(upload.id, upload.filename, upload.content_type, created_at))
+            row = StoredFile(
+                upload.id,
+                upload.filename,
+                upload.content_type,
+                created_at,
+                planned_execution_id=self._execution_id,
+            )
+            await sink.add_file(row)
             upload.created = True
         while len(upload.pending) >= CHUNK_SIZE or (upload.ended and upload.pending):
             data = bytes(upload.pending[:CHUNK_SIZE])

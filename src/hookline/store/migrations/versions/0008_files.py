@@ -1,8 +1,10 @@
 """Files of multipart webhook bodies: the `files` table (one row per file) and `file_chunks` (its bytes).
 
-A file's row comes first, without an execution; its bytes follow in chunks of 256 KiB, and the
-row is attached to its execution once that is recorded. Both foreign keys cascade, so deleting an
-execution deletes its files and their bytes. The janitor deletes rows never attached.
+A file's row comes first, without an execution but with the id its request's execution will have
+(`planned_execution_id`); its bytes follow in chunks of 256 KiB, and the row is attached to its
+execution once that is recorded. Both foreign keys cascade, so deleting an execution deletes its
+files and their bytes. The janitor attaches the rows whose execution was recorded by a process that
+died before attaching them, and deletes those whose execution never was.
 
 Revision ID: 0008
 Revises: 0007
@@ -28,6 +30,7 @@ def upgrade() -> None:
         "files",
         sa.Column("id", sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column("execution_id", sa.BigInteger(), nullable=True),
+        sa.Column("planned_execution_id", sa.BigInteger(), nullable=True),
         sa.Column("filename", sa.Text(), nullable=False),
         sa.Column("content_type", sa.Text(), nullable=False),
         sa.Column("size", sa.BigInteger(), nullable=False),
