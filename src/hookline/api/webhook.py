@@ -33,7 +33,7 @@ from hookline.trigger.context import build_context
 from hookline.trigger.multipart import MultipartBody, is_multipart
 from hookline.trigger.query import PARAMETER_LIMIT, parse_query
 from hookline.trigger.responses import Reply, answer_reply, error_reply
-from hookline.trigger.signatures import check_signature
+from hookline.trigger.signatures import SignedRequest
 from hookline.trigger.storable import nul_refused
 from hookline.trigger.uploads import FileQuota
 from hookline.types import JsonObject
@@ -126,7 +126,7 @@ class WebhookEndpoint:
         if is_multipart(content_type):
             return await self._answer_form(scope, receive, compiled, headers, wanted, first_values)
         raw = await read_body(receive, wanted.get("content-length"), self._body_limit)
-        self._check_signature(scope, compiled, config, first_values, raw)
+        self._check_signature(scope, compiled, first_values, raw)
         body = parse_body(content_type, raw, self._body_limits)
         context = build_context(
             headers, self._query(scope["query_string"]), body, config, plan=compiled.context, raw=raw
@@ -134,18 +134,13 @@ class WebhookEndpoint:
         return _reply(await self._run(scope, wanted, compiled, context))
 
     def _check_signature(
-        self,
-        scope: Scope,
-        compiled: CompiledFlow,
-        config: JsonObject,
-        first_values: dict[str, str],
-        raw: bytes,
+        self, scope: Scope, compiled: CompiledFlow, first_values: dict[str, str], raw: bytes
     ) -> None:
         """Refuse (401) a request whose body is not signed as the workflow's `config.signature` says."""
-        signature = config.get("signature")
-        if signature:
+        check = compiled.signature_check()
+        if check is not None:
             url = request_url(scope, first_values, compiled.flow.workflow.key, self._public_url)
-            check_signature(signature, first_values, raw, time.time(), url=url)
+            check.verify(SignedRequest(first_values, raw, url), time.time())
 
     async def _answer_form(
         self,
@@ -174,7 +169,7 @@ class WebhookEndpoint:
             if config.get("signature") or _raw_body_wanted(config):
                 # Read whole (within the body limit) to check its signature, or keep it raw.
                 raw = await read_body(receive, wanted.get("content-length"), self._body_limit)
-                self._check_signature(scope, compiled, config, first_values, raw)
+                self._check_signature(scope, compiled, first_values, raw)
                 body = await form.parse(raw)
             else:  # streamed: each file's bytes are hashed (and stored) as they arrive, never held whole
                 raw = b""

@@ -17,6 +17,7 @@ from hookline.trigger.dedupe import DedupeSource
 from hookline.trigger.rate_rule import RateRule
 from hookline.trigger.responses import DEFAULT_ASYNC_TEMPLATE, AnswerTemplate
 from hookline.trigger.secrets import resolve_secrets
+from hookline.trigger.signatures import SignatureCheck, signature_check
 from hookline.types import JsonObject
 
 
@@ -34,6 +35,8 @@ class CompiledFlow:
     """Its trigger config with the `{{$env.NAME}}` secrets resolved: never show, log or store it."""
     locked: RejectedRequest | None = field(init=False)
     """The 401 every request gets while one of those secrets is missing or invalid, else None."""
+    signature: SignatureCheck | RejectedRequest | None = field(init=False, repr=False)
+    """Its `config.signature` check built once (keys decoded), the 401 of a broken one, or None: off."""
     context: ContextPlan = field(init=False)
     """What the trigger config asks of each request's context (see `build_context`)."""
     limits: Limits | None = field(init=False)
@@ -54,6 +57,7 @@ class CompiledFlow:
         problems = check_trigger_config(secrets.config, sync=workflow.sync) if secrets.names else []
         object.__setattr__(self, "config", secrets.config)
         object.__setattr__(self, "locked", secrets.refusal(problems))
+        object.__setattr__(self, "signature", _signature(secrets.config))
         object.__setattr__(self, "context", context_plan(workflow.config))
         default = None if workflow.sync else self.default_queue_limit  # nothing of a sync run waits
         object.__setattr__(self, "limits", Limits.of(workflow.options, default))
@@ -72,6 +76,21 @@ class CompiledFlow:
             # A fresh error each time: a raised instance would keep every traceback it was raised with.
             raise RejectedRequest(locked.status, locked.code, locked.message)
         return self.config
+
+    def signature_check(self) -> SignatureCheck | None:
+        """The signature check of its requests, None when it has none; a 401 when it is broken."""
+        check = self.signature
+        if isinstance(check, RejectedRequest):
+            raise RejectedRequest(check.status, check.code, check.message)  # fresh, as trigger_config's
+        return check
+
+
+def _signature(config: JsonObject) -> SignatureCheck | RejectedRequest | None:
+    """The check of a trigger config's signature setting, or the refusal a broken one means."""
+    try:
+        return signature_check(config.get("signature"))
+    except RejectedRequest as refusal:
+        return refusal
 
 
 MAX_CACHED = 10_000
