@@ -220,7 +220,7 @@ async def migrate(ctx: click.Context) -> None:
 
 @main.group()
 def parse() -> None:
-    """Parse a sample query or body (JSON, form, XML, NDJSON, text) into the paths a config can name."""
+    """Parse a sample query or body (JSON, form, XML, NDJSON, text, multipart) into the paths to name."""
 
 
 ITEMS_OPTION = click.option(
@@ -262,7 +262,7 @@ def parse_json(sample: IO[bytes], items: bool, as_json: bool) -> None:
     "--content-type",
     default="application/json",
     show_default=True,
-    help="The Content-Type the sample would arrive with: JSON, form, XML, NDJSON or text/*.",
+    help="The Content-Type the sample would arrive with: JSON, form, XML, NDJSON, text/*, multipart.",
 )
 @ITEMS_OPTION
 @PARSE_JSON_OPTION

@@ -57,7 +57,15 @@ async def test_the_content_type_defaults_to_json(api: Server) -> None:
     assert (await parse(api, text='{"a": {"b": 1}}'))["paths"] == ["a", "a.b"]
 
 
-@pytest.mark.parametrize("content_type", ["image/png", "multipart/form-data; boundary=x", ""])
+async def test_a_multipart_sample_gives_the_paths_of_its_fields_and_files(api: Server) -> None:
+    """A multipart sample (its boundary taken from its first line) gives its fields' and files' paths."""
+    text = '--b\nContent-Disposition: form-data; name="doc"; filename="a.txt"\n\nhi\n--b--\n'
+    answer = await parse(api, text=text, contentType="multipart/form-data")
+    assert answer["parsed"]["doc"]["filename"] == "a.txt"
+    assert answer["paths"] == ["doc", "doc.filename", "doc.contentType", "doc.size", "doc.sha256", "doc.id"]
+
+
+@pytest.mark.parametrize("content_type", ["image/png", "multipart/mixed; boundary=x", ""])
 async def test_a_type_hookline_does_not_read_answers_422_naming_the_supported_ones(
     api: Server, content_type: str
 ) -> None:

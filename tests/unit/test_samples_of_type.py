@@ -1,7 +1,8 @@
-"""Tests for "parse from a sample" with a body of any format: JSON, form, XML, NDJSON and text."""
+"""Tests for "parse from a sample" with a body of any format: JSON, form, XML, NDJSON, text, multipart."""
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import pytest
@@ -69,7 +70,7 @@ def test_a_bytes_sample_is_read_as_a_request_body() -> None:
     assert parse_sample_of_type(b"caf\xe9", "text/plain; charset=latin-1")[0] == "café"
 
 
-@pytest.mark.parametrize("content_type", ["image/png", "application/octet-stream", "multipart/form-data", ""])
+@pytest.mark.parametrize("content_type", ["image/png", "application/octet-stream", "multipart/mixed", ""])
 def test_a_type_hookline_does_not_read_is_a_422_naming_the_supported_ones(content_type: str) -> None:
     """An unsupported type is `422 unsupported_content_type`, and the message lists what hookline reads."""
     with pytest.raises(RejectedRequest) as error:
@@ -80,8 +81,53 @@ def test_a_type_hookline_does_not_read_is_a_422_naming_the_supported_ones(conten
         "application/x-www-form-urlencoded",
         "text/xml",
         "application/x-ndjson",
+        "multipart/form-data",
     ):
         assert named in error.value.message
+
+
+MULTIPART_SAMPLE = (
+    "--XyZ\n"
+    'Content-Disposition: form-data; name="order[id]"\n'
+    "\n"
+    "42\n"
+    "--XyZ\n"
+    'Content-Disposition: form-data; name="invoice"; filename="invoice.pdf"\n'
+    "Content-Type: application/pdf\n"
+    "\n"
+    "%PDF\n"
+    "--XyZ--\n"
+)
+"""A multipart body as people paste it: bare line feeds, and a boundary only its first line names."""
+
+
+@pytest.mark.parametrize(
+    "content_type", ["multipart/form-data", "multipart/form-data; boundary=XyZ"], ids=["found", "given"]
+)
+def test_a_multipart_sample_gives_its_fields_and_file_descriptions(content_type: str) -> None:
+    """A pasted multipart sample (LF lines) is read as the CRLF wire format, its boundary taken from its
+    first line when the type names none; each file is described as a request's is, with no id."""
+    parsed, paths = parse_sample_of_type(MULTIPART_SAMPLE, content_type)
+    assert parsed == {
+        "order": {"id": "42"},
+        "invoice": {
+            "filename": "invoice.pdf",
+            "contentType": "application/pdf",
+            "size": 4,
+            "sha256": hashlib.sha256(b"%PDF").hexdigest(),
+            "id": None,
+        },
+    }
+    assert paths[:3] == ["order", "order.id", "invoice"]
+    assert "invoice.sha256" in paths
+
+
+def test_a_multipart_sample_without_its_closing_boundary_is_a_422() -> None:
+    """A sample cut short is `422 invalid_sample`, saying it ends before its closing boundary."""
+    with pytest.raises(RejectedRequest) as error:
+        parse_sample_of_type(MULTIPART_SAMPLE.removesuffix("--XyZ--\n"), "multipart/form-data")
+    assert (error.value.status, error.value.code) == (422, "invalid_sample")
+    assert "closing boundary" in error.value.message
 
 
 @pytest.mark.parametrize(

@@ -108,6 +108,13 @@ class MultipartBody:
         """The body's fields and files from its bytes read whole (to check a signature first)."""
         return await self.read(_slices(raw))
 
+    def describe(self, raw: bytes) -> JsonObject:
+        """The fields and file descriptions of a body read whole whose files are not stored (a sample)."""
+        self._feed(raw)
+        if self._parser.state != MultipartState.END:
+            raise _malformed("it ends before its closing boundary")
+        return self._body()
+
     async def keep(self, execution_id: int | None) -> None:
         """The request was recorded as `execution_id` (None: it was not): its stored files join it."""
         await self._uploads.keep(execution_id)
@@ -199,6 +206,21 @@ def _described(value: JsonValue, files: list[JsonObject]) -> JsonValue:
     if isinstance(value, dict):
         return {key: _described(item, files) for key, item in value.items()}
     return value
+
+
+def describe_sample(content_type: str, raw: bytes, limits: BodyLimits = _LIMITS) -> JsonObject:
+    """A multipart sample's fields and file descriptions, as `$context.body` holds them; nothing is stored.
+
+    A Content-Type without a boundary takes it from the sample's first line (`--<boundary>`), and a
+    sample pasted with bare line feeds is read as the CRLF lines the wire format has.
+    """
+    if b"\r\n" not in raw:
+        raw = raw.replace(b"\n", b"\r\n")
+    if not parse_options_header(content_type)[1].get(b"boundary"):
+        first = raw.lstrip().partition(b"\r\n")[0]
+        if first.startswith(b"--") and len(first) > 2:
+            content_type = f"{MULTIPART_TYPE}; boundary={_text(first[2:]).strip()}"
+    return MultipartBody(content_type, limits).describe(raw)
 
 
 def _malformed(detail: str) -> RejectedRequest:

@@ -22,6 +22,7 @@ import orjson
 from hookline.engine.templates import parse_path
 from hookline.errors import RejectedRequest
 from hookline.trigger.body import READ_TYPES, media_type, parse_body, parser_for
+from hookline.trigger.multipart import MULTIPART_TYPE, describe_sample
 from hookline.trigger.query import parse_query
 
 __all__ = [
@@ -79,8 +80,8 @@ def parse_sample_body(sample: str | bytes) -> tuple[Any, list[str]]:
 
 
 def parse_sample_of_type(sample: str | bytes, content_type: str) -> tuple[Any, list[str]]:
-    """The parsed value of a sample body of a type hookline reads (JSON, form, XML, NDJSON, text),
-    parsed as a request's body is, and its paths (see `body_paths`).
+    """The parsed value of a sample body of a type hookline reads (JSON, form, XML, NDJSON, text,
+    multipart), parsed as a request's body is, and its paths (see `body_paths`).
 
     Text is read as the text it is: a charset in `content_type` or in an XML declaration does not
     apply to it. Bytes are read as a request's body would be, in the charset named there. A type
@@ -89,15 +90,18 @@ def parse_sample_of_type(sample: str | bytes, content_type: str) -> tuple[Any, l
     """
     _check_size(sample)
     kind = media_type(content_type)
-    if parser_for(kind) is None:
+    if kind != MULTIPART_TYPE and parser_for(kind) is None:
         named = f"the type {kind!r}" if kind else "a sample without a content type"
-        message = f"hookline cannot parse {named}; it parses {', '.join(READ_TYPES)}."
+        message = f"hookline cannot parse {named}; it parses {', '.join((*READ_TYPES, MULTIPART_TYPE))}."
         raise RejectedRequest(422, "unsupported_content_type", message)
     if isinstance(sample, str):
         # A lone surrogate passes through, for the parser to refuse as text it cannot keep.
         sample, content_type = sample.encode("utf-8", "surrogatepass"), f"{kind}; charset=utf-8"
     try:
-        parsed = parse_body(content_type, sample)
+        if kind == MULTIPART_TYPE:
+            parsed: Any = describe_sample(content_type, sample)
+        else:
+            parsed = parse_body(content_type, sample)
     except RejectedRequest as exc:
         message = exc.message.replace("The request body ", "The sample ", 1)
         raise RejectedRequest(422, "invalid_sample", message) from exc

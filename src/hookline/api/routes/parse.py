@@ -46,7 +46,8 @@ async def parse_json_sample(body: JsonSample) -> JsonObject:
     "/body", summary="Paths of a sample body of any format hookline reads", response_model=ParsedBody
 )
 async def parse_body_sample(body: BodySample) -> JsonObject:
-    """The parsed value of a JSON, form, XML, NDJSON or text sample (`text`), as `$context.body` would
-    hold it for its `contentType`, and its paths; 422 for a type hookline does not read or a bad sample."""
+    """The parsed value of a JSON, form, XML, NDJSON, text or multipart sample (`text`), as
+    `$context.body` would hold it for its `contentType`, and its paths; 422 for a type hookline does
+    not read or a bad sample."""
     parsed, paths = parse_sample_of_type(body.text, body.contentType)
     return {"parsed": parsed, "paths": paths, "items": items_from_paths(paths)}
