@@ -235,7 +235,7 @@ def _read_workflow_file(path: Path) -> Any:
 @click.option(
     "--include-secrets",
     is_flag=True,
-    help="Write passwords, signing secrets and API keys as they are, not as [secret].",
+    help="Write passwords, signing secrets and API keys as they are, not as [secret:i] / [secret].",
 )
 @click.pass_context
 @run_async

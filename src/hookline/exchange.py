@@ -76,7 +76,8 @@ def flow_from_json(data: Any) -> Flow:
 def flow_to_json(flow: Flow, *, include_secrets: bool = False) -> JsonObject:
     """Workflow JSON for a flow: the §7 shape, nodes head first then depth-first, no empty optionals.
 
-    Literal secrets are written as `[secret]` unless `include_secrets`; `{{$env.NAME}}` ones as they are.
+    Literal secrets are written as placeholders (`[secret:i]`, `[secret]`) unless `include_secrets`;
+    `{{$env.NAME}}` ones as they are.
     """
     workflow = flow.workflow
     data: JsonObject = {"key": workflow.key, "title": workflow.title}
@@ -171,7 +172,7 @@ def _read_header(data: JsonObject) -> tuple[_Header, list[Problem]]:
     config = data.get("config", {})
     options = data.get("options")
     options = {} if options is None else options
-    # A `[secret]` left in a file has no stored secret to keep here (see `WorkflowAdmin.import_`).
+    # A placeholder left in a file has no stored secret to keep here (see `WorkflowAdmin.import_`).
     _, placeholders = keep_secrets(config, {})
     problems += placeholders + check_trigger_config(config, sync=sync is True) + check_options(options)
     header = _Header(

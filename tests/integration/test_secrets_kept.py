@@ -51,13 +51,13 @@ async def api(make_server: Callable[..., Any], database: dict[str, str]) -> Asyn
 
 
 async def test_placeholders_and_a_left_out_password_keep_the_stored_secrets(api: Server) -> None:
-    """An edit that sends back what it read keeps every secret; rotation adds one and drops another."""
+    """An edit that sends back what it read keeps every secret; plain `[secret]`s keep theirs by place."""
     flow = await import_(api, guarded(CONFIG))
-    assert flow["config"]["signature"]["secrets"] == [PLACEHOLDER, PLACEHOLDER]
+    assert flow["config"]["signature"]["secrets"] == ["[secret:0]", "[secret:1]"]
     config = flow["config"]
     config["basicAuthentication"] = {"username": "shop"}
-    config["signature"]["secrets"] = [PLACEHOLDER, PLACEHOLDER, "token-three"]
-    config["apiKey"]["keys"] = [PLACEHOLDER]
+    config["signature"]["secrets"].append("token-three")
+    config["apiKey"]["keys"] = [PLACEHOLDER]  # as clients wrote before indexed placeholders
     edited = await api.client.patch(f"/api/workflows/{flow['id']}", json={"config": config})
     assert edited.status_code == 200, edited.text
     assert edited.json()["config"]["basicAuthentication"] == {"username": "shop", "password": PLACEHOLDER}
@@ -70,6 +70,40 @@ async def test_placeholders_and_a_left_out_password_keep_the_stored_secrets(api:
     assert await status(api, flow["key"], "token-three", "key-one") == 200
     assert await status(api, flow["key"], "token-one", "key-two") == 401  # rotated out
     assert await status(api, flow["key"], "token-one", "key-one", password="wrong") == 401
+
+
+async def test_rotation_drops_the_old_secret_and_keeps_the_new_one(api: Server) -> None:
+    """GET, drop the old secret (index 0), PATCH what is left: the new secret passes, the old one is 401."""
+    flow = await import_(api, guarded({"signature": {"preset": "gitlab", "secrets": ["token-old"]}}))
+    path = f"/api/workflows/{flow['id']}"
+    read = (await api.client.get(path)).json()["config"]
+    read["signature"]["secrets"].append("token-new")  # step 1: add the new secret beside the old
+    assert (await api.client.patch(path, json={"config": read})).status_code == 200
+    read = (await api.client.get(path)).json()["config"]
+    assert read["signature"]["secrets"] == ["[secret:0]", "[secret:1]"]
+    del read["signature"]["secrets"][0]  # step 2, once the sender signs with the new one
+    edited = await api.client.patch(path, json={"config": read})
+    assert edited.status_code == 200, edited.text
+    assert edited.json()["config"]["signature"]["secrets"] == ["[secret:0]"]
+    assert (await stored_config(api, flow["key"]))["signature"]["secrets"] == ["token-new"]
+    for token, expected in (("token-new", 200), ("token-old", 401)):
+        response = await api.post(flow["key"], json={}, headers={"X-Gitlab-Token": token})
+        assert response.status_code == expected, response.text
+
+
+async def test_a_placeholder_kept_twice_or_naming_nothing_is_refused(api: Server) -> None:
+    """The same `[secret:N]` twice, or an N with no literal stored, is a 422 at its path; nothing changes."""
+    flow = await import_(api, guarded(CONFIG))
+    path = f"/api/workflows/{flow['id']}"
+    config = flow["config"]
+    config["apiKey"]["keys"] = ["[secret:1]", "[secret:1]"]
+    config["signature"]["secrets"] = ["[secret:0]", "[secret:7]"]
+    error = error_of(await api.client.patch(path, json={"config": config}), 422)
+    assert where(error) == ["config.signature.secrets[1]", "config.apiKey.keys[1]"]
+    messages = [detail["message"] for detail in error["details"]]
+    assert "config.signature.secrets[7]" in messages[0]
+    assert "keeps already" in messages[1]
+    assert await stored_config(api, flow["key"]) == CONFIG
 
 
 async def test_a_placeholder_with_nothing_stored_is_refused_at_its_place(api: Server) -> None:
@@ -93,10 +127,10 @@ async def test_a_placeholder_with_nothing_stored_is_refused_at_its_place(api: Se
 
 
 async def test_an_export_imports_again_only_onto_its_own_key(api: Server) -> None:
-    """Placeholders in an export keep the secrets of the key's current version; a new key has none: 422."""
+    """Placeholders in an export keep the secrets they name in the key's current version; a new key: 422."""
     flow = await import_(api, guarded(CONFIG))
     exported = (await api.client.get(f"/api/workflows/{flow['id']}/export")).json()
-    assert exported["config"]["apiKey"]["keys"] == [PLACEHOLDER, PLACEHOLDER]
+    assert exported["config"]["apiKey"]["keys"] == ["[secret:0]", "[secret:1]"]
     again = await import_(api, exported)
     assert again["id"] != flow["id"]
     assert await stored_config(api, flow["key"]) == CONFIG
@@ -111,6 +145,9 @@ async def test_an_export_imports_again_only_onto_its_own_key(api: Server) -> Non
         "config.apiKey.keys[1]",
     }
     assert (await api.client.get("/api/workflows", params={"q": "another-hook"})).json()["items"] == []
+    exported["config"]["apiKey"]["keys"] = ["[secret:1]"]  # the file, edited to drop the first key
+    await import_(api, exported)
+    assert (await stored_config(api, flow["key"]))["apiKey"] == {"keys": ["key-two"]}
 
 
 async def test_an_env_secret_must_name_an_allowed_variable(make_server: Callable[..., Any]) -> None:

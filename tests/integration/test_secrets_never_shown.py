@@ -143,6 +143,8 @@ async def test_no_answer_export_log_or_context_holds_a_secret(
     texts.append(caplog.text)
     assert "signature_invalid" in caplog.text  # the refusals were logged, and are searched
     assert PLACEHOLDER in texts[1]
+    shown = json.loads(texts[1])["config"]["signature"]["secrets"]
+    assert shown == ["[secret:0]", "[secret:1]", "{{$env.HOOK_SIGNING}}"]
     for secret in (*LITERALS, ENV_VALUE):
         holding = [text[:200] for text in texts if secret in text]
         assert holding == [], f"{secret} shown in {holding}"

@@ -47,10 +47,10 @@ async def signed_workflow(server: Server, signature: Any) -> JsonObject:
     return await import_(server, workflow)
 
 
-async def sign(server: Server, workflow: JsonObject, body: str, content_type: str = JSON) -> Any:
-    """The answer of the sign route for this body."""
+async def sign(server: Server, workflow: JsonObject, body: str, content_type: str = JSON, **more: str) -> Any:
+    """The answer of the sign route for this body (and the `query` in `more`, if any)."""
     return await server.client.post(
-        f"/api/workflows/{workflow['id']}/sign", json={"body": body, "contentType": content_type}
+        f"/api/workflows/{workflow['id']}/sign", json={"body": body, "contentType": content_type, **more}
     )
 
 
@@ -90,6 +90,46 @@ async def test_what_the_route_signs_the_webhook_accepts(
     assert response.status_code == 200, response.text
     tampered = await send(admin, signed, body.replace("42", "43"), content_type)
     assert (tampered.status_code, tampered.json()["error"]["code"]) == (401, "signature_invalid")
+
+
+QUERY_CASES = [
+    ({"preset": "twilio", "secrets": [SECRETS["twilio"]]}, FORM),
+    ({"preset": "twilio", "secrets": [SECRETS["twilio"]]}, JSON),
+    (HMAC, JSON),
+]
+
+
+@pytest.mark.parametrize(
+    ("signature", "content_type"), QUERY_CASES, ids=[f"{case[0]['preset']}-{case[1]}" for case in QUERY_CASES]
+)
+async def test_a_query_string_is_signed_with_the_url(
+    admin: Server, signature: dict[str, Any], content_type: str
+) -> None:
+    """Twilio and `{url}` sign the URL: the query given is in the URL signed and returned; another fails."""
+    workflow = await signed_workflow(admin, signature)
+    body = '{"order": {"id": 42}}' if content_type == JSON else "order%5Bid%5D=42"
+    answer = await sign(admin, workflow, body, content_type, query="source=shop&note=café au lait")
+    assert answer.status_code == 200, answer.text
+    signed = answer.json()
+    assert signed["url"].startswith(f"{workflow['webhook_url']}?source=shop&note=caf%C3%A9%20au%20lait")
+    response = await send(admin, signed, body, content_type)
+    assert response.status_code == 200, response.text
+    execution = await admin.runtime.store.get_execution(int(response.headers["x-hookline-execution"]))
+    assert execution is not None
+    query = execution.context["query"]  # with Twilio's bodySHA256 for a JSON body
+    assert (query["source"], query["note"]) == ("shop", "café au lait")
+    other = {**signed, "url": signed["url"].replace("source=shop", "source=elsewhere")}
+    refused = await send(admin, other, body, content_type)
+    assert (refused.status_code, refused.json()["error"]["code"]) == (401, "signature_invalid")
+
+
+async def test_a_query_with_its_question_mark_is_a_422(admin: Server) -> None:
+    """`query` is the query string without `?`: with it, a 422 at `body.query` says so."""
+    workflow = await signed_workflow(admin, {"preset": "twilio", "secrets": [SECRETS["twilio"]]})
+    error = error_of(await sign(admin, workflow, "{}", query="?source=shop"), 422)
+    assert error["details"] == [
+        {"where": "body.query", "message": "must be the query string without its leading ?"}
+    ]
 
 
 async def test_gitlab_is_a_422_that_never_shows_the_token(admin: Server) -> None:

@@ -55,7 +55,7 @@ def test_a_stripe_signature_set_in_the_ui_checks_signed_and_unsigned_test_reques
     save(drawer)
 
     config = api.get(f"/api/workflows/{workflow['id']}").json()["config"]
-    assert config["signature"] == {"preset": "stripe", "secrets": ["[secret]"], "tolerance": 600}
+    assert config["signature"] == {"preset": "stripe", "secrets": ["[secret:0]"], "tolerance": 600}
     expect(page.get_by_role("button", name=re.compile(r"^Trigger"))).to_contain_text("Stripe signature")
     assert api.post(f"/api/workflows/{workflow['id']}/enable").status_code == 200
     page.reload()
@@ -110,7 +110,7 @@ def test_a_stored_secret_shows_as_set_and_survives_a_save_that_leaves_it(
     save(drawer)
 
     config = api.get(f"/api/workflows/{workflow['id']}").json()["config"]
-    assert config["signature"]["secrets"] == ["[secret]", "[secret]"]
+    assert config["signature"]["secrets"] == ["[secret:0]", "[secret:1]"]
     body = b'{"zen": "Keep it logically awesome."}'
     auth = ("shop", "pass-0123")
     assert _github_post(workflow["webhook_url"], body, "gh-old-secret", auth).status_code == 200
@@ -118,10 +118,8 @@ def test_a_stored_secret_shows_as_set_and_survives_a_save_that_leaves_it(
     assert _github_post(workflow["webhook_url"], body, "gh-wrong", auth).status_code == 401
 
 
-def test_removing_the_first_of_two_stored_keys_asks_for_the_second_again(
-    signed_in: Page, api: httpx.Client
-) -> None:
-    """Stored keys are kept by place: after removing key 1, key 2 must be typed again; then only it passes."""
+def test_removing_the_first_of_two_stored_keys_keeps_the_second(signed_in: Page, api: httpx.Client) -> None:
+    """Rotation: removing stored key 1 keeps key 2 without typing it again; then only key 2 passes."""
     page = signed_in
     workflow = enabled_workflow(
         api,
@@ -135,15 +133,39 @@ def test_removing_the_first_of_two_stored_keys_asks_for_the_second_again(
     expect(keys.get_by_role("switch", name="Require an API key")).to_be_checked()
     expect(keys.get_by_role("group", name="API key 2")).to_contain_text("set")
     keys.get_by_role("button", name="Remove API key 1").click()
-    retyped = keys.get_by_label("API key 1", exact=True)
-    expect(retyped).to_have_value("")
-    expect(keys.get_by_text("Type this one again")).to_be_visible()
-    retyped.fill("key-two-0123")
+    expect(keys.get_by_role("group", name="API key 1")).to_contain_text("set")  # the second, moved up
+    expect(keys.get_by_role("group", name="API key 2")).to_have_count(0)
+    expect(keys.locator('input[type="password"]')).to_have_count(0)  # nothing to type again
     save(drawer)
 
+    assert api.get(f"/api/workflows/{workflow['id']}").json()["config"]["apiKey"]["keys"] == ["[secret:0]"]
     url = workflow["webhook_url"]
     assert httpx.post(url, json={}, headers={"X-Api-Key": "key-two-0123"}).status_code == 200
     assert httpx.post(url, json={}, headers={"X-Api-Key": "key-one-0123"}).status_code == 401
+
+
+def test_a_twilio_test_request_signs_its_query_string(signed_in: Page, api: httpx.Client) -> None:
+    """The query string typed in the test form is signed with the URL: Twilio's check passes (200)."""
+    page = signed_in
+    signature = {"preset": "twilio", "secrets": ["twilio-ui-token-0123"]}
+    workflow = enabled_workflow(
+        api, {"signature": signature, "request": {"headers": [], "query": [], "body": []}}
+    )
+    page.goto(f"/#/workflows/{workflow['id']}")
+    page.get_by_role("button", name="Send a test request").click()
+    form = page.get_by_role("dialog", name="Send a test request")
+    expect(form.get_by_label("Sign with the configured preset (Twilio)")).to_be_checked()
+    expect(form.get_by_text("not signed")).to_have_count(0)
+    form.get_by_label("Query string").fill("source=shop&note=café au lait")
+    form.get_by_label("Body format").select_option("form")
+    form.get_by_label("Form body").fill("CallSid=CA1&Body=hello")
+    answer = _send(form)
+    expect(answer.locator(".status-line")).to_contain_text("200")
+    expect(answer.locator("dl.answer-headers").first).to_contain_text("X-Twilio-Signature")
+    href = answer.get_by_role("link", name="Open the execution").get_attribute("href") or ""
+    execution = api.get(f"/api/executions/{href.rsplit('/', 1)[-1]}").json()
+    assert execution["context"]["query"] == {"source": "shop", "note": "café au lait"}
+    assert execution["context"]["body"] == {"CallSid": "CA1", "Body": "hello"}
 
 
 def test_server_problems_show_beside_the_security_fields(signed_in: Page, api: httpx.Client) -> None:
@@ -177,7 +199,7 @@ def test_server_problems_show_beside_the_security_fields(signed_in: Page, api: h
     save(drawer)
     config = api.get(f"/api/workflows/{workflow['id']}").json()["config"]
     assert config["allowFrom"] == ["203.0.113.0/24", "2001:db8::/32"]
-    assert config["signature"] == {"preset": "github", "secrets": ["[secret]"]}
+    assert config["signature"] == {"preset": "github", "secrets": ["[secret:0]"]}
 
 
 def test_the_generic_hmac_scheme_shows_its_own_fields_and_saves_them(
@@ -203,7 +225,7 @@ def test_the_generic_hmac_scheme_shows_its_own_fields_and_saves_them(
 
     assert api.get(f"/api/workflows/{workflow['id']}").json()["config"]["signature"] == {
         "preset": "hmac",
-        "secrets": ["[secret]"],
+        "secrets": ["[secret:0]"],
         "algorithm": "sha512",
         "header": "X-Signature",
         "prefix": "v1=",

@@ -63,12 +63,12 @@ def test_secret_values_lists_every_secret_place() -> None:
 
 
 def test_mask_hides_literals_shows_references_and_leaves_the_input_alone() -> None:
-    """Literal secrets become the placeholder, env references stay; other fields and the input are kept."""
+    """Literal secrets become placeholders (indexed in lists), env references stay; the rest is kept."""
     original = config()
     masked = mask_secrets(original)
     assert masked["basicAuthentication"] == {"username": "shop", "password": PLACEHOLDER}
-    assert masked["signature"]["secrets"] == [PLACEHOLDER, "{{$env.HOOK_SIGNING}}"]
-    assert masked["apiKey"]["keys"] == [PLACEHOLDER, PLACEHOLDER]
+    assert masked["signature"]["secrets"] == ["[secret:0]", "{{$env.HOOK_SIGNING}}"]
+    assert masked["apiKey"]["keys"] == ["[secret:0]", "[secret:1]"]
     assert masked["response"] == CONFIG["response"]
     assert original == CONFIG
 
@@ -83,13 +83,13 @@ def test_placeholders_keep_the_stored_secrets_by_place() -> None:
     """Each placeholder takes the stored secret at its index; new secrets and references are saved as sent."""
     sent = mask_secrets(config())
     sent["signature"]["secrets"].append("sign-new")
-    sent["apiKey"]["keys"] = [PLACEHOLDER]  # the second key is removed
+    sent["apiKey"]["keys"] = ["[secret:0]"]  # the second key is removed
     kept, problems = keep_secrets(sent, config())
     assert problems == []
     assert kept["basicAuthentication"]["password"] == "pw-1"
     assert kept["signature"]["secrets"] == ["sign-1", "{{$env.HOOK_SIGNING}}", "sign-new"]
     assert kept["apiKey"]["keys"] == ["key-1"]
-    assert sent["apiKey"]["keys"] == [PLACEHOLDER]  # the input is not changed
+    assert sent["apiKey"]["keys"] == ["[secret:0]"]  # the input is not changed
 
 
 def test_basic_auth_without_a_password_keeps_the_stored_one() -> None:

@@ -15,7 +15,7 @@ from twilio.request_validator import RequestValidator
 
 from hookline.errors import RejectedRequest
 from hookline.trigger.signatures import check_signature
-from hookline.trigger.signing import CannotSign, sign_request
+from hookline.trigger.signing import CannotSign, sign_request, with_query
 from tests.unit.test_signatures import FixedClock, whsec
 
 NOW = 1_767_000_000
@@ -155,3 +155,35 @@ def test_timestamps_are_whole_seconds_of_now() -> None:
     now = datetime(2026, 12, 3, 12, 0, 0, 750_000, tzinfo=UTC).timestamp()
     signed = sign_request(SETTINGS["slack"], BODY, JSON, URL, now)
     assert signed.headers["X-Slack-Request-Timestamp"] == str(int(now))
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("", URL),
+        ("source=shop&order[id]=42", URL + "?source=shop&order[id]=42"),
+        ("note=caf%C3%A9", URL + "?note=caf%C3%A9"),
+        ("note=café au lait", URL + "?note=caf%C3%A9%20au%20lait"),
+        ("a='1'&b=\"2\"#x", URL + "?a=%271%27&b=%222%22%23x"),
+        ("p=100%&q=%zz", URL + "?p=100%25&q=%25zz"),
+    ],
+)
+def test_a_query_is_added_encoded_as_it_will_be_sent(query: str, expected: str) -> None:
+    """What a browser or HTTP client would percent-encode is encoded first: the signed URL is the one sent."""
+    assert with_query(URL, query) == expected
+
+
+def test_a_query_joins_a_url_that_has_one() -> None:
+    """A URL that already holds a query string gets the new one after `&`."""
+    assert with_query(URL + "?x=1", "y=2") == URL + "?x=1&y=2"
+
+
+def test_twilios_validator_accepts_a_form_sent_with_a_query() -> None:
+    """A form signed for a URL with a query string: Twilio's RequestValidator accepts it for that URL."""
+    params = {"CallSid": "CA1", "Body": "café"}
+    url = with_query(URL, "source=shop&note=caf%C3%A9")
+    signed = sign_request(SETTINGS["twilio"], urlencode(params).encode(), FORM, url, NOW)
+    assert signed.url == url
+    validator = RequestValidator("twilio-auth-token")
+    assert validator.validate(url, params, signed.headers["X-Twilio-Signature"])
+    assert not validator.validate(URL, params, signed.headers["X-Twilio-Signature"])

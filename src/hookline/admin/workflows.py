@@ -29,8 +29,9 @@ class WorkflowAdmin:
     After each change `changed(key)` is called (the server drops its cached versions of the key
     then), and the other processes are told through the store.
 
-    Secrets are write-only: every version it returns shows its literal secrets as `[secret]`
-    (see `trigger/secrets.py`), and a save that sends `[secret]` back keeps the stored secret.
+    Secrets are write-only: every version it returns shows its literal secrets as placeholders,
+    `[secret:i]` in a list and `[secret]` for the password (see `trigger/secrets.py`), and a save
+    that sends a placeholder back keeps the stored secret it names.
     `{{$env.NAME}}` secrets may only name the variables in `env_allow` (`HOOKLINE_ENV_ALLOW`).
     """
 
@@ -109,7 +110,7 @@ class WorkflowAdmin:
     async def import_(self, data: Any) -> Flow:
         """Store workflow JSON; a key that already exists gets a new version.
 
-        A `[secret]` in the file keeps the secret at its place in the key's current version.
+        A placeholder in the file keeps the secret it names in the key's current version.
         """
         secret_problems: list[Problem] = []
         if isinstance(data, dict) and "config" in data:
@@ -253,7 +254,7 @@ class WorkflowAdmin:
         return flow.workflow.config if flow is not None else {}
 
     def _kept(self, config: Any, stored: JsonObject) -> tuple[Any, list[Problem]]:
-        """A config to save with its `[secret]`s replaced by the stored secrets, and its secrets' problems."""
+        """A config to save with its placeholders replaced by stored secrets, and its secrets' problems."""
         kept, problems = keep_secrets(config, stored)
         return kept, problems + env_problems(kept, self._env_allow)
 
@@ -308,7 +309,7 @@ def _flow_problems(flow: Flow) -> list[Problem]:
 def _raise_if(problems: list[Problem], others: Sequence[Problem] = ()) -> None:
     """Raise InvalidWorkflow with `problems` and those of `others` at other places.
 
-    A secret's own problem (a `[secret]` with nothing stored) explains the rest at its place.
+    A secret's own problem (a placeholder with nothing stored) explains the rest at its place.
     """
     named = {problem.where for problem in problems}
     every = [*problems, *(problem for problem in others if problem.where not in named)]
@@ -317,7 +318,7 @@ def _raise_if(problems: list[Problem], others: Sequence[Problem] = ()) -> None:
 
 
 def _masked(workflow: Workflow) -> Workflow:
-    """A version as it may be shown: its literal secrets replaced by `[secret]`."""
+    """A version as it may be shown: its literal secrets replaced by placeholders."""
     masked = mask_secrets(workflow.config)
     return workflow if masked is workflow.config else replace(workflow, config=masked)
 

@@ -134,7 +134,9 @@ class WorkflowPatch(RequestModel):
     title: str | SkipJsonSchema[None] = None
     description: str | None = None
     config: dict[str, Any] | SkipJsonSchema[None] = Field(
-        None, description='The trigger config; a "[secret]" keeps the secret stored at its place.'
+        None,
+        description='The trigger config; "[secret:N]" keeps the stored secret at index N of its list, '
+        '"[secret]" the stored password.',
     )
     options: dict[str, Any] | SkipJsonSchema[None] = None
 
@@ -176,7 +178,8 @@ class WorkflowOut(ResponseModel):
     enabled: bool
     current: bool
     config: dict[str, Any] = Field(
-        description='The trigger config; stored secrets show as "[secret]", `{{$env.NAME}}` ones as written.'
+        description='The trigger config; stored secrets show as "[secret:i]" (index i of their list) or '
+        '"[secret]" (the password), `{{$env.NAME}}` ones as written.'
     )
     options: dict[str, Any]
     webhook_url: str

@@ -2,9 +2,10 @@
 
 A trigger config holds three kinds of secret: `basicAuthentication.password`, each of
 `signature.secrets` and each of `apiKey.keys`. Each is either the secret itself (a literal, stored
-in the database and never shown again: answers and exports hold `PLACEHOLDER` instead) or
-`{{$env.NAME}}`, a reference to an allowed environment variable of the server process, resolved
-only when a workflow is compiled for requests, so that its value never reaches the database.
+in the database and never shown again: answers and exports hold a placeholder instead, `[secret:i]`
+for index i of a list and `[secret]` for the password) or `{{$env.NAME}}`, a reference to an
+allowed environment variable of the server process, resolved only when a workflow is compiled for
+requests, so that its value never reaches the database.
 """
 
 from __future__ import annotations
@@ -22,7 +23,15 @@ ENV_REFERENCE = re.compile(r"\{\{\s*\$env\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 """A whole secret written as `{{$env.NAME}}`: the value comes from the environment, never the database."""
 
 PLACEHOLDER = "[secret]"
-"""What answers and exports show instead of a literal secret; sent back, it keeps the stored secret."""
+"""What answers show instead of the Basic-auth password; sent back, it keeps the stored one.
+
+In a list it keeps the secret stored at its own index, as clients written before `[secret:i]` expect."""
+
+INDEXED = re.compile(r"\[secret:(0|[1-9][0-9]*)\]")
+"""`[secret:i]`: what answers show for the literal secret at index i of a list; it keeps that one."""
+
+_LOOKALIKE = re.compile(r"\s*\[\s*secret\s*(?::[^\]]*)?\]\s*", re.IGNORECASE)
+"""Text that reads as a placeholder: never saved as a secret, even when it keeps nothing."""
 
 _UNSET_VARIABLE = "which is empty, not set, or not listed in HOOKLINE_ENV_ALLOW in this server process"
 """Why a `{{$env.NAME}}` secret cannot be resolved, as the locked door's message says."""
@@ -49,8 +58,13 @@ def secret_values(config: Any) -> dict[str, Any]:
     return {where: holder[key] for where, holder, key in _places(config)}
 
 
+def placeholder(key: str | int) -> str:
+    """What answers show for a literal secret at `key`: `[secret:i]` at index i of a list, else `[secret]`."""
+    return f"[secret:{key}]" if isinstance(key, int) else PLACEHOLDER
+
+
 def mask_secrets(config: JsonObject) -> JsonObject:
-    """A copy of a trigger config with every literal secret replaced by `PLACEHOLDER`.
+    """A copy of a trigger config with every literal secret replaced by its `placeholder`.
 
     `{{$env.NAME}}` secrets are shown as they are: they are not secret, and they tell the reader
     which secrets come from the environment. A config without literal secrets is returned as is.
@@ -60,16 +74,18 @@ def mask_secrets(config: JsonObject) -> JsonObject:
     masked = copy.deepcopy(config)
     for _, holder, key in _places(masked):
         if _is_literal(holder[key]):
-            holder[key] = PLACEHOLDER
+            holder[key] = placeholder(key)
     return masked
 
 
 def keep_secrets(config: Any, stored: Any) -> tuple[Any, list[Problem]]:
-    """A config to save, with its placeholders replaced by the secrets `stored` holds at the same place.
+    """A config to save, with its placeholders replaced by the secrets `stored` holds.
 
-    `PLACEHOLDER` keeps the stored secret at its place (`secrets[i]` and `keys[i]` by index), and a
-    `basicAuthentication` without a `password` keeps the stored password. A placeholder with no
-    secret stored at its place is a problem there: so the text `[secret]` can never be saved.
+    `[secret:N]` in a list keeps the stored literal secret at index N of the same list, so a list
+    sent back with one removed or reordered keeps the right ones; a plain `PLACEHOLDER` keeps the
+    one at its own place; a `basicAuthentication` without a `password` keeps the stored password.
+    A placeholder that keeps nothing, or a secret already kept in its list, is a problem at its
+    place: so the text of a placeholder can never be saved as a secret.
     """
     if not isinstance(config, dict):
         return config, []
@@ -79,17 +95,18 @@ def keep_secrets(config: Any, stored: Any) -> tuple[Any, list[Problem]]:
     if isinstance(basic, dict) and "password" not in basic and isinstance(before.get(_PASSWORD_PLACE), str):
         basic["password"] = before[_PASSWORD_PLACE]
     problems = []
+    keepers: dict[str, str] = {}  # the path of each stored secret kept, to the path that keeps it
     for where, holder, key in _places(kept):
-        if holder[key] != PLACEHOLDER:
+        value = holder[key]
+        if not (isinstance(value, str) and _LOOKALIKE.fullmatch(value)):
             continue
-        if isinstance(before.get(where), str) and before[where] != PLACEHOLDER:
-            holder[key] = before[where]
-        else:
-            message = (
-                f"must be the secret itself or {{{{$env.NAME}}}}: {PLACEHOLDER} keeps a stored secret, "
-                "and none is stored at this place"
-            )
-            problems.append(Problem(where, message))
+        source = _source(where, key, value)
+        problem = _keeping_problem(where, key, value, source, before, keepers)
+        if problem is not None:
+            problems.append(problem)
+        elif source is not None:
+            holder[key] = before[source]
+            keepers[source] = where
     return kept, problems
 
 
@@ -178,6 +195,48 @@ def _places(config: Any) -> Iterator[_Place]:
         if isinstance(values, list):
             for index in range(len(values)):
                 yield f"config.{setting}.{name}[{index}]", values, index
+
+
+def _source(where: str, key: str | int, value: str) -> str | None:
+    """The path of the stored secret a placeholder keeps; None for text that only reads like one."""
+    if value == PLACEHOLDER:
+        return where
+    found = INDEXED.fullmatch(value)
+    if found is None or not isinstance(key, int):
+        return None
+    return f"{where.rpartition('[')[0]}[{found.group(1)}]"
+
+
+def _keeping_problem(
+    where: str,
+    key: str | int,
+    value: str,
+    source: str | None,
+    before: Mapping[str, Any],
+    keepers: Mapping[str, str],
+) -> Problem | None:
+    """Why the placeholder `value` at `where` cannot keep the stored secret at `source`, or None."""
+    if source is None:
+        kind = (
+            "[secret:N] keeps the stored secret at index N of this list"
+            if isinstance(key, int)
+            else f"{PLACEHOLDER} keeps the stored password"
+        )
+        message = (
+            f"must be the secret itself or {{{{$env.NAME}}}}: {value} is not a placeholder here ({kind})"
+        )
+        return Problem(where, message)
+    if not (_is_literal(before.get(source)) and not _LOOKALIKE.fullmatch(before[source])):
+        at = "at this place" if source == where else f"at {source}"
+        message = (
+            f"must be the secret itself or {{{{$env.NAME}}}}: {value} keeps a stored secret, "
+            f"and no literal secret is stored {at}"
+        )
+        return Problem(where, message)
+    if source in keepers:
+        message = f"{value} keeps the secret stored at {source}, which {keepers[source]} keeps already"
+        return Problem(where, message + ": each stored secret can be kept once")
+    return None
 
 
 def _is_literal(value: Any) -> bool:

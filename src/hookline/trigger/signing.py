@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
+from urllib.parse import quote
 
 from hookline.errors import HooklineError, RejectedRequest
 from hookline.trigger.signature_claims import Signed, SignedRequest
 from hookline.trigger.signatures import signature_check
+
+_QUERY_SAFE = "!$&()*+,;=:@/?[]%-._~"
+"""What a query string keeps as it is: the characters browsers and HTTP clients send unchanged.
+
+The rest (spaces, `#`, `'`, quotes, non-ASCII text as UTF-8) is percent-encoded, as the browser
+would encode it when sending, so the URL that is signed is the one the webhook receives.
+"""
+_LONE_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 
 
 class CannotSign(HooklineError):
@@ -41,3 +51,11 @@ def sign_request(setting: Any, body: bytes, content_type: str, url: str, now: fl
     headers = {"content-type": content_type} if content_type else {}
     request = SignedRequest(headers, body, url)
     return check.preset.write(check.keys[0], request, check.options, math.floor(now))
+
+
+def with_query(url: str, query: str) -> str:
+    """`url` with a test request's `query` string (without `?`) added, encoded as it will be sent."""
+    if not query:
+        return url
+    encoded = quote(_LONE_PERCENT.sub("%25", query), safe=_QUERY_SAFE)
+    return f"{url}{'&' if '?' in url else '?'}{encoded}"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from hookline.api.routes import RuntimeDep, WorkflowId, error_answers, path_id, webhook_url
 from hookline.api.runtime import Runtime
@@ -16,31 +16,44 @@ from hookline.engine.scope import env_allow_list
 from hookline.errors import NotFound
 from hookline.trigger.secrets import resolve_secrets
 from hookline.trigger.signatures import signature_problems
-from hookline.trigger.signing import CannotSign, sign_request
+from hookline.trigger.signing import CannotSign, sign_request, with_query
 from hookline.types import JsonObject
 
 router = APIRouter(prefix="/workflows", tags=["workflows"], responses=error_answers(401, 422))
 
 
+def _without_mark(query: str) -> str:
+    """A query string as the route takes it: without the `?` that starts it in a URL."""
+    if query.startswith("?"):
+        raise ValueError("must be the query string without its leading ?")
+    return query
+
+
 class SignBody(RequestModel):
-    """A test request's body as text (sent as UTF-8), and the Content-Type it will be sent with."""
+    """A test request's body as text (sent as UTF-8), and the Content-Type and query it will be sent with."""
 
     body: str = Field(examples=['{"order": {"id": 42}}'])
     contentType: str = Field(  # the request header's own name, as the UI sends it
         "application/json", examples=["application/x-www-form-urlencoded"]
     )
+    query: Annotated[str, AfterValidator(_without_mark)] = Field(
+        "",
+        description="The query string the request will be sent with, without `?`; it is part of the "
+        "signed URL (Twilio, and `{url}` in the generic scheme).",
+        examples=["source=shop&order[id]=42"],
+    )
 
 
 class SignedOut(ResponseModel):
-    """What to send: the headers the sender would add, and the URL to send them to."""
+    """What to send: the headers the sender would add, and the URL to send them to, query and all."""
 
     headers: dict[str, str] = Field(
         description="The signature headers (and timestamp or id headers) the sender would send.",
         examples=[{"Stripe-Signature": "t=1767000000,v1=5257a869…"}],
     )
     url: str = Field(
-        description="The webhook URL to send the request to; Twilio adds `bodySHA256` to it "
-        "for a body that is not a form."
+        description="The webhook URL to send the request to, with the query string given; Twilio "
+        "adds `bodySHA256` to it for a body that is not a form."
     )
 
 
@@ -53,16 +66,17 @@ class SignedOut(ResponseModel):
 async def sign_test_request(
     request: Request, runtime: RuntimeDep, workflow_id: WorkflowId, body: SignBody
 ) -> JsonObject:
-    """The headers that `config.signature`'s sender would send with this body, signed with its first
-    secret, and the URL to send it to. 422 when the workflow checks no signature, when its preset is
-    `gitlab` (its token is the secret itself, never shown), or when a `{{$env.NAME}}` secret is not set."""
+    """The headers that `config.signature`'s sender would send with this body and query string,
+    signed with its first secret, and the URL to send it to. 422 when the workflow checks no
+    signature, when its preset is `gitlab` (its token is the secret itself, never shown), or when a
+    `{{$env.NAME}}` secret is not set."""
     # As stored, secrets in clear (the admin's views mask them): they sign, and are never shown.
     flow = await runtime.store.get_flow(path_id(workflow_id, "workflow"))
     if flow is None:
         raise NotFound(f"No workflow version has the id {workflow_id}.")
     workflow = flow.workflow
     setting = _resolved(runtime, workflow.config.get("signature"))
-    url = webhook_url(request, runtime, workflow.key)
+    url = with_query(webhook_url(request, runtime, workflow.key), body.query)
     signed = sign_request(setting, body.body.encode(), body.contentType, url, time.time())
     return {"headers": signed.headers, "url": signed.url}
 

@@ -168,11 +168,11 @@ async def export_workflow(
         bool,
         Query(
             alias="includeSecrets",
-            description="Write literal secrets as they are, instead of the placeholder `[secret]`.",
+            description="Write literal secrets as they are, not as placeholders (`[secret:i]`, `[secret]`).",
         ),
     ] = False,
 ) -> JsonObject:
-    """The version in the workflow JSON format that import takes back (literal secrets as `[secret]`)."""
+    """The version in the workflow JSON format that import takes back (literal secrets as placeholders)."""
     workflow = path_id(workflow_id, "workflow")
     return await runtime.workflows.export(workflow, include_secrets=include_secrets)
 

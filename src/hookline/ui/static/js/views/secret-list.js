@@ -2,11 +2,11 @@
 
 import { h, replace, uid } from "../dom.js";
 
-// The admin API never returns a stored literal secret: it answers "[secret]" in its place, and a
-// save that sends back what it answered keeps the secret stored at that place (by index). A
-// reference to the environment is not secret, so it comes back as written and is edited as text.
+// The admin API never returns a stored literal secret: it answers a placeholder in its place
+// ("[secret:i]" for index i of a list, "[secret]" for the password), and a save that sends that
+// placeholder back keeps the secret it names, wherever it now stands in the list. A reference to
+// the environment is not secret, so it comes back as written and is edited as text.
 const ENV_REFERENCE = /^\{\{\s*\$env\.[A-Za-z_][A-Za-z0-9_]*\s*\}\}$/;
-const MOVED = "Type this one again: a stored secret is kept by its place in the list, and it moved up.";
 
 /** Whether `value` reads a secret from the server's environment (`{{$env.NAME}}`). */
 function isEnvReference(value) {
@@ -25,7 +25,7 @@ function looksLikeReference(text) {
  * A list with nothing stored starts with one empty row. Returns {element, values()}.
  */
 export function secretList(values, { editable = true, noun = "Secret", where, adding = "Add a secret" } = {}) {
-  const rows = (values ?? []).map((value, index) => stored(value, index));
+  const rows = (values ?? []).map(stored);
   if (!rows.length && editable) rows.push(typed(""));
   const list = h("div", { class: "secret-rows" });
   const add = editable ? h("button", { type: "button", onclick: () => addRow() }, adding) : null;
@@ -41,9 +41,6 @@ export function secretList(values, { editable = true, noun = "Secret", where, ad
     if (action === "replace") rows[index] = typed("", { replacing: row });
     else if (action === "keep") rows[index] = row.replacing;
     else if (action === "remove") rows.splice(index, 1);
-    rows.forEach((other, place) => {
-      if (other.kept && other.index !== place) rows[place] = typed("", { note: MOVED });
-    });
     render();
     focusAfter(list, action, index);
   }
@@ -57,7 +54,7 @@ export function secretList(values, { editable = true, noun = "Secret", where, ad
   render();
   return {
     element,
-    /** The list to save: what the API answered for each kept secret, the typed text for the others. */
+    /** The list to save: the placeholder the API answered for each kept secret, the typed text for the others. */
     values: () => rows.map(valueOf),
   };
 }
@@ -67,7 +64,7 @@ export function secretList(values, { editable = true, noun = "Secret", where, ad
  * for none). Returns {element, value()}: the API's answer while kept, else the typed text.
  */
 export function secretField(label, value, { editable = true, where } = {}) {
-  let row = value ? stored(value, 0) : typed("");
+  let row = value ? stored(value) : typed("");
   const holder = h("div", { class: "field secret-field", "data-where": where });
   const draw = () => replace(holder, rowElement(row, 0, { noun: label, editable, single: true, onChange: change }));
   function change(current, action) {
@@ -79,12 +76,13 @@ export function secretField(label, value, { editable = true, where } = {}) {
   return { element: holder, value: () => valueOf(row) };
 }
 
-function stored(value, index) {
-  return isEnvReference(value) ? typed(value) : { kept: true, value, index };
+/** A row for what the API answered: a kept secret holding its placeholder, or a reference to edit. */
+function stored(value) {
+  return isEnvReference(value) ? typed(value) : { kept: true, value };
 }
 
-function typed(text, { replacing = null, note = null } = {}) {
-  return { kept: false, text, replacing, note };
+function typed(text, { replacing = null } = {}) {
+  return { kept: false, text, replacing };
 }
 
 function valueOf(row) {
@@ -125,8 +123,6 @@ function rowElement(row, index, { noun, where, editable, single = false, onChang
     },
   });
   input.id = uid("secret-input");
-  const note = row.note ? h("p", { class: "hint", id: uid("hint") }, row.note) : null;
-  if (note) input.setAttribute("aria-describedby", note.id);
   const keep = editable && row.replacing
     ? h("button", { type: "button", onclick: () => onChange(row, "keep") }, "Keep the stored one")
     : null;
@@ -136,7 +132,6 @@ function rowElement(row, index, { noun, where, editable, single = false, onChang
     { class: "secret-row", "data-where": at },
     single ? label : null,
     h("div", { class: "row" }, single ? null : label, input, keep, remove),
-    note,
   );
 }
 

@@ -56,14 +56,16 @@ export function openTestRequest(workflow) {
     try {
       const withBody = !["GET", "HEAD"].includes(method.value);
       const built = withBody ? await body.build() : { body: undefined, contentType: null, text: "" };
-      const signed = signing.on() ? await sign(workflow.id, built) : null;
+      const typedQuery = queryText(query.value);
+      const signed = signing.on() ? await sign(workflow.id, built, typedQuery) : null;
       const sent = {
         method: method.value,
         headers: requestHeaders(headers.items(), { ...signed?.headers, ...contentType(built) }, username.value, password.value),
         body: built.body,
       };
       const started = performance.now();
-      const response = await fetch(withQuery(signed?.url ?? workflow.webhook_url, query.value), sent);
+      // A signed request goes to the URL the server signed, the query string in it.
+      const response = await fetch(signed?.url ?? withQuery(workflow.webhook_url, typedQuery), sent);
       const text = await response.text();
       showAnswer(answer, response, text, Math.round(performance.now() - started), signed?.headers);
     } catch (error) {
@@ -100,28 +102,32 @@ function signingChoice(setting) {
       h(
         "p",
         { class: "hint" },
-        "The server signs the body with the first secret, as the sender would; the headers it adds are shown with the answer.",
-        preset === "twilio" ? " Twilio also signs the URL: a query string typed above is sent but not signed." : "",
+        "The server signs the body (and the query string, for presets that sign the URL) with the first secret, as the sender would; the headers it adds are shown with the answer.",
       ),
     ),
     on: () => box.checked,
   };
 }
 
-/** The headers that sign `built` (the body as text, and its Content-Type), and the URL to send it to, made by the server. */
-async function sign(workflowId, built) {
+/** The headers that sign `built` (the body as text, and its Content-Type) sent with `query`, and the URL to send it to, made by the server. */
+async function sign(workflowId, built, query) {
   if (built.text === null) throw new Error("this body is not UTF-8 text, so it cannot be signed here; send it unsigned or as text.");
   try {
-    // {headers, url}: Twilio signs the URL, and adds a bodySHA256 parameter to it for a body that is not a form.
-    return await api.post(`/workflows/${workflowId}/sign`, { body: built.text, contentType: built.contentType ?? "" });
+    // {headers, url}: the URL holds the query string (Twilio and {url} sign it), and Twilio adds a
+    // bodySHA256 parameter to it for a body that is not a form.
+    return await api.post(`/workflows/${workflowId}/sign`, { body: built.text, contentType: built.contentType ?? "", query });
   } catch (error) {
     throw new Error(`the server could not sign it: ${error.message}`);
   }
 }
 
-/** `url` with the query string typed in the form (without its leading ?) added. */
-function withQuery(url, typed) {
-  const query = typed.trim().replace(/^\?/, "");
+/** The query string typed in the form, without its leading ? or surrounding spaces. */
+function queryText(typed) {
+  return typed.trim().replace(/^\?/, "");
+}
+
+/** `url` with a query string (without its leading ?) added. */
+function withQuery(url, query) {
   if (!query) return url;
   return `${url}${url.includes("?") ? "&" : "?"}${query}`;
 }
