@@ -91,16 +91,27 @@ class Conflict(HooklineError):
 
 
 class RejectedRequest(HooklineError):
-    """A webhook request that hookline refuses before running anything."""
+    """A webhook request that hookline refuses before running anything.
+
+    `detail` is what the server's log (and the admin API) may say beyond the answer's `message`,
+    for refusals whose cause the sender must not learn (which variable a secret comes from).
+    """
 
     exit_code = 1
 
     def __init__(
-        self, status: int, code: str, message: str, *, headers: Mapping[str, str] | None = None
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        detail: str | None = None,
     ) -> None:
         super().__init__(message, headers=headers)
         self.status = status
         self.code = code
+        self.detail = detail
 
 
 class NodeError(HooklineError):

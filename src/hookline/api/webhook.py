@@ -413,5 +413,5 @@ def log_refusal(scope: Scope, workflow: str, error: HooklineError) -> None:
         client[0] if client else "unknown",
         error.status,
         error.code,
-        error.message,
+        error.detail or error.message if isinstance(error, RejectedRequest) else error.message,
     )

@@ -74,7 +74,7 @@ class CompiledFlow:
         locked = self.locked
         if locked is not None:
             # A fresh error each time: a raised instance would keep every traceback it was raised with.
-            raise RejectedRequest(locked.status, locked.code, locked.message)
+            raise RejectedRequest(locked.status, locked.code, locked.message, detail=locked.detail)
         return self.config
 
     def signature_check(self) -> SignatureCheck | None:

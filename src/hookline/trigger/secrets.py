@@ -245,10 +245,14 @@ def _is_literal(value: Any) -> bool:
 
 
 def _locked(where: str, name: str, detail: str) -> RejectedRequest:
-    """A 401 that names the setting and the variable (never its value), so an operator sees what to fix."""
+    """A 401 whose detail (logged, never sent) names the setting and the variable, never its value.
+
+    The answer itself says only that a secret is missing: a sender need not learn the config.
+    """
     return RejectedRequest(
         401,
         "secret_unavailable",
-        f"This webhook's secret at {where} comes from the environment variable {name}, {detail}; "
+        "This webhook cannot check requests until the server has the secret it is configured with.",
+        detail=f"This webhook's secret at {where} comes from the environment variable {name}, {detail}; "
         "every request is refused until the server has it.",
     )

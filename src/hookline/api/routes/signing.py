@@ -87,5 +87,5 @@ def _resolved(runtime: Runtime, setting: Any) -> Any:
     resolved = resolve_secrets({"signature": setting}, env)
     refusal = resolved.refusal(signature_problems(resolved.config["signature"]))
     if refusal is not None:  # the message names the variable, never a value
-        raise CannotSign(refusal.code, refusal.message)
+        raise CannotSign(refusal.code, refusal.detail or refusal.message)
     return resolved.config["signature"]
