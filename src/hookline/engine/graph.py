@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from hookline.engine.assignments import check_assignments
 from hookline.errors import Problem
 from hookline.models import Node
 from hookline.nodes.registry import node_type
@@ -146,6 +147,7 @@ def check_links(links: Sequence[NodeLink], *, sync: bool) -> list[Problem]:
     problems += _heads(unique)
     problems += _upstreams(unique, by_key)
     problems += _unreachable(unique, by_key, skip={p.where for p in problems})
+    problems += check_assignments(unique)  # a variable node assigns to a variable declared upstream
     return problems
 
 

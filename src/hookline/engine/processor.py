@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from hookline.engine.assignments import apply_job, checked_assignment, results_by_node_key
 from hookline.engine.graph import Graph
 from hookline.engine.scope import build_scope
 from hookline.engine.templates import render
@@ -102,7 +103,7 @@ class Processor:
 
     async def _walk(self) -> RunResult:
         self._done = {job.node_id: job for job in self.previous_jobs if job.status is not JobStatus.PENDING}
-        self._results = {job.node_key: job.result for job in self.previous_jobs}
+        self._results = results_by_node_key(self.previous_jobs)  # assignments applied in order
         self._scope = build_scope(
             context=self.execution.context,
             jobs_by_node_key=self._results,
@@ -150,7 +151,7 @@ class Processor:
             finished_at=_now(),
         )
         self.jobs.append(job)
-        self._results[node.key] = job.result
+        apply_job(self._results, job)
         if self.observe is not None:
             self.observe(node, job)
         if outcome.ends or outcome.status is not JobStatus.RESOLVED:
@@ -178,10 +179,11 @@ class Processor:
             return Outcome(JobStatus.ERROR, {"message": f"Unknown node type {node.type!r}."})
         context = _NodeRun(self.workflow, node, self._scope)
         try:
-            return await kind.run(node.config, context)
+            outcome = await kind.run(node.config, context)
         except Exception as exc:  # a node must never crash the engine
             log.info("node %s of execution %s raised %r", node.key, self.execution.id, exc)
             return Outcome(JobStatus.ERROR, {"message": _describe(exc)})
+        return checked_assignment(self.graph, node, outcome)
 
 
 def _describe(exc: Exception) -> str:

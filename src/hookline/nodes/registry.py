@@ -6,10 +6,13 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from hookline.nodes.base import NodeType
+from hookline.nodes.calculation import CalculationNode
 from hookline.nodes.condition import ConditionNode
 from hookline.nodes.end import EndNode
+from hookline.nodes.json_query import JsonQueryNode
 from hookline.nodes.multi_conditions import MultiConditionsNode
 from hookline.nodes.response import ResponseNode
+from hookline.nodes.variable import VariableNode
 
 _node_types: dict[str, NodeType] = {}
 
@@ -40,5 +43,8 @@ for _built_in in (
     MultiConditionsNode(),
     ResponseNode(),
     EndNode(),
+    CalculationNode(),
+    JsonQueryNode(),
+    VariableNode(),
 ):
     register(_built_in)

@@ -9,6 +9,7 @@ const LABELS = {
   "multi-conditions": "Multi-conditions",
   response: "Response",
   end: "End",
+  "json-query": "JSON query",
 };
 
 /** The name people see for a node type ("multi-conditions" → "Multi-conditions"). */
