@@ -151,7 +151,10 @@ class Processor:
             finished_at=_now(),
         )
         self.jobs.append(job)
-        apply_job(self._results, job)
+        if outcome.meta:  # only a node's own meta can assign a variable (see `apply_job`)
+            apply_job(self._results, job)
+        else:
+            self._results[node.key] = job.result
         if self.observe is not None:
             self.observe(node, job)
         if outcome.ends or outcome.status is not JobStatus.RESOLVED:
@@ -183,7 +186,7 @@ class Processor:
         except Exception as exc:  # a node must never crash the engine
             log.info("node %s of execution %s raised %r", node.key, self.execution.id, exc)
             return Outcome(JobStatus.ERROR, {"message": _describe(exc)})
-        return checked_assignment(self.graph, node, outcome)
+        return checked_assignment(self.graph, node, outcome) if outcome.meta else outcome
 
 
 def _describe(exc: Exception) -> str:
