@@ -1,10 +1,12 @@
-"""The condition node: evaluate a calculation, then run the true (1) or false (0) branch."""
+"""The condition node: test a calculation or an expression, then run the true (1) or false (0) branch."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
+from hookline.calc import ExpressionError, compile_expression
+from hookline.calc.values import truthy
 from hookline.engine.calculators import check_calculation, evaluate_calculation
 from hookline.errors import NodeError, Problem
 from hookline.models import JobStatus
@@ -12,37 +14,60 @@ from hookline.nodes._config import check_bool
 from hookline.nodes.base import NodeContext, NodeType, Outcome
 from hookline.types import JsonObject
 
-ENGINES = ("basic",)
-"""The condition engines hookline runs; expression engines (math.js, formula.js) are not there yet."""
+EXPRESSION_ENGINES = ("math.js", "formula.js")
+"""The engines whose condition is an `expression` text, as NocoBase's condition node offers them."""
+ENGINES = ("basic", *EXPRESSION_ENGINES)
+"""Every condition engine: `basic` tests a `calculation` tree, the others an `expression`."""
 
 
 def check_condition(condition: Mapping[str, Any], prefix: str) -> list[Problem]:
-    """The problems with a condition's `engine` and `calculation`; `prefix` is e.g. `config.`."""
+    """The problems with a condition's `engine` and `calculation` or `expression`; `prefix`: `config.`."""
     engine = condition.get("engine", "basic")
-    if not isinstance(engine, str):
-        return [Problem(f"{prefix}engine", 'must be a string such as "basic"')]
     if engine not in ENGINES:
-        return [Problem(f"{prefix}engine", f'the "{engine}" engine is not available yet; use "basic"')]
+        listed = ", ".join(f'"{name}"' for name in ENGINES)
+        return [Problem(f"{prefix}engine", f"must be one of {listed}")]
+    if engine in EXPRESSION_ENGINES:
+        return _check_expression(condition.get("expression"), engine, f"{prefix}expression")
     if condition.get("calculation") is None:
         return [Problem(f"{prefix}calculation", "is required: a group of calculations or one calculation")]
     return check_calculation(condition["calculation"], f"{prefix}calculation")
 
 
+def _check_expression(expression: Any, engine: str, where: str) -> list[Problem]:
+    """Parse the expression and compute its constant parts, so a broken one is refused at save."""
+    if not isinstance(expression, str) or not expression.strip():
+        return [Problem(where, "is required: an expression such as {{$context.body.total}} > 100")]
+    try:
+        compile_expression(expression, engine).check_constants()
+    except ExpressionError as error:
+        return [Problem(where, str(error))]
+    return []
+
+
 def evaluate_condition(condition: Mapping[str, Any], ctx: NodeContext) -> bool:
-    """Render a condition's calculation against the scope and evaluate it."""
+    """Whether a condition holds over the scope; a failing expression raises ExpressionError."""
     engine = condition.get("engine", "basic")
-    if engine not in ENGINES:
+    if engine in EXPRESSION_ENGINES:
+        # The value as a calculation node computes it (as NocoBase: NaN and Infinity are null),
+        # then JavaScript's truthiness, so `{{$context.body.items}}` alone means "has items".
+        return truthy(compile_expression(condition["expression"], engine).evaluate(ctx.scope))
+    if engine != "basic":
         raise NodeError(f'the condition engine "{engine}" is not available')
     return evaluate_calculation(ctx.render(condition.get("calculation")))
 
 
+def expression_failure(error: ExpressionError) -> JsonObject:
+    """An error job's result for an expression that could not be computed: what, and where."""
+    return {"message": str(error), "position": error.position}
+
+
 class ConditionNode(NodeType):
-    """Branch on a calculation: true runs branch 1, false branch 0 (or fails with rejectOnFalse)."""
+    """Branch on a condition: true runs branch 1, false branch 0 (or fails with rejectOnFalse)."""
 
     type = "condition"
 
     def check(self, config: JsonObject) -> list[Problem]:
-        """The problems with `rejectOnFalse`, `engine` and `calculation`."""
+        """The problems with `rejectOnFalse`, `engine` and `calculation` or `expression`."""
         return check_bool(config, "rejectOnFalse") + check_condition(config, "config.")
 
     def has_branch(self, config: JsonObject, index: int) -> bool:
@@ -50,8 +75,12 @@ class ConditionNode(NodeType):
         return index in (0, 1)
 
     async def run(self, config: JsonObject, ctx: NodeContext) -> Outcome:
-        """Evaluate; a false result with `rejectOnFalse` fails the execution."""
-        if evaluate_condition(config, ctx):
+        """Evaluate; false with `rejectOnFalse` fails the execution, a failing expression is an error."""
+        try:
+            holds = evaluate_condition(config, ctx)
+        except ExpressionError as error:
+            return Outcome(JobStatus.ERROR, expression_failure(error))
+        if holds:
             return Outcome(JobStatus.RESOLVED, result=True, branch=1)
         if config.get("rejectOnFalse") is True:
             return Outcome(JobStatus.FAILED, result=False)

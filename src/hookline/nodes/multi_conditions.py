@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from hookline.calc import ExpressionError
 from hookline.errors import Problem
 from hookline.models import JobStatus
 from hookline.nodes._config import check_bool
 from hookline.nodes.base import NodeContext, NodeType, Outcome
-from hookline.nodes.condition import check_condition, evaluate_condition
+from hookline.nodes.condition import check_condition, evaluate_condition, expression_failure
 from hookline.types import JsonObject
 
 
@@ -34,7 +35,7 @@ class MultiConditionsNode(NodeType):
             if isinstance(condition, dict):
                 problems += check_condition(condition, f"{place}.")
             else:
-                problems.append(Problem(place, 'must be an object with "calculation"'))
+                problems.append(Problem(place, 'must be an object with "calculation" or "expression"'))
         return problems
 
     def has_branch(self, config: JsonObject, index: int) -> bool:
@@ -42,10 +43,17 @@ class MultiConditionsNode(NodeType):
         return 0 <= index <= len(_conditions(config))
 
     async def run(self, config: JsonObject, ctx: NodeContext) -> Outcome:
-        """Evaluate in order up to the first match; result is its branch index, 0 for no match."""
+        """Evaluate in order up to the first match; result is its branch index, 0 for no match.
+
+        An expression that cannot be computed stops there as an error job, as in NocoBase.
+        """
         evaluated: list[Any] = []
         for index, condition in enumerate(_conditions(config)):
-            matched = evaluate_condition(condition, ctx)
+            try:
+                matched = evaluate_condition(condition, ctx)
+            except ExpressionError as error:
+                evaluated.append(str(error))
+                return Outcome(JobStatus.ERROR, expression_failure(error), meta={"conditions": evaluated})
             evaluated.append(matched)
             if matched:
                 return Outcome(

@@ -1,12 +1,12 @@
 /** The multi-conditions node's form: a list of titled conditions (branch i+1 each) and the no-match rule. */
 
 import { field, h, toggle } from "../dom.js";
-import { calculationEditor, emptyCalculation } from "./calculation-editor.js";
+import { conditionEditor, emptyCondition, withoutCondition } from "./condition-editor.js";
 
 /** A new multi-conditions node: one condition with one empty row. */
 export function defaultConfig() {
   return {
-    conditions: [{ title: "", engine: "basic", calculation: emptyCalculation() }],
+    conditions: [{ title: "", ...emptyCondition() }],
     continueOnNoMatch: false,
   };
 }
@@ -42,7 +42,7 @@ export function form(config, ctx) {
     if (focus) card.title.focus();
   };
   given.forEach((condition) => append(condition, false));
-  add.addEventListener("click", () => append({ title: "", engine: "basic", calculation: emptyCalculation() }, true));
+  add.addEventListener("click", () => append({ title: "", ...emptyCondition() }, true));
   const element = h(
     "div",
     { class: "node-config", "data-where": "config" },
@@ -67,7 +67,7 @@ function conditionCard(condition, ctx, remove) {
   const original = condition && typeof condition === "object" ? condition : {};
   const title = h("input", { type: "text", value: original.title ?? "" });
   const titleField = field("Branch title", title);
-  const calculation = calculationEditor(original.calculation, ctx, { where: "" });
+  const editor = conditionEditor(original, ctx, { where: "" });
   const heading = h("h3", {});
   const removeButton = h("button", { type: "button", class: "link danger-link" }, "Remove");
   const element = h(
@@ -75,14 +75,14 @@ function conditionCard(condition, ctx, remove) {
     { class: "condition-card" },
     h("div", { class: "card-head" }, heading, ctx.disabled ? null : removeButton),
     titleField,
-    calculation.element,
+    editor.element,
   );
   const card = {
     element,
     title,
     read() {
-      const { title: _old, ...rest } = original;
-      const read = { engine: "basic", ...rest, calculation: calculation.read() };
+      const { title: _old, ...rest } = withoutCondition(original);
+      const read = { ...rest, ...editor.read() };
       return title.value.trim() ? { title: title.value.trim(), ...read } : read;
     },
     renumber(i) {
@@ -93,7 +93,7 @@ function conditionCard(condition, ctx, remove) {
       titleField.dataset.where = `${where}.title`;
       title.placeholder = `Condition ${i + 1}`;
       removeButton.setAttribute("aria-label", `Remove condition ${i + 1}`);
-      calculation.renumber(`${where}.calculation`);
+      editor.renumber(`${where}.`);
     },
   };
   removeButton.addEventListener("click", () => {
