@@ -1,6 +1,7 @@
 /** The JSON query node's form: the engine, the source (a variable), the expression, and the result's fields. */
 
 import { field, h } from "../dom.js";
+import { pairRows } from "./pair-rows.js";
 import { pickerField } from "./variable-picker.js";
 
 const ENGINES = [
@@ -75,33 +76,16 @@ function parsedOr(text) {
 
 /** The result's fields (path, alias), with Add and Remove buttons. */
 function modelRows(given, ctx) {
-  const rows = [];
-  const list = h("div", { class: "pair-list" });
-  const add = h("button", { type: "button" }, "Add field");
-  const renumber = () => rows.forEach((row, i) => row.renumber(i));
-  const append = (entry, focus) => {
-    const row = modelRow(entry, ctx, () => {
-      rows.splice(rows.indexOf(row), 1);
-      row.element.remove();
-      renumber();
-      add.focus();
-    });
-    rows.push(row);
-    list.append(row.element);
-    renumber();
-    if (focus) row.path.focus();
-  };
-  given.forEach((entry) => append(entry, false));
-  add.addEventListener("click", () => append({ path: "", alias: "" }, true));
-  const element = h(
-    "fieldset",
-    { class: "field pairs", "data-where": "config.model" },
-    h("legend", {}, "Result fields"),
-    h("p", { class: "hint" }, "Optional: map the result (or each item of a list result) to these fields."),
-    list,
-    ctx.disabled ? null : add,
-  );
-  return { element, read: () => rows.map((row) => row.read()) };
+  return pairRows({
+    given,
+    ctx,
+    row: modelRow,
+    blank: { path: "", alias: "" },
+    where: "config.model",
+    legend: "Result fields",
+    addLabel: "Add field",
+    hint: "Optional: map the result (or each item of a list result) to these fields.",
+  });
 }
 
 function modelRow(entry, ctx, remove) {
@@ -115,7 +99,7 @@ function modelRow(entry, ctx, remove) {
   const element = h("div", { class: "pair", role: "group" }, pathCell, aliasCell, ctx.disabled ? null : removeButton);
   return {
     element,
-    path,
+    first: path,
     read() {
       const read = { ...original, path: path.value.trim() };
       if (alias.value.trim()) read.alias = alias.value.trim();

@@ -2,6 +2,7 @@
 
 import { field, h } from "../dom.js";
 import { jsonField, parseJson } from "./json-form.js";
+import { pairRows } from "./pair-rows.js";
 import { withPicker } from "./variable-picker.js";
 
 /** A new Response: 200 with an empty JSON object. */
@@ -41,32 +42,15 @@ export function form(config, ctx) {
 
 /** Header rows (name, value with a variable picker), with Add and Remove buttons. */
 function headerRows(given, ctx) {
-  const rows = [];
-  const list = h("div", { class: "pair-list" });
-  const add = h("button", { type: "button" }, "Add header");
-  const renumber = () => rows.forEach((row, i) => row.renumber(i));
-  const append = (entry, focus) => {
-    const row = headerRow(entry, ctx, () => {
-      rows.splice(rows.indexOf(row), 1);
-      row.element.remove();
-      renumber();
-      add.focus();
-    });
-    rows.push(row);
-    list.append(row.element);
-    renumber();
-    if (focus) row.name.focus();
-  };
-  given.forEach((entry) => append(entry, false));
-  add.addEventListener("click", () => append({ name: "", value: "" }, true));
-  const element = h(
-    "fieldset",
-    { class: "field pairs", "data-where": "config.headers" },
-    h("legend", {}, "Headers"),
-    list,
-    ctx.disabled ? null : add,
-  );
-  return { element, read: () => rows.map((row) => row.read()) };
+  return pairRows({
+    given,
+    ctx,
+    row: headerRow,
+    blank: { name: "", value: "" },
+    where: "config.headers",
+    legend: "Headers",
+    addLabel: "Add header",
+  });
 }
 
 function headerRow(entry, ctx, remove) {
@@ -81,7 +65,7 @@ function headerRow(entry, ctx, remove) {
   const element = h("div", { class: "pair", role: "group" }, nameCell, valueCell, ctx.disabled ? null : removeButton);
   return {
     element,
-    name,
+    first: name,
     read: () => ({ ...original, name: name.value.trim(), value: value.value }),
     renumber(i) {
       const where = `config.headers[${i}]`;
