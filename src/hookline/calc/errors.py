@@ -16,3 +16,7 @@ class ExpressionError(NodeError, ValueError):
         self.position = position
         self.reason = message
         super().__init__(f"at {position + 1}: {message}")
+
+    def as_result(self) -> dict[str, str | int]:
+        """The result of the error job it makes: the message, and the offset of the token at fault."""
+        return {"message": str(self), "position": self.position}

@@ -43,5 +43,5 @@ class CalculationNode(NodeType):
         try:
             value = compile_expression(config["expression"], engine).evaluate(ctx.scope)
         except ExpressionError as error:
-            return Outcome(JobStatus.ERROR, {"message": str(error), "position": error.position})
+            return Outcome(JobStatus.ERROR, error.as_result())
         return Outcome(JobStatus.RESOLVED, result=value)

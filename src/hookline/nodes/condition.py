@@ -56,11 +56,6 @@ def evaluate_condition(condition: Mapping[str, Any], ctx: NodeContext) -> bool:
     return evaluate_calculation(ctx.render(condition.get("calculation")))
 
 
-def expression_failure(error: ExpressionError) -> JsonObject:
-    """An error job's result for an expression that could not be computed: what, and where."""
-    return {"message": str(error), "position": error.position}
-
-
 class ConditionNode(NodeType):
     """Branch on a condition: true runs branch 1, false branch 0 (or fails with rejectOnFalse)."""
 
@@ -79,7 +74,7 @@ class ConditionNode(NodeType):
         try:
             holds = evaluate_condition(config, ctx)
         except ExpressionError as error:
-            return Outcome(JobStatus.ERROR, expression_failure(error))
+            return Outcome(JobStatus.ERROR, error.as_result())
         if holds:
             return Outcome(JobStatus.RESOLVED, result=True, branch=1)
         if config.get("rejectOnFalse") is True:

@@ -9,7 +9,7 @@ from hookline.errors import Problem
 from hookline.models import JobStatus
 from hookline.nodes._config import check_bool
 from hookline.nodes.base import NodeContext, NodeType, Outcome
-from hookline.nodes.condition import check_condition, evaluate_condition, expression_failure
+from hookline.nodes.condition import check_condition, evaluate_condition
 from hookline.types import JsonObject
 
 
@@ -53,7 +53,7 @@ class MultiConditionsNode(NodeType):
                 matched = evaluate_condition(condition, ctx)
             except ExpressionError as error:
                 evaluated.append(str(error))
-                return Outcome(JobStatus.ERROR, expression_failure(error), meta={"conditions": evaluated})
+                return Outcome(JobStatus.ERROR, error.as_result(), meta={"conditions": evaluated})
             evaluated.append(matched)
             if matched:
                 return Outcome(
