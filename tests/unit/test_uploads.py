@@ -167,6 +167,23 @@ async def test_files_of_a_request_not_recorded_are_deleted() -> None:
     assert (sink.files, sink.chunks, sink.owners) == ({}, {}, {})
 
 
+async def test_a_failed_attach_keeps_the_files_for_the_janitor(caplog: pytest.LogCaptureFixture) -> None:
+    """A recorded request's files stay when attaching them fails: no error, no delete, a warning."""
+    sink = MemorySink()
+    uploads = Uploads(sink, FileQuota(), execution_id=7)
+    file = uploads.start("a.bin", "application/octet-stream")
+    uploads.add(file, b"abc")
+    file.ended = True
+    await uploads.flush()
+    sink.broken = True
+    await uploads.keep(7)
+    sink.broken = False
+    await uploads.release()
+    assert list(sink.files) == [file.id]
+    assert sink.files[file.id].planned_execution_id == 7
+    assert "left for the janitor to attach" in caplog.text
+
+
 async def test_a_failed_delete_leaves_the_files_to_the_janitor(caplog: pytest.LogCaptureFixture) -> None:
     """When the database is away the delete is logged, not raised: the request's own answer wins."""
     sink = MemorySink()

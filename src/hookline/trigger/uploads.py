@@ -209,11 +209,24 @@ class Uploads:
             await sink.finish_file(upload.id, upload.size, upload.digest.hexdigest())
 
     async def keep(self, execution_id: int | None) -> None:
-        """The request was recorded as `execution_id`: its files now belong to it (None: they go)."""
+        """The request was recorded as `execution_id`: its files now belong to it (None: they go).
+
+        The execution is committed already, so a database that fails here must not turn its answer
+        into an error (the sender would send it again) nor delete its files: they carry the id of
+        their execution, and the janitor attaches them later.
+        """
         if self._sink is None or not self.stored or execution_id is None:
             return
-        await self._sink.attach_files(self.stored, execution_id)
         self._kept = True
+        try:
+            await self._sink.attach_files(self.stored, execution_id)
+        except StorageUnavailable as error:
+            log.warning(
+                "%d files of execution %d are left for the janitor to attach: %s",
+                len(self.stored),
+                execution_id,
+                error,
+            )
 
     async def release(self) -> None:
         """Delete the stored files unless they were kept (the request was refused or not recorded)."""
