@@ -167,7 +167,7 @@ class WebhookEndpoint:
             execution_id=execution_id,
         )
         try:
-            if config.get("signature") or _raw_body_wanted(config):
+            if compiled.signature is not None or compiled.context.raw_body:
                 # Read whole (within the body limit) to check its signature, or keep it raw.
                 raw = await read_body(receive, wanted.get("content-length"), self._body_limit)
                 self._check_signature(scope, compiled, first_values, raw)
@@ -354,12 +354,6 @@ def _reply(answered: Answered | None) -> Reply:
     if answered is None:
         return answer_reply(CAPTURED_ANSWER)
     return answer_reply(answered.answer, answered.execution_id, duplicate=answered.duplicate)
-
-
-def _raw_body_wanted(config: JsonObject) -> bool:
-    """Whether the workflow keeps the raw body (`request.rawBody`): a multipart one is then read whole."""
-    request = config.get("request")
-    return isinstance(request, dict) and request.get("rawBody") is True
 
 
 _READ_HEADERS = frozenset({"authorization", "content-length", "content-type"})
