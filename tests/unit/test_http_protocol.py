@@ -114,6 +114,7 @@ async def test_a_body_that_times_out_reaches_the_app_as_a_disconnect() -> None:
         async with asyncio.timeout(5):
             answer = await reader.read()
         writer.close()
+        await writer.wait_closed()
     assert answer.startswith(b"HTTP/1.1 408 ")
     assert (
         b'{"error":{"code":"body_timeout","message":"The request body did not arrive within 0.2 s' in answer
@@ -144,6 +145,7 @@ async def test_a_refused_request_behind_one_being_answered_lets_that_answer_fini
             release.set()
             answer = await reader.read()
         writer.close()
+        await writer.wait_closed()
     assert answer == b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok"
 
 
