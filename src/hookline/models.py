@@ -14,6 +14,8 @@ class ExecutionStatus(StrEnum):
 
     QUEUED = "queued"
     STARTED = "started"
+    WAITING = "waiting"
+    """A node suspended it until a time: no worker holds it; any process resumes it when due."""
     RESOLVED = "resolved"
     FAILED = "failed"
     ERROR = "error"
@@ -24,7 +26,7 @@ class ExecutionStatus(StrEnum):
     @property
     def is_final(self) -> bool:
         """True once the execution can no longer change."""
-        return self not in (ExecutionStatus.QUEUED, ExecutionStatus.STARTED)
+        return self not in (ExecutionStatus.QUEUED, ExecutionStatus.STARTED, ExecutionStatus.WAITING)
 
 
 class JobStatus(StrEnum):
@@ -49,6 +51,7 @@ class JobStatus(StrEnum):
 NOCOBASE_STATUS_CODES: dict[str, int | None] = {
     "queued": None,
     "started": 0,
+    "waiting": 0,
     "pending": 0,
     "resolved": 1,
     "failed": -1,

@@ -1,11 +1,11 @@
 """The dispatcher: runs a synchronous execution inline, or queues an asynchronous one durably.
 
-It also applies a workflow's back-pressure options (§6.4): an asynchronous workflow's
-`queueLimit` is checked by the store as the execution is queued (its `concurrency` is kept
-with it for the workers), while a synchronous workflow's `concurrency` bounds the runs of
-this process, since a synchronous run is recorded only when it ends. The default queue
-limits (of a workflow without `queueLimit`, and of all workflows together) are checked
-against the process's `Backlog` before anything is written. Over a limit the caller gets
+It also applies a workflow's back-pressure options (docs/reference/execution.md#concurrency):
+an asynchronous workflow's `queueLimit` is checked by the store as the execution is queued (its
+`concurrency` is kept with it for the workers), while a synchronous workflow's `concurrency`
+bounds the runs of this process, since a synchronous run is recorded only when it ends. The
+default queue limits (of a workflow without `queueLimit`, and of all workflows together) are
+checked against the process's `Backlog` before anything is written. Over a limit the caller gets
 `429` with `Retry-After`, and nothing is recorded.
 
 A request with an idempotency key (`options.dedupe`, see `trigger.dedupe`) goes through
@@ -30,6 +30,7 @@ from hookline.errors import RejectedRequest
 from hookline.ids import new_id
 from hookline.metrics import Metrics
 from hookline.models import Answer, Execution, ExecutionStatus
+from hookline.nodes.base import Resources
 from hookline.store.backlog import Backlog
 from hookline.store.base import DedupeHolder, DedupeKey, Limits, Store
 from hookline.trigger.dedupe import RequestKey
@@ -80,8 +81,10 @@ class Dispatcher:
         metrics: Metrics | None = None,
         retry_after: int = 1,
         backlog: Backlog | None = None,
+        resources: Resources | None = None,
     ) -> None:
         self._store = store
+        self._resources = resources
         self._backlog = backlog
         self._env = dict(env or {})
         self._wake = wake or (lambda: None)
@@ -158,7 +161,12 @@ class Dispatcher:
             attempt=1,
         )
         processor = Processor(
-            workflow, compiled.graph, execution, env=self._env, observe=self._metrics.job_finished
+            workflow,
+            compiled.graph,
+            execution,
+            env=self._env,
+            observe=self._metrics.job_finished,
+            resources=self._resources,
         )
         result = await processor.run()
         if result.timed_out:

@@ -2,14 +2,42 @@
 
 from __future__ import annotations
 
+import logging
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from hookline.errors import Problem
-from hookline.models import Answer, JobStatus, Node, Workflow
+from hookline.models import Answer, Job, JobStatus, Node, Workflow
 from hookline.types import JsonObject, JsonValue
+
+if TYPE_CHECKING:
+    import httpx
+
+
+class WaitReason(StrEnum):
+    """Why a node asked to be called again later; stored in its pending job's meta."""
+
+    DELAY = "delay"
+    """The node waits on purpose (a delay): a synchronous workflow refuses such nodes."""
+    RETRY = "retry"
+    """The node failed for now and wants another attempt (a request that got a 503)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Wait:
+    """A node's request to be called again at `until`, with its pending job as `ctx.previous`.
+
+    In an asynchronous execution the engine records the pending job, sets the execution
+    `waiting` and lets go of it (no worker, no claim); any process resumes it once due. In a
+    synchronous one a retry waits in place, within the workflow's timeout.
+    """
+
+    until: datetime
+    reason: WaitReason = WaitReason.RETRY
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +47,8 @@ class Outcome:
     `branch` names the branch to run next (its branch index), `ends` ends the whole
     execution with `status`, and `answer` is the HTTP answer for a synchronous caller.
     A status other than resolved ends the execution too — after its `branch`, if it names one.
+    With `wait` (status `pending`), the node is called again later: `result` is its state
+    then, kept in its pending job and given back as `ctx.previous`.
     """
 
     status: JobStatus
@@ -27,10 +57,25 @@ class Outcome:
     ends: bool = False
     answer: Answer | None = None
     meta: JsonObject = field(default_factory=dict)
+    wait: Wait | None = None
+
+    @classmethod
+    def later(
+        cls, until: datetime, state: JsonValue = None, reason: WaitReason = WaitReason.RETRY
+    ) -> Outcome:
+        """Be called again at `until`, with `state` as the result of the pending job meanwhile."""
+        return cls(JobStatus.PENDING, state, wait=Wait(until, reason))
+
+
+@dataclass(frozen=True, slots=True)
+class Resources:
+    """What nodes share in one process, opened and closed with the app: one outbound HTTP client."""
+
+    http: httpx.AsyncClient
 
 
 class NodeContext(Protocol):
-    """What a running node may see: its workflow, itself, and the variable scope."""
+    """What a running node may see: its execution, itself, the variable scope and shared resources."""
 
     @property
     def workflow(self) -> Workflow: ...
@@ -40,6 +85,39 @@ class NodeContext(Protocol):
 
     @property
     def scope(self) -> Mapping[str, Any]: ...
+
+    @property
+    def execution_id(self) -> int: ...
+
+    @property
+    def job_id(self) -> int:
+        """The id of this node's job: the same on every attempt and after a wait."""
+        ...
+
+    @property
+    def attempt(self) -> int:
+        """This node's attempt in this execution, from 1 (a wait for a retry counts one up)."""
+        ...
+
+    @property
+    def previous(self) -> Job | None:
+        """This node's pending job when it is called again after a wait (its state), else None."""
+        ...
+
+    @property
+    def deadline(self) -> float | None:
+        """The `time.monotonic()` by which the execution must end (the workflow timeout), or None."""
+        ...
+
+    @property
+    def log(self) -> logging.LoggerAdapter[logging.Logger]:
+        """A logger that names the execution and the node in every line."""
+        ...
+
+    @property
+    def resources(self) -> Resources:
+        """The process's shared resources (the outbound HTTP client)."""
+        ...
 
     def render(self, value: JsonValue) -> JsonValue:
         """Resolve the `{{ }}` placeholders in a config value against the scope."""
@@ -53,7 +131,7 @@ class NodeType(ABC):
     sync_only: ClassVar[bool] = False
     """Only allowed in synchronous workflows (the Response node)."""
     async_only: ClassVar[bool] = False
-    """Only allowed in asynchronous workflows (nodes that wait)."""
+    """Only allowed in asynchronous workflows (nodes that wait on purpose, such as `delay`)."""
     terminal: ClassVar[bool] = False
     """Nothing may follow it: it always ends the execution."""
 

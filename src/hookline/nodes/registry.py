@@ -8,6 +8,7 @@ from types import MappingProxyType
 from hookline.nodes.base import NodeType
 from hookline.nodes.calculation import CalculationNode
 from hookline.nodes.condition import ConditionNode
+from hookline.nodes.delay import DelayNode
 from hookline.nodes.end import EndNode
 from hookline.nodes.json_query import JsonQueryNode
 from hookline.nodes.multi_conditions import MultiConditionsNode
@@ -46,5 +47,6 @@ for _built_in in (
     CalculationNode(),
     JsonQueryNode(),
     VariableNode(),
+    DelayNode(),
 ):
     register(_built_in)

@@ -22,7 +22,8 @@ from hookline.engine.processor import Processor
 from hookline.errors import StorageUnavailable
 from hookline.ids import new_id
 from hookline.metrics import Metrics
-from hookline.models import Execution, ExecutionStatus
+from hookline.models import Execution, ExecutionStatus, Job
+from hookline.nodes.base import Resources
 from hookline.store.base import Store
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,7 @@ class WorkerPool:
         retry_cap_seconds: float = RETRY_CAP_SECONDS,
         env: Mapping[str, str] | None = None,
         metrics: Metrics | None = None,
+        resources: Resources | None = None,
     ) -> None:
         self._store = store
         self._metrics = metrics or Metrics()
@@ -89,9 +91,18 @@ class WorkerPool:
         """The expiry of the latest claim whose answer never came (it may have committed), until released."""
         self._claimer: asyncio.Task[None] | None = None
         self._renewer: asyncio.Task[None] | None = None
+        self._resources = resources
+        self._timers: set[asyncio.TimerHandle] = set()
+        """Wake-ups set for executions this pool let wait; cleared as they fire and at stop."""
 
     def wake(self) -> None:
         """Say that new work may be waiting (called after an enqueue commits)."""
+        self._wakeup.set()
+
+    def _wake_timer(self) -> None:
+        """A waiting execution is due: forget the fired timers and look for work."""
+        now = asyncio.get_running_loop().time()
+        self._timers = {timer for timer in self._timers if timer.when() > now}
         self._wakeup.set()
 
     @property
@@ -122,6 +133,9 @@ class WorkerPool:
         """
         await _stop_task(self._claimer)
         self._claimer = None
+        for timer in self._timers:
+            timer.cancel()
+        self._timers.clear()
         if self._running:
             await asyncio.wait(list(self._running.values()), timeout=grace)
         interrupted = list(self._running.values())
@@ -319,12 +333,17 @@ class WorkerPool:
             compiled.flow.workflow,
             compiled.graph,
             execution,
-            self._store.add_job,
+            self._store,
             previous_jobs=previous,
             env=self._env,
             observe=self._metrics.job_finished,
+            resources=self._resources,
         )
         result = await processor.run()
+        if result.wait is not None and result.final_job is not None:
+            await self._suspend(execution, result.wait.until, result.final_job, result.final_job_exists)
+            return
+        final = [result.final_job] if result.final_job else []
         finished = replace(execution, status=result.status, finished_at=_now(), error=result.error)
         await self._store.finish_execution(
             execution.id,
@@ -334,9 +353,29 @@ class WorkerPool:
             # run (a resumed synchronous one). An answer a resumed run's node makes reaches nobody.
             response=None,
             error=result.error,
-            jobs=[result.final_job] if result.final_job else [],
+            jobs=[] if result.final_job_exists else final,
+            updated_jobs=final if result.final_job_exists else [],
         )
         self._metrics.execution_finished(finished)
+
+    async def _suspend(self, execution: Execution, until: datetime, job: Job, job_exists: bool) -> None:
+        """Record a node's pending job and let go of its execution until `until` (not an attempt).
+
+        The execution holds no slot and no claim meanwhile; whichever process claims it once due
+        resumes it. A timer wakes this pool's claim loop then, so a short wait (a retry's back-off)
+        does not also wait for the next poll.
+        """
+        suspended = await self._store.suspend_execution(
+            execution.id, self.worker_id, run_after=until, job=job, job_exists=job_exists
+        )
+        if not suspended:
+            log.info(
+                "execution %s was canceled or taken over while its node %s waited", execution.id, job.node_key
+            )
+            return
+        delay = max(0.0, (until - _now()).total_seconds())
+        loop = asyncio.get_running_loop()
+        self._timers.add(loop.call_later(delay, self._wake_timer))
 
     async def _release_claims(self, count: int) -> None:
         """Remove this pool's claims so other processes take the interrupted executions at once."""

@@ -169,7 +169,11 @@ def _runnable() -> ColumnElement[bool]:
 
 
 def _ready() -> list[ColumnElement[bool]]:
-    """Claimable now: queued, or started with no live claim; and not waiting for a later `run_after`."""
+    """Claimable now: queued or waiting (never claimed), or started with no live claim; and due.
+
+    A `waiting` row has no claim (suspending dropped it), so the claim condition holds for it
+    and only its `run_after` decides.
+    """
     return [
         or_(
             _c.status == _literal(ExecutionStatus.QUEUED.value),
@@ -219,7 +223,7 @@ def _plain_claim(lock: bool) -> PreparedStatement:
 def _key_claim(lock: bool) -> PreparedStatement:
     """The next ready executions of one limited key: the started ones to resume, then the queued ones.
 
-    `status DESC` puts 'started' before 'queued', in the order of `ix_executions_limited`.
+    `status DESC` puts 'waiting' and 'started' before 'queued', in the order of `ix_executions_limited`.
     """
     chosen = (
         select(_c.id)

@@ -209,6 +209,30 @@ def release(execution_id: int, worker_id: str, run_after: datetime, error: str |
     )
 
 
+def suspend(execution_id: int, worker_id: str, run_after: datetime) -> Update:
+    """Make this worker's `started` execution `waiting` until `run_after`, without a claim.
+
+    Its attempt count goes back by one: the claim that resumes it counts one up again, and a
+    wait is not an attempt (a long chain of waits must never use up `max_attempts`).
+    """
+    c = executions.c
+    return (
+        update(executions)
+        .where(
+            c.id == execution_id,
+            c.claimed_by == worker_id,
+            c.status == ExecutionStatus.STARTED.value,
+        )
+        .values(
+            status=ExecutionStatus.WAITING.value,
+            claimed_by=None,
+            claim_expires_at=None,
+            run_after=run_after,
+            attempt=c.attempt - 1,
+        )
+    )
+
+
 def expire(worker_id: str | None, *, keep: Sequence[int] = (), expiring_by: datetime | None = None) -> Update:
     """Remove the claims (and any back-off) of `started` executions: all, or one worker's.
 
@@ -230,7 +254,7 @@ def expire(worker_id: str | None, *, keep: Sequence[int] = (), expiring_by: date
 
 
 def cancel(execution_id: int, now: datetime) -> Update:
-    """Make a `queued` or `started` execution `canceled` and release its claim."""
+    """Make an unfinished (`queued`, `started` or `waiting`) execution `canceled` and release its claim."""
     c = executions.c
     return (
         update(executions)

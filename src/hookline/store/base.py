@@ -335,6 +335,21 @@ class Store(Protocol):
         """Durably insert one finished job."""
         ...
 
+    async def update_job(self, job: Job) -> None:
+        """Durably replace the pending job with this id (a node called again after a wait)."""
+        ...
+
+    async def suspend_execution(
+        self, execution_id: int, worker_id: str, *, run_after: datetime, job: Job, job_exists: bool
+    ) -> bool:
+        """Record a node's pending job (insert, or replace when `job_exists`) and make the execution wait.
+
+        In one transaction: the execution becomes `waiting` until `run_after`, without a claim, and
+        its attempt count goes back by one (the claim that resumes it counts it again: a wait is
+        not an attempt). False when it was no longer `started` under this worker's claim.
+        """
+        ...
+
     async def finish_execution(
         self,
         execution_id: int,
@@ -345,8 +360,11 @@ class Store(Protocol):
         response: JsonObject | None = None,
         error: str | None = None,
         jobs: Sequence[Job] = (),
+        updated_jobs: Sequence[Job] = (),
     ) -> None:
         """Durably insert the last jobs and set the final status, both in one transaction.
+
+        `updated_jobs` replace the pending jobs with the same ids.
 
         Only a `started` execution is finished: one canceled meanwhile keeps its status.
         A `response` of None keeps the one recorded when the execution was accepted.
@@ -358,7 +376,7 @@ class Store(Protocol):
     ) -> list[Execution]:
         """Claim up to `limit` runnable executions, oldest first, for this worker.
 
-        Runnable: `queued`, or `started` with no claim or an expired one; in both cases
+        Runnable: `queued` or `waiting`, or `started` with no claim or an expired one; in all cases
         only once its `run_after` (if any) is not after `now`. Claimed rows become
         `started`, get `claimed_by = worker_id`, a claim expiry of now + lease, no
         `run_after`, their `attempt` incremented and `started_at` set if it was empty; their
@@ -420,7 +438,7 @@ class Store(Protocol):
         ...
 
     async def cancel_execution(self, execution_id: int, *, now: datetime) -> bool:
-        """Make a `queued` or `started` execution `canceled`; False when it was not either."""
+        """Make a `queued`, `started` or `waiting` execution `canceled`; False when it was none of them."""
         ...
 
     async def requeue_execution(self, execution_id: int, *, drop_job_ids: Sequence[int] = ()) -> bool:

@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-RUNNABLE_STATUSES = ("queued", "started")
+RUNNABLE_STATUSES = ("queued", "started", "waiting")
 """The statuses a worker may claim; the partial indexes below cover exactly these rows."""
 
 

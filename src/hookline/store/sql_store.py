@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hookline.errors import RejectedRequest, StorageUnavailable
-from hookline.models import Execution, ExecutionStatus, Job, Node, Workflow
+from hookline.models import Execution, ExecutionStatus, Job, JobStatus, Node, Workflow
 from hookline.store import _captures as captures
 from hookline.store import _dedupe as dedupes
 from hookline.store import _files as stored_files
@@ -345,6 +345,24 @@ class SqlStore:
         """Durably insert one finished job."""
         await self.writer.write(Insert(jobs_table, [job_row(job)]))
 
+    async def update_job(self, job: Job) -> None:
+        """Durably replace the pending job with this id (a node called again after a wait)."""
+        await self.writer.write(_job_update(job))
+
+    async def suspend_execution(
+        self, execution_id: int, worker_id: str, *, run_after: datetime, job: Job, job_exists: bool
+    ) -> bool:
+        """Record a node's pending job and make the execution `waiting` until `run_after`, together.
+
+        The claim goes (any process resumes it once due) and the attempt count goes back by one.
+        False when it was no longer `started` under this worker's claim (canceled meanwhile);
+        the pending job is recorded all the same.
+        """
+        write = _job_update(job) if job_exists else Insert(jobs_table, [job_row(job)])
+        suspend = sql.suspend(execution_id, worker_id, run_after)
+        suspended: int = await self.writer.write(write, Sync(lambda c: sql.rowcount(c, suspend)))
+        return suspended == 1
+
     async def finish_execution(
         self,
         execution_id: int,
@@ -355,11 +373,13 @@ class SqlStore:
         response: JsonObject | None = None,
         error: str | None = None,
         jobs: Sequence[Job] = (),
+        updated_jobs: Sequence[Job] = (),
     ) -> None:
         """Durably insert the last jobs and set the final status, both in one transaction.
 
         Only a `started` execution is finished: one canceled meanwhile keeps its status (its
         last jobs are still recorded). A `response` of None keeps the one recorded at acceptance.
+        `updated_jobs` replace pending jobs of the same ids (nodes called again after a wait).
         """
         values: dict[str, Any] = {
             "status": status.value,
@@ -372,7 +392,9 @@ class SqlStore:
             values["response"] = response
         started = ("status", ExecutionStatus.STARTED.value)
         await self.writer.write(
-            Insert(jobs_table, [job_row(j) for j in jobs]), Update(executions, execution_id, started, values)
+            Insert(jobs_table, [job_row(j) for j in jobs]),
+            *(_job_update(j) for j in updated_jobs),
+            Update(executions, execution_id, started, values),
         )
 
     async def claim_executions(
@@ -447,7 +469,7 @@ class SqlStore:
         return [to_execution(row) for row in await self._read(lambda c: sql.fetch(c, statement))]
 
     async def cancel_execution(self, execution_id: int, *, now: datetime) -> bool:
-        """Make a `queued` or `started` execution `canceled`; False when it was not either."""
+        """Make an unfinished execution `canceled` (queued, started or waiting); False when it was finished."""
         return await self.writer.run(lambda c: sql.rowcount(c, sql.cancel(execution_id, now))) == 1
 
     async def requeue_execution(self, execution_id: int, *, drop_job_ids: Sequence[int] = ()) -> bool:
@@ -557,6 +579,13 @@ class SqlStore:
             if is_unavailable(error):
                 raise unavailable(error) from error
             raise
+
+
+def _job_update(job: Job) -> Update:
+    """The write that replaces a pending job with its new state (only while it is still pending)."""
+    values = job_row(job)
+    del values["id"]
+    return Update(jobs_table, job.id, ("status", JobStatus.PENDING.value), values)
 
 
 def _raise_if_duplicate(error: exc.IntegrityError) -> None:

@@ -7,7 +7,7 @@ import { navigate } from "../router.js";
 import { crumbs, statusBadge } from "./page-parts.js";
 
 /** Every execution status, in the order an execution goes through them. */
-export const STATUSES = ["queued", "started", "resolved", "failed", "error", "aborted", "canceled", "rejected"];
+export const STATUSES = ["queued", "started", "waiting", "resolved", "failed", "error", "aborted", "canceled", "rejected"];
 
 const PAGE = 50;
 

@@ -9,7 +9,7 @@ import { drawFlow, typeLabel } from "./canvas.js";
 import { shortId } from "./execution-list.js";
 import { crumbs, modeBadge, statusBadge, versionNumber } from "./page-parts.js";
 
-const RUNNING = ["queued", "started"];
+const RUNNING = ["queued", "started", "waiting"];
 // The statuses the API resumes (ExecutionAdmin.RESUMABLE): they continue from the node that did not resolve.
 const RESUMABLE = ["failed", "error", "aborted"];
 const POLL_MS = 1000;
