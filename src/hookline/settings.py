@@ -76,6 +76,8 @@ class Settings:
     """Queued executions of all workflows together; past it every asynchronous request answers 429."""
     trusted_proxies: tuple[str, ...] = ()
     """Proxies (IPs and CIDRs) whose `X-Forwarded-For` names the client; no others are believed."""
+    request_allow: tuple[str, ...] = ()
+    """Hosts and IP networks the request node may reach although private (`hookline.outbound.allow`)."""
 
     @property
     def effective_database_url(self) -> str:
@@ -133,6 +135,7 @@ class Settings:
             queue_limit=_int(env, "HOOKLINE_QUEUE_LIMIT", 10_000, minimum=1),
             queue_limit_total=_int(env, "HOOKLINE_QUEUE_LIMIT_TOTAL", 100_000, minimum=1),
             trusted_proxies=_networks(env, "HOOKLINE_TRUSTED_PROXIES"),
+            request_allow=_names(env.get("HOOKLINE_REQUEST_ALLOW", "")),
         )
 
 

@@ -15,6 +15,8 @@ from hookline.engine.flows import FlowCache
 from hookline.engine.rate_limit import RateLimiter
 from hookline.engine.scope import env_allow_list
 from hookline.metrics import Metrics
+from hookline.nodes.base import Resources
+from hookline.outbound import open_http_client
 from hookline.plugins import load_plugins
 from hookline.queue.janitor import Janitor
 from hookline.queue.worker import WorkerPool
@@ -46,6 +48,8 @@ class Runtime:
     backlog: Backlog
     """The counts of queued executions that the default queue limits are checked against."""
     listener: Listener | None = None
+    resources: Resources | None = None
+    """What the nodes share (the outbound HTTP client), closed after the workers."""
     """On PostgreSQL with workers: wakes them when any process queues an execution."""
 
     @classmethod
@@ -63,6 +67,8 @@ class Runtime:
         env = env_allow_list(settings.env_allow_list, os.environ)
         flows = FlowCache(store, settings.cache_seconds, default_queue_limit=settings.queue_limit, env=env)
         metrics = Metrics()
+        # Opened first: a bad HOOKLINE_REQUEST_ALLOW entry stops the start-up before anything runs.
+        resources = Resources(http=open_http_client(settings.request_allow))
         workers = WorkerPool(
             store,
             flows,
@@ -72,6 +78,7 @@ class Runtime:
             max_attempts=settings.max_attempts,
             env=env,
             metrics=metrics,
+            resources=resources,
         )
         # A 429 over a workflow's limit asks callers back after one poll interval (at least 1 s):
         # by then the workers have looked for work again, so a place may have come free.
@@ -82,7 +89,13 @@ class Runtime:
         # Counted at once: a long queue is full from the first request on (a CLI replay included).
         await backlog.refresh()
         dispatcher = Dispatcher(
-            store, env=env, wake=workers.wake, metrics=metrics, retry_after=retry_after, backlog=backlog
+            store,
+            env=env,
+            wake=workers.wake,
+            metrics=metrics,
+            retry_after=retry_after,
+            backlog=backlog,
+            resources=resources,
         )
         if serve and is_sqlite_url(url):
             # One process owns an SQLite file, so whatever was running when it stopped is ours to resume.
@@ -118,6 +131,7 @@ class Runtime:
             rate_limiter,
             backlog,
             listener,
+            resources,
         )
         if serve:
             settle_heap()
@@ -135,6 +149,8 @@ class Runtime:
         if self.listener is not None:
             await self.listener.stop()
         await self.workers.stop(self.settings.shutdown_grace_seconds)
+        if self.resources is not None:
+            await self.resources.http.aclose()
         await self.store.close()
 
 

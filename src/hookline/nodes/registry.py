@@ -12,6 +12,7 @@ from hookline.nodes.delay import DelayNode
 from hookline.nodes.end import EndNode
 from hookline.nodes.json_query import JsonQueryNode
 from hookline.nodes.multi_conditions import MultiConditionsNode
+from hookline.nodes.request import RequestNode
 from hookline.nodes.response import ResponseNode
 from hookline.nodes.variable import VariableNode
 
@@ -48,5 +49,6 @@ for _built_in in (
     JsonQueryNode(),
     VariableNode(),
     DelayNode(),
+    RequestNode(),
 ):
     register(_built_in)
