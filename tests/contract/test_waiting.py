@@ -26,8 +26,8 @@ from hookline.store.base import Flow
 from hookline.store.schema import executions
 from hookline.store.sql_store import SqlStore
 from hookline.types import JsonObject
+from tests._factories import make_execution
 from tests._workflows import chain
-from tests.contract.test_store import make_execution
 
 WITHIN = 10.0
 """How long a test waits for what the workers do at once (far above what it takes)."""

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -16,9 +16,19 @@ from hookline.engine.scope import build_scope
 from hookline.engine.templates import render
 from hookline.ids import instance_id, new_id
 from hookline.models import Answer, Execution, ExecutionStatus, Job, JobStatus, Node, Workflow
-from hookline.nodes.base import Outcome, Resources, Wait, WaitReason
+from hookline.nodes.base import (
+    Checkpoint,
+    Fork,
+    ForkMode,
+    ItemFailure,
+    Iteration,
+    Outcome,
+    Resources,
+    Wait,
+    WaitReason,
+)
 from hookline.nodes.registry import node_type
-from hookline.types import JsonValue
+from hookline.types import JsonObject, JsonValue
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +38,8 @@ WAITING_UNTIL = "waitingUntil"
 """Job meta of a pending job: when its node is called again (ISO 8601)."""
 WAIT_REASON = "waitReason"
 """Job meta of a pending job: why it waits (`delay` or `retry`)."""
+ITERATION = "iteration"
+"""Job meta of a job inside a loop: its frame, `<loop key>#<index>/` per enclosing loop."""
 
 
 class JobRecorder(Protocol):
@@ -66,6 +78,8 @@ class _Stop:
     job: Job | None = None
     wait: Wait | None = None
     job_exists: bool = False
+    recorded: bool = False
+    """`job` was recorded by an earlier run (a replayed failure inside a loop): not to record again."""
 
 
 @dataclass(slots=True)
@@ -120,10 +134,11 @@ class Processor:
     resources: Resources | None = None
     """What the nodes share in this process (the outbound HTTP client)."""
     jobs: list[Job] = field(default_factory=list)
-    _done: dict[int, Job] = field(init=False, default_factory=dict)
-    _pending: dict[int, Job] = field(init=False, default_factory=dict)
+    _done: dict[tuple[int, str], Job] = field(init=False, default_factory=dict)
+    """Jobs finished by an earlier run, by node and loop frame."""
+    _pending: dict[tuple[int, str], Job] = field(init=False, default_factory=dict)
+    """Pending jobs of an earlier run (a node that waits), by node and loop frame."""
     _results: dict[str, JsonValue] = field(init=False, default_factory=dict)
-    _scope: Mapping[str, Any] = field(init=False, default_factory=dict)
     _deadline: float | None = field(init=False, default=None)
 
     async def run(self) -> RunResult:
@@ -152,15 +167,16 @@ class Processor:
         self._done = {}
         self._pending = {}
         for job in self.previous_jobs:
-            (self._pending if job.status is JobStatus.PENDING else self._done)[job.node_id] = job
+            place = (job.node_id, _frame_of(job))
+            (self._pending if job.status is JobStatus.PENDING else self._done)[place] = job
         self._results = results_by_node_key(self.previous_jobs)  # assignments applied in order
-        self._scope = build_scope(
+        scope = build_scope(
             context=self.execution.context,
             jobs_by_node_key=self._results,
             env=self.env,
             instance_id=instance_id(),
         )
-        stop = await self._run_chain(self.graph.head)
+        stop = await self._run_chain(self.graph.head, _Where("", scope))
         if stop is None:
             return RunResult(ExecutionStatus.RESOLVED)
         if stop.wait is not None:
@@ -168,35 +184,51 @@ class Processor:
                 ExecutionStatus.WAITING, final_job=stop.job, wait=stop.wait, final_job_exists=stop.job_exists
             )
         error = _error_text(stop.job) if stop.status is not ExecutionStatus.RESOLVED else None
-        return RunResult(stop.status, stop.answer, stop.job, error, final_job_exists=stop.job_exists)
+        final = None if stop.recorded else stop.job
+        return RunResult(stop.status, stop.answer, final, error, final_job_exists=stop.job_exists)
 
-    async def _run_chain(self, node: Node | None) -> _Stop | None:
+    async def _run_chain(self, node: Node | None, where: _Where) -> _Stop | None:
         while node is not None:
-            stop, branch = await self._step(node)
+            stop, branch = await self._step(node, where)
             if stop is not None:
                 return stop
             head = self.graph.branch_head(node, branch) if branch is not None else None
-            if head is not None and (stop := await self._run_chain(head)) is not None:
+            if head is not None and (stop := await self._run_chain(head, where)) is not None:
                 return stop
             node = self.graph.downstream(node)
         return None
 
-    async def _step(self, node: Node) -> tuple[_Stop | None, int | None]:
+    async def _step(self, node: Node, where: _Where) -> tuple[_Stop | None, int | None]:
         """Run one node (or replay its earlier job); say whether to stop and which branch to take."""
-        earlier = self._done.get(node.id)
+        earlier = self._done.get((node.id, where.frame))
         if earlier is not None:
             return self._replay(earlier)
-        pending = self._pending.pop(node.id, None)
+        pending = self._pending.pop((node.id, where.frame), None)
         exists = pending is not None  # a pending job recorded by an earlier run: updated, not added
-        outcome, job = await self._attempt(node, pending)
+        if pending is not None and (until := _waiting_until(pending)) is not None and until > _now():
+            # Resumed before its time (another branch of a fork was due first): it waits on.
+            self.jobs.append(pending)
+            return _Stop(
+                ExecutionStatus.WAITING, job=pending, wait=_wait_of(pending, until), job_exists=True
+            ), None
+        outcome, job = await self._attempt(node, pending, where)
         while outcome.wait is not None and self.workflow.sync:
             # A synchronous caller is waiting on this run: wait in place (within the workflow's
             # timeout, which the surrounding asyncio.timeout enforces) and call the node again.
             await asyncio.sleep(max(0.0, (outcome.wait.until - _now()).total_seconds()))
-            outcome, job = await self._attempt(node, job)
-        self.jobs.append(job)
+            outcome, job = await self._attempt(node, job, where)
         if outcome.wait is not None:
+            self.jobs.append(job)
             return _Stop(ExecutionStatus.WAITING, job=job, wait=outcome.wait, job_exists=exists), None
+        if outcome.iterate is not None or outcome.fork is not None:
+            if outcome.iterate is not None:
+                ran = await self._iterate(node, outcome.iterate, job, where)
+            else:
+                ran = await self._fork(node, outcome.fork or Fork(), job, where)
+            if isinstance(ran, _Stop):
+                return ran, None  # a wait inside, or a node that ends the whole execution
+            outcome, job = ran
+        self.jobs.append(job)
         if outcome.meta:  # only a node's own meta can assign a variable (see `apply_job`)
             apply_job(self._results, job)
         else:
@@ -208,13 +240,126 @@ class Processor:
             if outcome.branch is not None and not outcome.ends:
                 # A failing node may still name a branch to run first (a default branch).
                 head = self.graph.branch_head(node, outcome.branch)
-                stop = (await self._run_chain(head) if head else None) or stop
+                stop = (await self._run_chain(head, where) if head else None) or stop
             return stop, None
-        if self.sink is not None:
-            await (self.sink.update_job(job) if exists else self.sink.add_job(job))
+        await self._record(job, exists)
         return None, outcome.branch
 
-    async def _attempt(self, node: Node, previous: Job | None) -> tuple[Outcome, Job]:
+    async def _record(self, job: Job, exists: bool) -> None:
+        """Hand a finished job that does not end the execution to the sink."""
+        if self.sink is not None:
+            await (self.sink.update_job(job) if exists else self.sink.add_job(job))
+
+    async def _iterate(
+        self, node: Node, iteration: Iteration, job: Job, where: _Where
+    ) -> tuple[Outcome, Job] | _Stop:
+        """Run a loop node's branch once per item; its outcome and job, or the stop that cut it short.
+
+        Each item's jobs are recorded under the item's frame, so a run resumed after a crash or a
+        wait replays the items that finished and goes on at the one it was on.
+        """
+        head = self.graph.branch_head(node, 0)
+        length = len(iteration.items)
+        looped = done = 0
+        broken = False
+        status = JobStatus.RESOLVED
+        for index, item in enumerate(iteration.items):
+            values: JsonObject = {"item": item, "index": index, "sequence": index + 1, "length": length}
+            inner = where.enter(node.key, index, values)
+            try:
+                allowed = self._item_allowed(node, iteration, job, inner, index)
+            except Exception as exc:  # the loop's condition could not be evaluated: its job says why
+                failed: JsonObject = {
+                    "message": f"condition of item {index}: {_describe(exc)}",
+                    "looped": looped,
+                }
+                return Outcome(JobStatus.ERROR, failed), replace(job, status=JobStatus.ERROR, result=failed)
+            if not allowed:
+                if iteration.skip_on_false:
+                    continue
+                broken = True
+                break
+            looped += 1
+            stop = await self._run_chain(head, inner) if head is not None else None
+            if stop is None:
+                done += 1
+                continue
+            if stop.wait is not None or stop.job is None or stop.job.meta.get("ends"):
+                return stop  # a wait inside, or a node that ends the whole execution
+            if not stop.recorded:
+                await self._record(stop.job, stop.job_exists)  # the loop's own job says how it ended
+            if iteration.on_failure is ItemFailure.FAIL:
+                status = stop.job.status
+                break
+            if iteration.on_failure is ItemFailure.BREAK:
+                broken = True
+                break
+        result: JsonObject = {"looped": looped, "done": done, "length": length}
+        if broken:
+            result["broken"] = True
+        finished = replace(job, status=status, result=result, finished_at=_now())
+        return Outcome(status, result), finished
+
+    async def _fork(self, node: Node, fork: Fork, job: Job, where: _Where) -> tuple[Outcome, Job] | _Stop:
+        """Run every branch of a parallel node at once; its outcome and job, or the stop that cut it short.
+
+        Branches still running once the mode has decided are canceled. A branch that waits (in an
+        asynchronous run) leaves its pending job; if nothing else decides, the execution waits
+        until the earliest of them, and each branch resumes where it was.
+        """
+        tasks = {
+            asyncio.create_task(self._run_chain(head, where), name=f"branch {index}"): index
+            for index, head in self.graph.branch_heads(node)
+        }
+        settled: dict[int, JobStatus] = {}
+        waits: list[_Stop] = []
+        decided: JobStatus | None = None if tasks else JobStatus.RESOLVED
+        try:
+            while tasks and decided is None:
+                finished, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+                for task in finished:
+                    index, stop = tasks.pop(task), task.result()
+                    if stop is not None and stop.wait is not None:
+                        waits.append(stop)
+                        continue
+                    if stop is not None and (stop.job is None or stop.job.meta.get("ends")):
+                        return stop  # a node that ends the whole execution (an end, a response)
+                    if stop is not None and stop.job is not None and not stop.recorded:
+                        await self._record(stop.job, stop.job_exists)  # the fork's job says how it went
+                    settled[index] = (
+                        JobStatus.RESOLVED if stop is None or stop.job is None else stop.job.status
+                    )
+                decided = _decision(fork.mode, settled, open_branches=len(tasks) + len(waits))
+        finally:
+            for task in tasks:
+                task.cancel()
+            if tasks:
+                await asyncio.wait(tasks)
+        if decided is None:
+            waits.sort(key=lambda stop: stop.wait.until if stop.wait else _now())
+            for other in waits[1:]:
+                if other.job is not None:  # every pending job is recorded; the earliest with the suspension
+                    await self._record(other.job, other.job_exists)
+            return waits[0]
+        for stop in waits:  # decided without them: their pending jobs end as canceled
+            if stop.job is not None:
+                await self._record(
+                    replace(stop.job, status=JobStatus.CANCELED, finished_at=_now()), stop.job_exists
+                )
+        branches: list[JsonValue] = [
+            {"index": index, "status": status.value} for index, status in sorted(settled.items())
+        ]
+        result: JsonObject = {"mode": fork.mode.value, "branches": branches}
+        return Outcome(decided, result), replace(job, status=decided, result=result, finished_at=_now())
+
+    def _item_allowed(self, node: Node, iteration: Iteration, job: Job, where: _Where, index: int) -> bool:
+        """Whether a loop's condition lets this item run (checked before each one, or after the first)."""
+        check = iteration.keep_going
+        if check is None or (index == 0 and iteration.checkpoint is Checkpoint.AFTER):
+            return True
+        return check(self._context(node, job, where))
+
+    async def _attempt(self, node: Node, previous: Job | None, where: _Where) -> tuple[Outcome, Job]:
         """Call the node once (again, after a wait, with its pending job) and build its job.
 
         The job keeps the pending job's id and start time, so a node that waited and retried
@@ -222,7 +367,16 @@ class Processor:
         """
         attempt = _next_attempt(previous)
         job_id = previous.id if previous is not None else new_id()
-        outcome = await self._outcome(node, job_id, attempt, previous)
+        job = Job(
+            id=job_id,
+            execution_id=self.execution.id,
+            node_id=node.id,
+            node_key=node.key,
+            status=JobStatus.PENDING,
+            meta={ATTEMPT: attempt},
+            started_at=previous.started_at if previous is not None else _now(),
+        )
+        outcome = await self._outcome(node, self._context(node, job, where, previous))
         meta = dict(outcome.meta)
         if outcome.branch is not None:
             meta["branch"] = outcome.branch
@@ -230,53 +384,105 @@ class Processor:
             meta["ends"] = True
         if attempt > 1:
             meta[ATTEMPT] = attempt
+        if where.frame:
+            meta[ITERATION] = where.frame
         if outcome.wait is not None:
             meta[WAITING_UNTIL] = outcome.wait.until.isoformat()
             meta[WAIT_REASON] = outcome.wait.reason.value
-        status = JobStatus.PENDING if outcome.wait is not None else outcome.status
-        job = Job(
-            id=job_id,
-            execution_id=self.execution.id,
-            node_id=node.id,
-            node_key=node.key,
-            status=status,
+        waits = outcome.wait is not None
+        return outcome, replace(
+            job,
+            status=JobStatus.PENDING if waits else outcome.status,
             result=outcome.result,
             meta=meta,
-            started_at=previous.started_at if previous is not None else _now(),
-            finished_at=None if outcome.wait is not None else _now(),
+            finished_at=None if waits else _now(),
         )
-        return outcome, job
 
-    def _replay(self, job: Job) -> tuple[_Stop | None, int | None]:
-        """Follow what a job from an earlier attempt decided, without running its node again."""
-        if job.status is not JobStatus.RESOLVED or job.meta.get("ends"):
-            return _Stop(job.status.to_execution_status(), None, None), None
-        branch = job.meta.get("branch")
-        return None, branch if isinstance(branch, int) else None
-
-    async def _outcome(self, node: Node, job_id: int, attempt: int, previous: Job | None) -> Outcome:
-        """The node's outcome; an unknown type or an exception becomes an `error` outcome."""
-        kind = node_type(node.type)
-        if kind is None:
-            return Outcome(JobStatus.ERROR, {"message": f"Unknown node type {node.type!r}."})
-        context = _NodeRun(
+    def _context(self, node: Node, job: Job, where: _Where, previous: Job | None = None) -> _NodeRun:
+        """What a node sees while it runs as this job, here."""
+        attempt = job.meta.get(ATTEMPT)
+        return _NodeRun(
             self.workflow,
             node,
-            self._scope,
+            where.scope,
             self.execution.id,
-            job_id,
-            attempt,
+            job.id,
+            attempt if isinstance(attempt, int) else 1,
             previous,
             self._deadline,
             logging.LoggerAdapter(log, {"execution": self.execution.id, "node": node.key}),
             self.resources,
         )
+
+    def _replay(self, job: Job) -> tuple[_Stop | None, int | None]:
+        """Follow what a job from an earlier attempt decided, without running its node again."""
+        if job.status is not JobStatus.RESOLVED or job.meta.get("ends"):
+            return _Stop(job.status.to_execution_status(), None, job, recorded=True), None
+        branch = job.meta.get("branch")
+        return None, branch if isinstance(branch, int) else None
+
+    async def _outcome(self, node: Node, context: _NodeRun) -> Outcome:
+        """The node's outcome; an unknown type or an exception becomes an `error` outcome."""
+        kind = node_type(node.type)
+        if kind is None:
+            return Outcome(JobStatus.ERROR, {"message": f"Unknown node type {node.type!r}."})
         try:
             outcome = await kind.run(node.config, context)
         except Exception as exc:  # a node must never crash the engine
             log.info("node %s of execution %s raised %r", node.key, self.execution.id, exc)
             return Outcome(JobStatus.ERROR, {"message": _describe(exc)})
         return checked_assignment(self.graph, node, outcome) if outcome.meta else outcome
+
+
+@dataclass(frozen=True, slots=True)
+class _Where:
+    """Where in the run a chain of nodes runs: its loop frame ("" outside loops) and its scope."""
+
+    frame: str
+    scope: Mapping[str, Any]
+
+    def enter(self, loop_key: str, index: int, values: JsonObject) -> _Where:
+        """The place of one loop item: its frame and a scope whose `$scopes` names the item."""
+        scopes = {**self.scope["$scopes"], loop_key: values}
+        return _Where(f"{self.frame}{loop_key}#{index}/", {**self.scope, "$scopes": scopes})
+
+
+def _decision(mode: ForkMode, settled: Mapping[int, JobStatus], *, open_branches: int) -> JobStatus | None:
+    """A fork's status once its settled branches decide it, or None while it stays open."""
+    statuses = list(settled.values())
+    failures = [status for status in statuses if status is not JobStatus.RESOLVED]
+    if mode is ForkMode.RACE:
+        return statuses[0] if statuses else None
+    if mode is ForkMode.ANY:
+        if len(failures) < len(statuses):
+            return JobStatus.RESOLVED
+        return failures[-1] if failures and not open_branches else None
+    if mode is ForkMode.ALL and failures:
+        return failures[0]
+    return JobStatus.RESOLVED if not open_branches else None
+
+
+def _waiting_until(job: Job) -> datetime | None:
+    """When a pending job's node is due to be called again, as its meta says."""
+    until = job.meta.get(WAITING_UNTIL)
+    if not isinstance(until, str):
+        return None
+    try:
+        return datetime.fromisoformat(until)
+    except ValueError:
+        return None
+
+
+def _wait_of(job: Job, until: datetime) -> Wait:
+    """The wait a pending job is in."""
+    reason = job.meta.get(WAIT_REASON)
+    return Wait(until, WaitReason(reason) if reason in tuple(WaitReason) else WaitReason.RETRY)
+
+
+def _frame_of(job: Job) -> str:
+    """The loop frame a job ran in ("" outside any loop)."""
+    frame = job.meta.get(ITERATION)
+    return frame if isinstance(frame, str) else ""
 
 
 def _next_attempt(previous: Job | None) -> int:

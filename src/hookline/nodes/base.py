@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -40,6 +40,63 @@ class Wait:
     reason: WaitReason = WaitReason.RETRY
 
 
+class Checkpoint(StrEnum):
+    """When an iteration's condition is checked: before an item's branch runs, or after."""
+
+    BEFORE = "before"
+    AFTER = "after"
+
+
+class ItemFailure(StrEnum):
+    """What an item whose branch failed does to its loop."""
+
+    FAIL = "fail"
+    """The loop fails with the branch's status, and so does the execution."""
+    BREAK = "break"
+    """The loop stops there and resolves; the workflow goes on after it."""
+    CONTINUE = "continue"
+    """The next item runs."""
+
+
+@dataclass(frozen=True, slots=True)
+class Iteration:
+    """A node's request to run its branch 0 once per item (a loop); the engine runs the items.
+
+    Each item's branch sees `$scopes.<node key>` = `{item, index, sequence, length}`. `keep_going`,
+    when given, is asked at `checkpoint` with that item's context: False stops the loop (it
+    resolves, `broken`), or with `skip_on_false` skips the item (before) or goes on (after).
+    """
+
+    items: Sequence[JsonValue]
+    keep_going: Callable[[NodeContext], bool] | None = None
+    checkpoint: Checkpoint = Checkpoint.BEFORE
+    skip_on_false: bool = False
+    on_failure: ItemFailure = ItemFailure.FAIL
+
+
+class ForkMode(StrEnum):
+    """How a fork's branches, run at the same time, decide its outcome."""
+
+    ALL = "all"
+    """Resolves when every branch has resolved; fails as soon as one fails."""
+    ANY = "any"
+    """Resolves as soon as one branch resolves; fails when all have failed."""
+    RACE = "race"
+    """The first branch to finish decides, resolved or failed."""
+    ALL_SETTLED = "allSettled"
+    """Waits for every branch and resolves whatever they did; its result lists each one."""
+
+
+@dataclass(frozen=True, slots=True)
+class Fork:
+    """A node's request to run all its branches at once (a parallel node); the engine runs them.
+
+    Branches still running once the outcome is decided are canceled.
+    """
+
+    mode: ForkMode = ForkMode.ALL
+
+
 @dataclass(frozen=True, slots=True)
 class Outcome:
     """What a node run gives back; only the processor decides what happens next.
@@ -48,7 +105,9 @@ class Outcome:
     execution with `status`, and `answer` is the HTTP answer for a synchronous caller.
     A status other than resolved ends the execution too — after its `branch`, if it names one.
     With `wait` (status `pending`), the node is called again later: `result` is its state
-    then, kept in its pending job and given back as `ctx.previous`.
+    then, kept in its pending job and given back as `ctx.previous`. With `iterate`, the engine
+    runs the node's branch 0 once per item; the node's job then records how the loop went.
+    With `fork`, the engine runs every branch of the node at once; its job records each branch.
     """
 
     status: JobStatus
@@ -58,6 +117,8 @@ class Outcome:
     answer: Answer | None = None
     meta: JsonObject = field(default_factory=dict)
     wait: Wait | None = None
+    iterate: Iteration | None = None
+    fork: Fork | None = None
 
     @classmethod
     def later(

@@ -11,7 +11,9 @@ from hookline.nodes.condition import ConditionNode
 from hookline.nodes.delay import DelayNode
 from hookline.nodes.end import EndNode
 from hookline.nodes.json_query import JsonQueryNode
+from hookline.nodes.loop import LoopNode
 from hookline.nodes.multi_conditions import MultiConditionsNode
+from hookline.nodes.parallel import ParallelNode
 from hookline.nodes.request import RequestNode
 from hookline.nodes.response import ResponseNode
 from hookline.nodes.variable import VariableNode
@@ -48,7 +50,9 @@ for _built_in in (
     CalculationNode(),
     JsonQueryNode(),
     VariableNode(),
-    DelayNode(),
     RequestNode(),
+    DelayNode(),
+    LoopNode(),
+    ParallelNode(),
 ):
     register(_built_in)

@@ -469,7 +469,7 @@ class SqlStore:
         return [to_execution(row) for row in await self._read(lambda c: sql.fetch(c, statement))]
 
     async def cancel_execution(self, execution_id: int, *, now: datetime) -> bool:
-        """Make an unfinished execution `canceled` (queued, started or waiting); False when it was finished."""
+        """Make an unfinished (queued, started or waiting) execution `canceled`; False when finished."""
         return await self.writer.run(lambda c: sql.rowcount(c, sql.cancel(execution_id, now))) == 1
 
     async def requeue_execution(self, execution_id: int, *, drop_job_ids: Sequence[int] = ()) -> bool:

@@ -31,7 +31,9 @@ def _claim_indexes(runnable: str) -> None:
     for name in ("ix_executions_runnable", "ix_executions_limited"):
         op.drop_index(name, table_name="executions")
     plain = sa.text(f"{runnable} AND concurrency IS NULL")
-    op.create_index("ix_executions_runnable", "executions", ["id"], postgresql_where=plain, sqlite_where=plain)
+    op.create_index(
+        "ix_executions_runnable", "executions", ["id"], postgresql_where=plain, sqlite_where=plain
+    )
     limited = sa.text(f"{runnable} AND concurrency IS NOT NULL")
     op.create_index(
         "ix_executions_limited",
