@@ -1,4 +1,4 @@
-"""`hookline workflow capture KEY`: listen for a test request to a workflow's URL (SPEC §3.3)."""
+"""`hookline workflow capture KEY`: listen for a test request to a workflow's URL (docs/api.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Workflow JSON (§7): import a workflow file into a Flow, and export a Flow back to that shape."""
+"""Workflow JSON: import a workflow file into a Flow, and export a Flow back to that shape.
+
+The contract: docs/reference/workflow-json.md.
+"""
 
 from __future__ import annotations
 
@@ -74,10 +77,10 @@ def flow_from_json(data: Any) -> Flow:
 
 
 def flow_to_json(flow: Flow, *, include_secrets: bool = False) -> JsonObject:
-    """Workflow JSON for a flow: the §7 shape, nodes head first then depth-first, no empty optionals.
+    """Workflow JSON for a flow: the shape of docs/reference/workflow-json.md#export, no empty optionals.
 
-    Literal secrets are written as placeholders (`[secret:i]`, `[secret]`) unless `include_secrets`;
-    `{{$env.NAME}}` ones as they are.
+    Nodes come head first, then depth-first. Literal secrets are written as placeholders
+    (`[secret:i]`, `[secret]`) unless `include_secrets`; `{{$env.NAME}}` ones as they are.
     """
     workflow = flow.workflow
     data: JsonObject = {"key": workflow.key, "title": workflow.title}

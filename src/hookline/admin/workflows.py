@@ -73,7 +73,10 @@ class WorkflowAdmin:
         return await self._store.count_executions(workflow_id)
 
     async def export(self, workflow_id: int, *, include_secrets: bool = False) -> JsonObject:
-        """The version in the workflow JSON format (SPEC §7), literal secrets masked unless asked."""
+        """The version as workflow JSON, literal secrets masked unless asked.
+
+        The format: docs/reference/workflow-json.md.
+        """
         return flow_to_json(await self._stored(workflow_id), include_secrets=include_secrets)
 
     # -- changing workflows ----------------------------------------------------------------

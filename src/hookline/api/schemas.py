@@ -124,7 +124,7 @@ class WorkflowCreate(RequestModel):
     title: str = Field(examples=["Order paid"])
     sync: bool = Field(description="Answer after the workflow ran (true) or at once, queued (false).")
     description: str | None = None
-    config: dict[str, Any] | None = Field(None, description="The trigger config (SPEC §3).")
+    config: dict[str, Any] | None = Field(None, description="The trigger config (docs/reference/trigger.md).")
     options: dict[str, Any] | None = Field(None, description="timeout, concurrency, dedupe, retention…")
 
 
@@ -234,7 +234,7 @@ class Deleted(ResponseModel):
 
 
 class NodeDocument(ResponseModel):
-    """One node in workflow JSON (SPEC §7)."""
+    """One node in workflow JSON (docs/reference/workflow-json.md#nodes)."""
 
     key: str
     type: str
@@ -245,7 +245,7 @@ class NodeDocument(ResponseModel):
 
 
 class WorkflowDocument(ResponseModel):
-    """Workflow JSON (SPEC §7): what export gives and import takes."""
+    """Workflow JSON (docs/reference/workflow-json.md): what export gives and import takes."""
 
     key: str | None = None
     title: str

@@ -1,4 +1,5 @@
-"""Listen for a test request (SPEC §3.3): arm a capture of a workflow key, take the next request, wait.
+"""Listen for a test request (docs/api.md#listen-for-a-test-request): arm a capture of a workflow key,
+take the next request, wait.
 
 Whoever listens (the admin API, the CLI) arms a capture in the database and polls it; the process
 that receives the next request to the key, whichever it is, stores the request there instead of

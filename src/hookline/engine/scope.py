@@ -20,7 +20,7 @@ def build_scope(
     env: Mapping[str, str] | None = None,
     instance_id: int = 0,
 ) -> dict[str, Any]:
-    """The roots that `{{ }}` paths start from (SPEC §2).
+    """The roots that `{{ }}` paths start from (docs/reference/templates.md#the-variables).
 
     The mappings are used as given, not copied, so the processor can keep adding job results to
     its own `jobs_by_node_key`. `$system.now` (ISO 8601 UTC, milliseconds, "Z") and

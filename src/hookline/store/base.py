@@ -79,7 +79,10 @@ class RetentionRule:
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    """A workflow version's back-pressure options (§6.4), as the queue applies them to its executions."""
+    """A workflow version's back-pressure options, as the queue applies them to its executions.
+
+    The options are described in docs/reference/workflow-json.md#options.
+    """
 
     concurrency: int | None = None
     """At most this many executions of the key are `started` with a live claim at once."""

@@ -126,8 +126,9 @@ executions = Table(
     Column("claim_expires_at", UtcDateTime(), nullable=True),
     # Not claimable before this time: a run paused by an outage waits out its back-off here.
     Column("run_after", UtcDateTime(), nullable=True),
-    # The workflow version's back-pressure options (§6.4) when the execution was accepted; NULL for
-    # none. A version with executions is frozen, so these are its options, kept where the queue looks.
+    # The workflow version's back-pressure options (docs/reference/execution.md#concurrency) when
+    # the execution was accepted; NULL for none. A version with executions is frozen, so these are
+    # its options, kept where the queue looks.
     Column("concurrency", Integer, nullable=True),
     Column("queue_limit", Integer, nullable=True),
     Column("created_at", UtcDateTime(), nullable=False),
@@ -219,9 +220,10 @@ rate_counts = Table(
     Index("ix_rate_counts_window_start", "window_start"),
 )
 
-# "Listen for a test request" (SPEC §3.3): a capture armed for a workflow key until `expires_at`
-# takes the next request to that key (`request`, at `captured_at`) instead of running it. Any
-# process may arm one and any other may fill it, so the state lives here (see migration 0007).
+# "Listen for a test request" (docs/api.md#listen-for-a-test-request): a capture armed for a
+# workflow key until `expires_at` takes the next request to that key (`request`, at `captured_at`)
+# instead of running it. Any process may arm one and any other may fill it, so the state lives
+# here (see migration 0007).
 captures = Table(
     "captures",
     metadata,

@@ -1,4 +1,7 @@
-"""The checks of a webhook trigger's config (§3) and of a workflow's options (§6.4)."""
+"""The checks of a webhook trigger's config and of a workflow's options.
+
+The contract: docs/reference/trigger.md#the-trigger-config and docs/reference/workflow-json.md#options.
+"""
 
 from __future__ import annotations
 

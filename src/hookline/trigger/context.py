@@ -86,7 +86,9 @@ def build_context(
     plan: ContextPlan | None = None,
     raw: bytes = b"",
 ) -> dict[str, Any]:
-    """The `{"headers", "query", "body"}` context of a request, per the trigger config (SPEC §3.4).
+    """The `{"headers", "query", "body"}` context of a request, per the trigger config.
+
+    The contract: docs/reference/trigger.md#the-trigger-context.
 
     `plan` is `context_plan(config)` when the caller has it already; `raw` is the body as received,
     kept as `rawBody` when the config asks for it.

@@ -1,4 +1,5 @@
-"""Idempotency (§5.2): where a workflow's `options.dedupe` finds a request's key, and the key itself.
+"""Idempotency (docs/idempotency.md): where a workflow's `options.dedupe` finds a request's key, and
+the key itself.
 
 `options.dedupe = {"source": "headers.idempotency-key", "window": 86400}` names a place in the
 trigger context: a header (`headers.<name>`, any case), a query path (`query.<path>`) or a body
@@ -114,7 +115,10 @@ class RequestKey:
         return hashlib.sha256(raw).hexdigest()
 
     def event_key(self, execution_id: int) -> str:
-        """The event key of the execution that takes this key: unique, and naming the value (§1)."""
+        """The event key of the execution that takes this key: unique, and naming the value.
+
+        See `event_key` in docs/reference/workflow-json.md#execution.
+        """
         value = self.value
         if len(value) > _SHOWN_LENGTH or not value.isprintable():
             # Long or odd values (a NUL byte cannot be stored in PostgreSQL text) appear hashed.

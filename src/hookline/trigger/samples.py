@@ -1,4 +1,5 @@
-"""The "parse from sample" helpers (§3.3): the paths of a sample query string or body of any format.
+"""The "parse from sample" helpers (docs/bodies.md#parse-from-a-sample): the paths of a sample query
+string or body of any format.
 
 Paths use the notation `parse_path` reads: names joined by dots, list items as `[0]`, and keys
 that are not plain names (with `.`, `[`, spaces, quotes, ...) quoted as `a["x.y"]`. They are listed

@@ -1,4 +1,4 @@
-"""XML request bodies, parsed safely into a JSON value (SPEC §3.3).
+"""XML request bodies, parsed safely into a JSON value (docs/bodies.md#xml).
 
 The mapping, as `docs/bodies.md` states it:
 

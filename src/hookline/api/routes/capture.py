@@ -1,4 +1,4 @@
-"""`/api/workflows/{id}/capture`: listen for a test request to a workflow's URL (SPEC §3.3)."""
+"""`/api/workflows/{id}/capture`: listen for a test request to a workflow's URL (docs/api.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`/api/parse`: the "parse from a sample" helpers of the trigger's configuration (SPEC §3.3)."""
+"""`/api/parse`: the "parse from a sample" helpers of the trigger's configuration (docs/bodies.md)."""
 
 from __future__ import annotations
 

@@ -85,7 +85,10 @@ async def create_workflow(request: Request, runtime: RuntimeDep, body: WorkflowC
 async def import_workflow(
     request: Request, runtime: RuntimeDep, document: Annotated[StorableObject, Body()]
 ) -> JsonObject:
-    """Store workflow JSON (SPEC §7) as a new workflow, or as a new version of a key that exists."""
+    """Store workflow JSON as a new workflow, or as a new version of a key that exists.
+
+    The format: docs/reference/workflow-json.md#import.
+    """
     flow = await runtime.workflows.import_(document)
     return _flow(request, runtime, flow)
 

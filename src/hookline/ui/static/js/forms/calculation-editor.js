@@ -3,7 +3,7 @@
 import { h } from "../dom.js";
 import { withPicker } from "./variable-picker.js";
 
-/** The calculators in the order people pick them, with the names they read (SPEC §4). */
+/** The calculators in the order people pick them, with the names they read (docs/nodes.md#condition). */
 export const CALCULATORS = [
   ["equal", "equals"],
   ["notEqual", "does not equal"],

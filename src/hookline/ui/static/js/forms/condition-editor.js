@@ -4,7 +4,7 @@ import { field, h } from "../dom.js";
 import { calculationEditor, emptyCalculation } from "./calculation-editor.js";
 import { pickerField } from "./variable-picker.js";
 
-/** The engines a condition may use, with the names people read (SPEC §4, as NocoBase's). */
+/** The engines a condition may use, with the names people read (docs/nodes.md#condition, as NocoBase's). */
 export const CONDITION_ENGINES = [
   ["basic", "Basic (compare values)"],
   ["math.js", "math.js expression"],

@@ -5,7 +5,7 @@ import { field, h, switchedFields, uid } from "../dom.js";
 const MIB = 1024 * 1024;
 const DEFAULT_FILES = { maxFileSize: 10 * MIB, maxTotal: 25 * MIB };
 
-/** The formats `$context.body` is read from, by Content-Type (SPEC §3.3). */
+/** The formats `$context.body` is read from, by Content-Type (docs/bodies.md). */
 const FORMATS = [
   ["application/json, +json", "JSON, as sent."],
   ["application/x-www-form-urlencoded", "form fields, with nested names such as order[id] as in the query string."],
