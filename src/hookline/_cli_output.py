@@ -127,8 +127,25 @@ def execution_detail(data: dict[str, Any]) -> str:
         lines.append("response: " + one_line(data["response"]))
     lines.append("jobs:" if data["jobs"] else "jobs: (none)")
     for job in data["jobs"]:
-        lines.append(f"  {job['node_key']:20} {job['status']:9} {one_line(job['result'])}")
+        notes = "".join(f"[{note}] " for note in job_notes(job.get("meta") or {}))
+        lines.append(f"  {job['node_key']:20} {job['status']:9} {notes}{one_line(job['result'])}")
     return "\n".join(lines)
+
+
+def job_notes(meta: dict[str, Any]) -> list[str]:
+    """What a job's meta says about how it ran: its loop item, its attempts, what it waits for."""
+    notes = []
+    frame = meta.get("iteration")
+    if isinstance(frame, str) and frame:
+        # `loop#2/inner#0/`: the innermost loop and its item, counted from 1 as people count.
+        loop, _, index = frame.rstrip("/").rpartition("/")[2].partition("#")
+        notes.append(f"{loop} item {int(index) + 1}" if index.isdigit() else frame)
+    attempt = meta.get("attempt")
+    if isinstance(attempt, int) and attempt > 1:
+        notes.append(f"{attempt} attempts")
+    if isinstance(meta.get("waitingUntil"), str):
+        notes.append(f"waiting until {meta['waitingUntil']} ({meta.get('waitReason', 'retry')})")
+    return notes
 
 
 def answer_lines(answer: Answer) -> list[str]:
