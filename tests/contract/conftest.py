@@ -1,78 +1,20 @@
 """Fixtures that run every contract test on SQLite and, when a server is named, on PostgreSQL.
 
-Set HOOKLINE_TEST_POSTGRES_URL (e.g. postgresql://postgres@127.0.0.1:5432/test) to include
-PostgreSQL. The session then creates its own uniquely named databases on that server and drops
-them at the end, so concurrent runs never see each other's rows.
+Set HOOKLINE_TEST_POSTGRES_URL to include PostgreSQL (see `tests/_postgres.py`): the session
+creates its own databases on that server and drops them at the end.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import os
-import secrets
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import asyncpg
 import pytest
-from sqlalchemy.engine import make_url
 
+from hookline.store.base import Flow
 from hookline.store.sql_store import SqlStore, open_store
-
-POSTGRES_ENV = "HOOKLINE_TEST_POSTGRES_URL"
-
-BACKENDS = [
-    pytest.param("sqlite", id="sqlite"),
-    pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
-]
-
-
-class PostgresServer:
-    """Creates and drops throw-away databases on the test server."""
-
-    def __init__(self, url: str) -> None:
-        self.url = make_url(url)
-        self.created: list[str] = []
-
-    def new_database(self) -> str:
-        """Create an empty, uniquely named database; returns its URL."""
-        name = f"hookline_test_{os.getpid()}_{secrets.token_hex(4)}"
-        asyncio.run(self._execute(f'CREATE DATABASE "{name}"'))
-        self.created.append(name)
-        return self.url.set(database=name).render_as_string(hide_password=False)
-
-    def drop_all(self) -> None:
-        """Drop every database this session created."""
-        for name in self.created:
-            asyncio.run(self._execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-    async def _execute(self, sql: str) -> None:
-        """Run one statement on the server's maintenance database."""
-        plain = self.url.set(drivername="postgresql").render_as_string(hide_password=False)
-        connection = await asyncpg.connect(plain)
-        try:
-            await connection.execute(sql)
-        finally:
-            await connection.close()
-
-
-def postgres_url_or_skip() -> str:
-    """The PostgreSQL server URL the environment names, or a skip saying how to name one."""
-    url = os.environ.get(POSTGRES_ENV)
-    if not url:
-        pytest.skip(f"{POSTGRES_ENV} is not set; set it to a PostgreSQL server URL to run these tests")
-    return url
-
-
-@contextlib.contextmanager
-def fresh_postgres_database() -> Iterator[str]:
-    """The URL of a new database on the server the environment names (dropped afterwards), or a skip."""
-    server = PostgresServer(postgres_url_or_skip())
-    try:
-        yield server.new_database()
-    finally:
-        server.drop_all()
+from tests._factories import make_flow
+from tests._postgres import BACKENDS, PostgresServer, postgres_url_or_skip
 
 
 @pytest.fixture(scope="session")
@@ -135,3 +77,11 @@ async def second_store(store: SqlStore, store_url: str) -> AsyncIterator[SqlStor
     opened = await open_store(store_url, migrate=False)
     yield opened
     await opened.close()
+
+
+@pytest.fixture
+async def flow(store: SqlStore) -> Flow:
+    """An enabled flow (`make_flow()`, key `orders`) already stored."""
+    stored = make_flow()
+    await store.add_flow(stored)
+    return stored

@@ -12,7 +12,7 @@ from hookline.ids import new_id
 from hookline.queue.janitor import CAPTURES_KEPT, Janitor
 from hookline.store.base import Capture
 from hookline.store.sql_store import SqlStore
-from tests.contract.test_store import make_flow
+from tests._factories import make_flow
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 REQUEST = {"method": "POST", "headers": {"x-a": "1"}, "query": {}, "body": {"n": 1}}

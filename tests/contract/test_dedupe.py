@@ -6,25 +6,15 @@ import asyncio
 from collections import Counter
 from datetime import timedelta
 
-import pytest
-
 from hookline.ids import new_id
 from hookline.models import ExecutionStatus
 from hookline.queue.janitor import Janitor
 from hookline.store.base import DedupeHolder, DedupeKey, ExecutionFilter, Flow, Limits
 from hookline.store.sql_store import SqlStore
-from tests.contract.test_store import NOW, make_execution, make_flow
+from tests._factories import NOW, make_execution
 
 SECOND = timedelta(seconds=1)
 ANSWER = {"statusCode": 202, "headers": [{"name": "X-Order", "value": "7"}], "body": {"accepted": True}}
-
-
-@pytest.fixture
-async def flow(store: SqlStore) -> Flow:
-    """A stored workflow whose executions the tests queue."""
-    made = make_flow("deduped")
-    await store.add_flow(made)
-    return made
 
 
 def key(name: str, seconds: float = 60) -> DedupeKey:

@@ -10,8 +10,7 @@ from hookline.queue.janitor import UNATTACHED_FILES_KEPT, Janitor
 from hookline.store.base import Flow, StoredFile
 from hookline.store.sql_store import SqlStore
 from hookline.trigger.uploads import CHUNK_SIZE, FileQuota, Uploads
-from tests.contract.test_janitor import stored, with_retention
-from tests.contract.test_store import NOW, make_flow
+from tests._factories import NOW, make_flow, stored, with_retention
 
 CONTENT = bytes(range(256)) * (CHUNK_SIZE // 256 * 2 + 3)
 """Two whole chunks and a bit: the last chunk is short."""

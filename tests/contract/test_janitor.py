@@ -3,38 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
-from datetime import timedelta
 
 import pytest
 
 from hookline.models import ExecutionStatus
 from hookline.queue.janitor import Janitor
-from hookline.store.base import ExecutionFilter, Flow
+from hookline.store.base import ExecutionFilter
 from hookline.store.sql_store import SqlStore
-from tests.contract.test_store import NOW, make_execution, make_flow, make_job
-
-DAY = timedelta(days=1)
-
-
-async def stored(store: SqlStore, flow: Flow, status: ExecutionStatus, days_ago: float) -> int:
-    """Store an execution of `flow` that finished `days_ago` days before NOW; returns its id."""
-    finished = NOW - days_ago * DAY
-    execution = make_execution(
-        flow, status=status, created_at=finished, started_at=finished, finished_at=finished
-    )
-    await store.add_execution(execution, [make_job(execution)])
-    return execution.id
+from tests._factories import DAY, NOW, make_execution, make_flow, stored, with_retention
 
 
 async def remaining(store: SqlStore) -> set[int]:
     """The ids of every execution still stored."""
     return {e.id for e in await store.list_executions(ExecutionFilter(limit=1000))}
-
-
-def with_retention(flow: Flow, retention: object) -> Flow:
-    """The same flow with a retention option."""
-    return Flow(replace(flow.workflow, options={"retention": retention}), flow.nodes)
 
 
 async def test_success_days_delete_only_old_successes(store: SqlStore) -> None:

@@ -11,7 +11,7 @@ from hookline.models import ExecutionStatus
 from hookline.store.backlog import Backlog, Full
 from hookline.store.base import ExecutionFilter, Flow, Limits
 from hookline.store.sql_store import SqlStore
-from tests.contract.test_store import LEASE, NOW, make_execution, make_flow
+from tests._factories import LEASE, NOW, make_execution, make_flow
 
 LATER = NOW + timedelta(seconds=LEASE + 1)
 """When every claim made at NOW with the usual lease has lapsed."""

@@ -21,7 +21,7 @@ from hookline.store.notify import EXECUTIONS_CHANNEL, listen_dsn
 from hookline.store.schema import executions
 from hookline.store.sql_store import SqlStore, open_store
 from hookline.store.writer import Insert, Lock, Notify, Writer
-from tests.contract.test_store import NOW, make_execution, make_flow, make_job
+from tests._factories import NOW, make_execution, make_flow, make_job
 
 pytestmark = pytest.mark.postgres
 

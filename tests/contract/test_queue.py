@@ -28,8 +28,8 @@ from hookline.store.notify import EXECUTIONS_CHANNEL, Listener, listen_dsn
 from hookline.store.schema import executions
 from hookline.store.sql_store import SqlStore, open_store
 from hookline.types import JsonObject
+from tests._factories import LEASE, NOW, make_execution, make_flow, make_job
 from tests._workflows import chain as chain_json
-from tests.contract.test_store import LEASE, NOW, make_execution, make_flow, make_job
 
 LATER = NOW + timedelta(seconds=10)
 WITHIN = 5.0
@@ -97,7 +97,7 @@ def chain(*kinds: str) -> Flow:
 
 @pytest.fixture
 async def flow(store: SqlStore) -> Flow:
-    """An enabled flow of one counting node, already stored."""
+    """An enabled flow of one counting node, already stored (here in place of the conftest's `flow`)."""
     stored = chain("queue-step")
     await store.add_flow(stored)
     return stored

@@ -8,82 +8,13 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from sqlalchemy import exc
+from sqlalchemy import event, exc
 
 from hookline.errors import RejectedRequest, StorageUnavailable
-from hookline.ids import new_id
-from hookline.models import Execution, ExecutionStatus, Job, JobStatus, Node, Workflow
+from hookline.models import ExecutionStatus, JobStatus
 from hookline.store.base import ExecutionFilter, Flow
 from hookline.store.sql_store import SqlStore, open_store
-
-NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-LEASE = 30.0
-
-
-def make_flow(key: str = "orders", *, enabled: bool = True, title: str = "Orders") -> Flow:
-    """A workflow version with a head node and one branch node."""
-    workflow = Workflow(
-        id=new_id(),
-        key=key,
-        title=title,
-        sync=True,
-        enabled=enabled,
-        description="paid orders",
-        config={"request": {"body": [{"key": "order.id", "alias": "Order"}]}, "basicAuthentication": False},
-        options={"timeout": 5000},
-        created_at=NOW,
-        updated_at=NOW,
-    )
-    head = Node(id=new_id(), workflow_id=workflow.id, key="paid", type="condition", config={"a": 1})
-    branch = Node(
-        id=new_id(),
-        workflow_id=workflow.id,
-        key="ok",
-        type="response",
-        title="OK",
-        config={"statusCode": 200},
-        upstream_id=head.id,
-        branch_index=1,
-    )
-    return Flow(workflow, (head, branch))
-
-
-def make_execution(flow: Flow, **fields: Any) -> Execution:
-    """A queued execution of a flow; keyword arguments override fields."""
-    execution = Execution(
-        id=new_id(),
-        workflow_id=flow.workflow.id,
-        key=flow.workflow.key,
-        event_key=f"event-{new_id()}",
-        context={"headers": {"x-id": "1"}, "query": {}, "body": {"order": {"id": 7}}},
-        status=ExecutionStatus.QUEUED,
-        created_at=NOW,
-    )
-    return replace(execution, **fields)
-
-
-def make_job(execution: Execution, **fields: Any) -> Job:
-    """A resolved job of an execution; keyword arguments override fields."""
-    job = Job(
-        id=new_id(),
-        execution_id=execution.id,
-        node_id=42,
-        node_key="paid",
-        status=JobStatus.RESOLVED,
-        result=True,
-        meta={"branch": 1},
-        started_at=NOW,
-        finished_at=NOW + timedelta(milliseconds=3),
-    )
-    return replace(job, **fields)
-
-
-@pytest.fixture
-async def flow(store: SqlStore) -> Flow:
-    """An enabled flow already stored."""
-    stored = make_flow()
-    await store.add_flow(stored)
-    return stored
+from tests._factories import LEASE, NOW, make_execution, make_flow, make_job
 
 
 async def queue(store: SqlStore, flow: Flow, count: int) -> list[int]:
@@ -414,8 +345,20 @@ async def test_finished_execution_is_never_claimed(store: SqlStore, flow: Flow) 
 
 
 async def test_ping_answers(store: SqlStore) -> None:
-    """A reachable database answers the ping without error."""
-    await store.ping()
+    """A reachable database answers the ping: one query goes to it and comes back without error."""
+    sent: list[str] = []
+
+    def note(conn: object, cursor: object, statement: str, *rest: object) -> None:
+        sent.append(statement)
+
+    # The query is watched where it leaves for the database: a ping that asked nothing would pass unseen.
+    event.listen(store.engine.sync_engine, "after_cursor_execute", note)
+    try:
+        await store.ping()
+    finally:
+        event.remove(store.engine.sync_engine, "after_cursor_execute", note)
+    kinds = [statement.split()[0].upper() for statement in sent]
+    assert [kind for kind in kinds if kind != "BEGIN"] == ["SELECT"]  # SQLite's driver sends its BEGIN too
 
 
 async def test_closed_store_refuses_writes(store: SqlStore, flow: Flow) -> None:

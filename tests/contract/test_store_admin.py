@@ -14,19 +14,11 @@ from hookline.models import Execution, ExecutionStatus, Node
 from hookline.store.base import ExecutionFilter, Flow, RetentionRule, WorkflowFilter
 from hookline.store.schema import jobs, nodes
 from hookline.store.sql_store import SqlStore
-from tests.contract.test_store import LEASE, NOW, make_execution, make_flow, make_job
+from tests._factories import LEASE, NOW, make_execution, make_flow, make_job
 
 LATER = NOW + timedelta(hours=1)
 CUTOFF = NOW + timedelta(days=1)
 OLD = CUTOFF - timedelta(seconds=1)
-
-
-@pytest.fixture
-async def flow(store: SqlStore) -> Flow:
-    """An enabled flow already stored."""
-    stored = make_flow()
-    await store.add_flow(stored)
-    return stored
 
 
 async def add_flows(store: SqlStore, *flows: Flow) -> None:

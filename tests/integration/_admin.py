@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from hookline.api.auth import TOKEN_FILE
 from hookline.types import JsonObject
-from tests.integration.conftest import Server
+
+if TYPE_CHECKING:
+    # Only a type here: the conftest imports `authorize` for its `api` fixture.
+    from tests.integration.conftest import Server
 
 PAID = {"order": {"id": 42, "status": "paid"}}
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import socket
 import subprocess
@@ -12,6 +13,8 @@ from pathlib import Path
 from types import TracebackType
 
 import httpx
+
+from hookline.types import JsonObject
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CRASH_PLUGIN = "tests.integration._crash_plugin"
@@ -50,6 +53,14 @@ def run_cli(env: dict[str, str], *args: str) -> str:
     if done.returncode != 0:
         raise RuntimeError(f"hookline {' '.join(args)} exited {done.returncode}: {done.stderr}")
     return done.stdout
+
+
+def import_workflow(env: dict[str, str], workflow: JsonObject, folder: Path) -> str:
+    """Import workflow JSON (which names its key) through `hookline workflow import`; its key."""
+    path = folder / f"{workflow['key']}.json"
+    path.write_text(json.dumps(workflow))
+    run_cli(env, "workflow", "import", str(path))
+    return str(workflow["key"])
 
 
 class LiveServer:

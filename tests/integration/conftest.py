@@ -11,16 +11,22 @@ from typing import Any
 
 import httpx
 import pytest
+from click.testing import CliRunner, Result
 from starlette.types import ASGIApp
 
 from hookline.api.app import create_app
 from hookline.api.runtime import Runtime
+from hookline.cli import main
 from hookline.exchange import flow_from_json
 from hookline.settings import Settings
 from hookline.store.sql_store import SqlStore, open_store
-from tests.contract.conftest import BACKENDS, fresh_postgres_database
+from tests._postgres import BACKENDS, fresh_postgres_database
+from tests.integration._admin import authorize
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+Invoke = Callable[..., Result]
+"""The `run` fixture: `hookline …` with these arguments (and `input=` for stdin), its click Result."""
 
 
 def example(name: str) -> dict[str, Any]:
@@ -38,7 +44,7 @@ class Server:
         """The ASGI app itself, for what an HTTP client cannot do (such as leave mid-request)."""
 
     async def load(self, workflow: dict[str, Any]) -> str:
-        """Import a workflow (JSON, as in §7) and return its key."""
+        """Import a workflow (docs/reference/workflow-json.md) and return its key."""
         flow = flow_from_json(workflow)
         await self.runtime.store.add_flow(flow)
         self.runtime.flows.forget()
@@ -54,6 +60,25 @@ async def server(tmp_path: Path) -> AsyncIterator[Server]:
     """A running app on a fresh SQLite file, with workers that never wait long for work."""
     async with _serve(tmp_path, {}) as running:
         yield running
+
+
+@pytest.fixture
+def api(server: Server) -> Server:
+    """The running server, its client sending the admin token."""
+    return authorize(server)
+
+
+@pytest.fixture
+def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Invoke:
+    """Run `hookline …` in-process on the SQLite file in tmp_path (the one the `server` fixture uses)."""
+    monkeypatch.setenv("HOOKLINE_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("HOOKLINE_DATABASE_URL", raising=False)
+    runner = CliRunner()
+
+    def invoke(*args: str, input: str | None = None) -> Result:
+        return runner.invoke(main, list(args), input=input, catch_exceptions=False)
+
+    return invoke
 
 
 @pytest.fixture

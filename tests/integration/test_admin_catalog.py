@@ -4,16 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
-from tests.integration._admin import PAID, authorize, error_of, import_
+from tests.integration._admin import PAID, error_of, import_
 from tests.integration.conftest import Server, example
-
-
-@pytest.fixture
-def api(server: Server) -> Server:
-    """The running server, its client sending the admin token."""
-    return authorize(server)
 
 
 async def test_node_types_say_where_each_type_may_be_used(api: Server) -> None:

@@ -59,12 +59,6 @@ def test_nodes() -> Iterator[None]:
         unregister(kind.type)
 
 
-@pytest.fixture
-def api(server: Server) -> Server:
-    """The running server, its client sending the admin token."""
-    return authorize(server)
-
-
 async def run_async(api: Server, key: str, **request: Any) -> str:
     """Post to an asynchronous workflow, let the workers finish, and return the execution id."""
     response = await api.post(key, **request)

@@ -51,12 +51,6 @@ OPERATIONS = {
 }
 
 
-@pytest.fixture
-def api(server: Server) -> Server:
-    """The running server, its client sending the admin token."""
-    return authorize(server)
-
-
 # -- parse helpers -----------------------------------------------------------------------------
 
 

@@ -4,14 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration._admin import CONDITION, PAID, add_node, authorize, create, error_of, where
+from tests.integration._admin import CONDITION, PAID, add_node, create, error_of, where
 from tests.integration.conftest import Server
-
-
-@pytest.fixture
-def api(server: Server) -> Server:
-    """The running server, its client sending the admin token."""
-    return authorize(server)
 
 
 def nodes_url(workflow_id: str, node_id: str = "", action: str = "") -> str:

@@ -6,14 +6,8 @@ from typing import Any
 
 import pytest
 
-from tests.integration._admin import authorize, error_of, where
+from tests.integration._admin import error_of, where
 from tests.integration.conftest import Server
-
-
-@pytest.fixture
-def api(server: Server) -> Server:
-    """The running server, its client sending the admin token."""
-    return authorize(server)
 
 
 async def parse(api: Server, **body: Any) -> Any:

@@ -7,16 +7,10 @@ from dataclasses import replace
 import pytest
 
 from hookline.store.base import ExecutionFilter
-from tests.integration._admin import CONDITION, PAID, add_node, authorize, create, error_of, import_, where
+from tests.integration._admin import CONDITION, PAID, add_node, create, error_of, import_, where
 from tests.integration.conftest import Server, example
 
 AUTH = ("shop", "s3cret")
-
-
-@pytest.fixture
-def api(server: Server) -> Server:
-    """The running server, its client sending the admin token."""
-    return authorize(server)
 
 
 async def test_create_gives_a_disabled_version_with_a_generated_key_and_its_url(api: Server) -> None:

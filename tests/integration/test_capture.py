@@ -12,9 +12,9 @@ import pytest
 from hookline.api.auth import TOKEN_FILE
 from hookline.store.base import ExecutionFilter
 from hookline.trigger.context import REDACTED
+from tests._waiting import wait_until
 from tests._workflows import chain
 from tests.integration.conftest import Server, example
-from tests.integration.test_crash import wait_until
 
 AUTH = ("shop", "s3cret")
 PAID = {"order": {"id": 42, "status": "paid"}, "items": [{"sku": "a"}, {"sku": "b"}]}

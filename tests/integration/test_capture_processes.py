@@ -13,8 +13,9 @@ import pytest
 
 from hookline.store.base import ExecutionFilter
 from hookline.store.sql_store import SqlStore, open_store
-from tests.integration._live_server import REPO_ROOT, LiveServer, hookline_env
-from tests.integration.test_crash import chain, import_workflow, wait_until
+from tests._waiting import wait_until
+from tests._workflows import chain
+from tests.integration._live_server import REPO_ROOT, LiveServer, hookline_env, import_workflow
 
 pytestmark = [pytest.mark.slow]
 
@@ -56,7 +57,7 @@ async def test_a_capture_armed_through_one_server_takes_a_request_sent_to_anothe
         HOOKLINE_ADMIN_TOKEN=TOKEN,
         HOOKLINE_CACHE_SECONDS="60",
     )
-    key = import_workflow(env, chain("listened", ("crash-work", {"seconds": 0.001})), tmp_path)
+    key = import_workflow(env, chain(("crash-work", {"seconds": 0.001}), key="listened"), tmp_path)
     flow = await postgres_store.get_current_flow(key)
     assert flow is not None
     first, second = (LiveServer(env, tmp_path / f"serve{i}.log", ("serve", "--no-worker")) for i in range(2))
@@ -87,7 +88,7 @@ async def test_a_capture_armed_through_one_server_takes_a_request_sent_to_anothe
 async def test_the_cli_captures_a_request_sent_to_a_server_on_the_same_sqlite_file(tmp_path: Path) -> None:
     """`hookline workflow capture` arms on the SQLite file; the running server captures the request."""
     env = hookline_env(tmp_path / "data")
-    key = import_workflow(env, chain("listened-sqlite", ("crash-work", {"seconds": 0.001})), tmp_path)
+    key = import_workflow(env, chain(("crash-work", {"seconds": 0.001}), key="listened-sqlite"), tmp_path)
     store = await open_store(f"sqlite:///{tmp_path / 'data' / 'hookline.db'}", migrate=False)
     async with LiveServer(env, tmp_path / "serve.log") as server, httpx.AsyncClient(timeout=30) as client:
         await server.start()
@@ -134,7 +135,7 @@ async def test_the_cli_captures_a_request_sent_to_a_server_on_the_same_sqlite_fi
 def test_the_cli_exits_6_when_nothing_came_in_time(tmp_path: Path) -> None:
     """No request within `--timeout`: `{"status": "expired"}` and exit code 6; an unknown key exits 3."""
     env = hookline_env(tmp_path / "data")
-    key = import_workflow(env, chain("quiet"), tmp_path)
+    key = import_workflow(env, chain(key="quiet"), tmp_path)
     command = [sys.executable, "-m", "hookline", "workflow", "capture"]
     expired = _run([*command, key, "--timeout", "1", "--json"], env)
     assert expired.returncode == 6, expired.stderr

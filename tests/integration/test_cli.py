@@ -4,30 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
 
-from hookline.cli import main
-from tests.integration.conftest import EXAMPLES, Server, example
-
-Invoke = Callable[..., Result]
-
-
-@pytest.fixture
-def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Invoke:
-    """Run `hookline …` with its data folder in tmp_path; returns the click Result."""
-    monkeypatch.setenv("HOOKLINE_DATA_DIR", str(tmp_path))
-    monkeypatch.delenv("HOOKLINE_DATABASE_URL", raising=False)
-    runner = CliRunner()
-
-    def invoke(*args: str, input: str | None = None) -> Result:
-        return runner.invoke(main, list(args), input=input, catch_exceptions=False)
-
-    return invoke
+from tests.integration.conftest import EXAMPLES, Invoke, Server, example
 
 
 def test_import_prints_key_id_and_webhook_url(run: Invoke) -> None:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
-from hookline.cli import main
 from hookline.engine.flows import FlowCache
 from hookline.errors import Problem
 from hookline.models import ExecutionStatus, JobStatus
@@ -19,9 +18,9 @@ from hookline.nodes.base import NodeContext, NodeType, Outcome
 from hookline.nodes.registry import register, unregister
 from hookline.queue.worker import WorkerPool
 from hookline.types import JsonObject
-from tests.integration.conftest import EXAMPLES, Server, example
+from tests._workflows import chain
+from tests.integration.conftest import EXAMPLES, Invoke, Server, example
 
-Invoke = Callable[..., Result]
 QUEUED_NOTE = "queued; a running `hookline serve` or `hookline worker` runs it"
 
 
@@ -74,31 +73,9 @@ def test_nodes() -> Iterator[None]:
         unregister(kind.type)
 
 
-@pytest.fixture
-def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Invoke:
-    """Run `hookline …` on the SQLite file in tmp_path (the one the `server` fixture uses)."""
-    monkeypatch.setenv("HOOKLINE_DATA_DIR", str(tmp_path))
-    monkeypatch.delenv("HOOKLINE_DATABASE_URL", raising=False)
-    runner = CliRunner()
-
-    def invoke(*args: str, input: str | None = None) -> Result:
-        return runner.invoke(main, list(args), input=input, catch_exceptions=False)
-
-    return invoke
-
-
 async def cli(run: Invoke, *args: str) -> Result:
     """Run the CLI beside a running server: the CLI runs its own event loop, so in a thread."""
     return await asyncio.to_thread(run, *args)
-
-
-def chain(*kinds: str, sync: bool = False, key: str = "chain") -> dict[str, Any]:
-    """An enabled workflow whose nodes `n0`, `n1`, … of the given types form one chain."""
-    nodes = [
-        {"key": f"n{i}", "type": kind, "upstream": f"n{i - 1}" if i else None, "branchIndex": None}
-        for i, kind in enumerate(kinds)
-    ]
-    return {"key": key, "title": "chain", "sync": sync, "enabled": True, "config": {}, "nodes": nodes}
 
 
 def import_json(run: Invoke, tmp_path: Path, workflow: dict[str, Any]) -> Result:

@@ -1,4 +1,7 @@
-"""A live server loses its PostgreSQL for a while under load: 503s, not ready, then back by itself (§3.6)."""
+"""A live server loses its PostgreSQL for a while under load: 503s, not ready, then back by itself.
+
+The contract: docs/reference/status-codes.md (503) and docs/deploy.md#what-happens-when-things-fail.
+"""
 
 from __future__ import annotations
 
@@ -17,11 +20,12 @@ from sqlalchemy.engine import make_url
 
 from hookline.models import Execution, ExecutionStatus
 from hookline.store.sql_store import SqlStore
+from tests._waiting import wait_until
+from tests.integration._executions import all_executions, job_counts, nothing_runnable
 from tests.integration._live_server import LiveServer, hookline_env, run_cli
 from tests.integration._load import Outcomes, SteadyLoad
 from tests.integration._tcp_proxy import TcpProxy
 from tests.integration.conftest import EXAMPLES, example
-from tests.integration.test_crash import all_executions, job_counts, nothing_runnable, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 

@@ -1,4 +1,4 @@
-"""Idempotency through HTTP (§5.2, `options.dedupe`): a duplicate runs nothing and gets the original's answer.
+"""Idempotency through HTTP (docs/idempotency.md): a duplicate runs nothing and gets the original's answer.
 
 Most tests run on SQLite and on PostgreSQL (when HOOKLINE_TEST_POSTGRES_URL is set).
 """

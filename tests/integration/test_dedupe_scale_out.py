@@ -12,8 +12,8 @@ import pytest
 
 from hookline.store.base import ExecutionFilter
 from hookline.store.sql_store import SqlStore
-from tests.integration._live_server import LiveServer, hookline_env, run_cli
-from tests.integration.test_crash import chain, import_workflow
+from tests._workflows import chain
+from tests.integration._live_server import LiveServer, hookline_env, import_workflow, run_cli
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -29,10 +29,10 @@ def workflows() -> list[dict[str, Any]]:
         "headers": [{"name": "X-N", "value": "{{$context.body.n}}"}],
         "body": {"n": "{{$context.body.n}}"},
     }
-    queued = chain("dedupe-async", ("crash-work", {"seconds": 0.001}))
+    queued = chain(("crash-work", {"seconds": 0.001}), key="dedupe-async")
     queued["config"] = {"response": {"statusCode": 202, **answer}}
-    ran = chain("dedupe-sync", ("crash-work", {"seconds": 0.01}), ("response", {"statusCode": 201, **answer}))
-    ran["sync"] = True
+    work, respond = ("crash-work", {"seconds": 0.01}), ("response", {"statusCode": 201, **answer})
+    ran = chain(work, respond, sync=True, key="dedupe-sync")
     dedupe = {"dedupe": {"source": "headers.idempotency-key"}}
     return [{**queued, "options": dedupe}, {**ran, "options": dedupe}]
 

@@ -12,16 +12,11 @@ from sqlalchemy import text
 
 from hookline.models import ExecutionStatus
 from hookline.store.sql_store import SqlStore
-from tests.integration._live_server import LiveServer, hookline_env
+from tests._waiting import wait_until
+from tests._workflows import chain
+from tests.integration._executions import all_executions, job_counts, nothing_runnable
+from tests.integration._live_server import LiveServer, hookline_env, import_workflow
 from tests.integration._load import SteadyLoad
-from tests.integration.test_crash import (
-    all_executions,
-    chain,
-    import_workflow,
-    job_counts,
-    nothing_runnable,
-    wait_until,
-)
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -51,7 +46,7 @@ async def test_sigterm_under_load_hands_running_executions_over_and_exits_0(
         HOOKLINE_WORKERS=str(WORKERS),
     )
     steps = [("crash-work", {"seconds": NODE_SECONDS})] * NODES
-    key = import_workflow(env, chain("slow-steps", *steps), tmp_path)
+    key = import_workflow(env, chain(*steps, key="slow-steps"), tmp_path)
     leaving, staying = (LiveServer(env, tmp_path / f"{name}.log") for name in ("leaving", "staying"))
     async with leaving, staying:
         await leaving.start()

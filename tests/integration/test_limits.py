@@ -1,4 +1,6 @@
-"""Back-pressure options through HTTP (§5.2, §6.4): `queueLimit` answers 429, `concurrency` bounds runs.
+"""Back-pressure options through HTTP: `queueLimit` answers 429, `concurrency` bounds runs.
+
+The contract: docs/reference/execution.md#concurrency and docs/reference/limits.md.
 
 The asynchronous tests run on SQLite and on PostgreSQL (when HOOKLINE_TEST_POSTGRES_URL is set).
 """
@@ -6,7 +8,7 @@ The asynchronous tests run on SQLite and on PostgreSQL (when HOOKLINE_TEST_POSTG
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -22,6 +24,7 @@ from hookline.queue.worker import WorkerPool
 from hookline.store.base import ExecutionFilter
 from hookline.store.sql_store import SqlStore
 from hookline.types import JsonObject
+from tests._waiting import wait_until
 from tests._workflows import chain
 from tests.integration.conftest import Server
 
@@ -81,16 +84,6 @@ def limit_nodes() -> Iterator[None]:
 def limited(*kinds: str, sync: bool = False, **options: int) -> JsonObject:
     """Workflow JSON chaining nodes of these types, with these options (e.g. queueLimit=2)."""
     return {**chain(*kinds, sync=sync), "options": options}
-
-
-async def wait_until(check: Callable[[], Awaitable[bool]], what: str) -> None:
-    """Poll `check` (the store, which the workers change) until it holds; fail after WITHIN seconds."""
-    try:
-        async with asyncio.timeout(WITHIN):
-            while not await check():  # noqa: ASYNC110 (state in the database, no event to await)
-                await asyncio.sleep(0.02)
-    except TimeoutError:
-        pytest.fail(f"timed out waiting until {what}")
 
 
 async def statuses(store: SqlStore, key: str) -> list[ExecutionStatus]:
@@ -289,7 +282,7 @@ async def test_concurrency_one_runs_one_at_a_time_while_others_run(
         async def free_ones_done() -> bool:
             return await statuses(store, free) == [ExecutionStatus.RESOLVED] * 4
 
-        await wait_until(free_ones_done, "the other workflow's executions resolved")
+        await wait_until(free_ones_done, "the other workflow's executions resolved", WITHIN)
         assert await statuses(store, key) == [
             ExecutionStatus.STARTED,
             ExecutionStatus.QUEUED,
@@ -302,7 +295,7 @@ async def test_concurrency_one_runs_one_at_a_time_while_others_run(
         async def limited_ones_done() -> bool:
             return await statuses(store, key) == [ExecutionStatus.RESOLVED] * 3
 
-        await wait_until(limited_ones_done, "the limited executions resolved")
+        await wait_until(limited_ones_done, "the limited executions resolved", WITHIN)
         assert HoldNode.most_running == 1
 
 
@@ -317,7 +310,7 @@ async def test_concurrency_two_runs_two_at_once(make_server: Any, database: dict
         async def two_running() -> bool:
             return (await statuses(store, key)).count(ExecutionStatus.STARTED) == 2 and HoldNode.running == 2
 
-        await wait_until(two_running, "two executions run")
+        await wait_until(two_running, "two executions run", WITHIN)
         # However hard another worker asks, the key has no place left.
         assert await store.claim_executions("probe", limit=5, lease_seconds=5.0, now=datetime.now(UTC)) == []
         assert (await statuses(store, key)).count(ExecutionStatus.QUEUED) == 3
@@ -326,7 +319,7 @@ async def test_concurrency_two_runs_two_at_once(make_server: Any, database: dict
         async def all_done() -> bool:
             return await statuses(store, key) == [ExecutionStatus.RESOLVED] * 5
 
-        await wait_until(all_done, "every execution resolved")
+        await wait_until(all_done, "every execution resolved", WITHIN)
         assert HoldNode.most_running == 2
 
 
@@ -359,7 +352,7 @@ async def test_sync_workflows_without_the_option_run_side_by_side(make_server: A
         async def three_in_flight() -> bool:
             return HoldNode.running == 3
 
-        await wait_until(three_in_flight, "three runs are in flight")
+        await wait_until(three_in_flight, "three runs are in flight", WITHIN)
         HoldNode.release.set()
         answers: list[httpx.Response] = await asyncio.wait_for(asyncio.gather(*calls), WITHIN)
         assert [a.status_code for a in answers] == [200] * 3

@@ -12,8 +12,10 @@ import pytest
 from hookline.models import ExecutionStatus
 from hookline.store.base import ExecutionFilter
 from hookline.store.sql_store import open_store
-from tests.integration._live_server import CRASH_PLUGIN, LiveServer, hookline_env, run_cli
-from tests.integration.test_crash import chain, import_workflow, nothing_runnable, wait_until
+from tests._waiting import wait_until
+from tests._workflows import chain
+from tests.integration._executions import nothing_runnable
+from tests.integration._live_server import CRASH_PLUGIN, LiveServer, hookline_env, import_workflow, run_cli
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -76,9 +78,9 @@ async def test_concurrency_one_holds_across_two_worker_processes(tmp_path: Path,
     log, gate = tmp_path / "overlap.log", tmp_path / "gate"
     node = {"log": str(log), "gate": str(gate), "free": FREE_RUNS}
     key = import_workflow(
-        env, {**chain("one-at-a-time", ("limit-overlap", node)), "options": {"concurrency": 1}}, tmp_path
+        env, {**chain(("limit-overlap", node), key="one-at-a-time"), "options": {"concurrency": 1}}, tmp_path
     )
-    other = import_workflow(env, chain("other", ("crash-work", {"seconds": 0.05})), tmp_path)
+    other = import_workflow(env, chain(("crash-work", {"seconds": 0.05}), key="other"), tmp_path)
     accepting = LiveServer(env, tmp_path / "serve.log", ("serve", "--no-worker"))
     first, second = (
         LiveServer(env, tmp_path / f"worker-{n}.log", ("worker", "--workers", "4")) for n in "ab"
@@ -123,7 +125,7 @@ async def test_queue_limit_holds_across_two_accepting_processes(tmp_path: Path, 
     """Requests racing into two servers for a workflow with queueLimit 10 get exactly 10 accepted."""
     env = environment(tmp_path, postgres_url)
     key = import_workflow(
-        env, {**chain("bounded", ("crash-work", {})), "options": {"queueLimit": 10}}, tmp_path
+        env, {**chain(("crash-work", {}), key="bounded"), "options": {"queueLimit": 10}}, tmp_path
     )
     servers = [LiveServer(env, tmp_path / f"serve{i}.log", ("serve", "--no-worker")) for i in range(2)]
     try:

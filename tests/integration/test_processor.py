@@ -13,6 +13,7 @@ from hookline.models import JobStatus
 from hookline.nodes.base import NodeContext, NodeType, Outcome
 from hookline.nodes.registry import register, unregister
 from hookline.types import JsonObject
+from tests._workflows import condition, node, respond, sync_workflow
 from tests.integration.conftest import Server
 
 
@@ -76,43 +77,6 @@ def test_nodes() -> Iterator[None]:
     yield
     for kind in kinds:
         unregister(kind.type)
-
-
-def node(
-    key: str, kind: str, upstream: str | None = None, branch: int | None = None, **config: Any
-) -> JsonObject:
-    """A node in workflow JSON."""
-    return {"key": key, "type": kind, "upstream": upstream, "branchIndex": branch, "config": config}
-
-
-def condition(
-    key: str, left: str, right: Any, upstream: str | None = None, branch: int | None = None
-) -> JsonObject:
-    """A condition node `left == right` in workflow JSON."""
-    calculation = {"calculator": "equal", "operands": [left, right]}
-    return node(
-        key, "condition", upstream, branch, rejectOnFalse=False, engine="basic", calculation=calculation
-    )
-
-
-def respond(
-    key: str, upstream: str, branch: int | None = None, status: int = 200, body: Any = None
-) -> JsonObject:
-    """A Response node in workflow JSON."""
-    return node(key, "response", upstream, branch, statusCode=status, body=body)
-
-
-def sync_workflow(*nodes: JsonObject, options: JsonObject | None = None) -> JsonObject:
-    """A synchronous webhook workflow made of these nodes."""
-    return {
-        "title": "test",
-        "type": "webhook",
-        "sync": True,
-        "enabled": True,
-        "config": {},
-        "options": options or {},
-        "nodes": list(nodes),
-    }
 
 
 async def _run(server: Server, workflow: JsonObject, body: Any) -> tuple[Any, list[str]]:

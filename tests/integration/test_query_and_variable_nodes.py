@@ -14,9 +14,9 @@ from hookline.ids import new_id
 from hookline.models import Execution, ExecutionStatus, Job, JobStatus
 from hookline.nodes.variable import ASSIGNS
 from hookline.types import JsonObject
+from tests._workflows import condition, node, respond, sync_workflow
 from tests.integration._admin import authorize, create, error_of, where
 from tests.integration.conftest import Server
-from tests.integration.test_processor import condition, node, respond, sync_workflow
 
 ORDER = {
     "id": 7,

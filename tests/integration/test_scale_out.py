@@ -13,8 +13,10 @@ import pytest
 from hookline.models import ExecutionStatus
 from hookline.store.base import ExecutionFilter
 from hookline.store.sql_store import open_store
-from tests.integration._live_server import LiveServer, hookline_env, run_cli
-from tests.integration.test_crash import chain, import_workflow, nothing_runnable, wait_until
+from tests._waiting import wait_until
+from tests._workflows import chain
+from tests.integration._executions import nothing_runnable
+from tests.integration._live_server import LiveServer, hookline_env, import_workflow, run_cli
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -28,7 +30,7 @@ async def test_two_servers_and_two_workers_run_each_accepted_request_exactly_onc
     """Requests spread over two accepting servers run once each on two workers: no loss, no rerun."""
     env = hookline_env(tmp_path / "data", HOOKLINE_DATABASE_URL=postgres_url, HOOKLINE_ADMIN_TOKEN="t")
     run_cli(env, "migrate")
-    key = import_workflow(env, chain("spread", *[("crash-work", {"seconds": 0.001})] * NODES), tmp_path)
+    key = import_workflow(env, chain(*[("crash-work", {"seconds": 0.001})] * NODES, key="spread"), tmp_path)
     servers = [LiveServer(env, tmp_path / f"serve{i}.log", ("serve", "--no-worker")) for i in range(2)]
     workers = [LiveServer(env, tmp_path / f"worker{i}.log", ("worker", "--workers", "8")) for i in range(2)]
     processes = [*servers, *workers]

@@ -1,4 +1,4 @@
-"""Every status code of SPEC §3.6 that the webhook trigger gives, through real HTTP requests."""
+"""Every status code of docs/reference/status-codes.md that the webhook trigger gives, through real HTTP."""
 
 from __future__ import annotations
 

@@ -12,8 +12,9 @@ from sqlalchemy import text
 
 from hookline.models import ExecutionStatus
 from hookline.store.sql_store import SqlStore
-from tests.integration._live_server import LiveServer, hookline_env
-from tests.integration.test_crash import chain, import_workflow, wait_until
+from tests._waiting import wait_until
+from tests._workflows import chain
+from tests.integration._live_server import LiveServer, hookline_env, import_workflow
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -31,7 +32,7 @@ async def test_a_killed_workers_executions_resume_elsewhere_after_the_lease(
     )
     log, marker = tmp_path / "nodes.log", tmp_path / "marker"
     append, block = ("crash-append", {"log": str(log)}), ("crash-block", {"marker": str(marker)})
-    key = import_workflow(env, chain("worker-death", append, append, block, append), tmp_path)
+    key = import_workflow(env, chain(append, append, block, append, key="worker-death"), tmp_path)
     accepting = LiveServer(env, tmp_path / "serve.log", ("serve", "--no-worker"))
     doomed = LiveServer(env, tmp_path / "doomed.log", ("worker", "--workers", "8"))
     survivor = LiveServer(env, tmp_path / "survivor.log", ("worker", "--workers", "8"))

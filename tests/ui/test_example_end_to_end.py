@@ -1,4 +1,5 @@
-"""The SPEC §7 example built from nothing in the browser, called over HTTP, and inspected in the UI.
+"""The example workflow (docs/reference/workflow-json.md#example) built from nothing in the browser,
+called over HTTP, and inspected in the UI.
 
 Everything a person does here goes through the UI; the HTTP client only plays the outside caller.
 """
@@ -90,7 +91,7 @@ def node_card(page: Page, key_or_title: str) -> Locator:
 
 
 def test_the_sync_example_is_built_called_and_inspected_in_the_ui(signed_in: Page) -> None:
-    """Build SPEC §7's sync example in the UI only; both branches answer right; both runs show their jobs."""
+    """Build the sync example in the UI only; both branches answer right; both runs show their jobs."""
     page = signed_in
     title = f"Order paid {uuid.uuid4().hex[:6]}"
     create_workflow(page, title, "Synchronous")

@@ -13,7 +13,7 @@ from tests.ui.conftest import screenshot
 
 BODY_ITEMS = [{"key": "order.status", "alias": "Order status"}, {"key": "order.id", "alias": "Order id"}]
 
-# The node configs of the example workflow in SPEC §7.
+# The node configs of the example workflow (docs/reference/workflow-json.md#example).
 PAID_CONDITION = {
     "rejectOnFalse": False,
     "engine": "basic",
@@ -56,7 +56,7 @@ def _exported_nodes(api: httpx.Client, workflow: dict[str, Any]) -> dict[tuple[s
 
 
 def test_building_the_spec_example_saves_the_spec_configs(signed_in: Page, api: httpx.Client) -> None:
-    """A condition and two responses built with the forms and the picker save exactly SPEC §7's configs."""
+    """A condition and two responses built with the forms and the picker save exactly the configs above."""
     page = signed_in
     workflow = _workflow(api, "Order paid (drawers)", sync=True)
     _open(page, workflow)

@@ -33,8 +33,11 @@ def test_auth_off_lets_every_request_in(setting: Any) -> None:
 
 
 def test_right_credentials_pass() -> None:
-    """The configured username and password are accepted."""
-    check_basic_auth(basic("webhook:s3cret"), SETTING)
+    """The configured username and password are accepted, where the same pair one character off is not."""
+    check_basic_auth(basic("webhook:s3cret"), SETTING)  # a refusal raises RejectedRequest
+    # The same check refuses its near misses, so the pass above is a match and not a door left open.
+    for near_miss in ("webhook:s3cre", "webhook:s3cret ", "webhoo:s3cret", "Webhook:s3cret"):
+        assert rejection(basic(near_miss)).code == "unauthorized", near_miss
 
 
 def test_scheme_is_case_insensitive_and_padding_optional() -> None:

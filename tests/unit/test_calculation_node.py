@@ -8,7 +8,7 @@ from hookline.errors import Problem
 from hookline.models import JobStatus
 from hookline.nodes.calculation import CalculationNode
 from hookline.nodes.registry import node_type
-from tests.unit.test_nodes import FakeContext
+from tests.unit._nodes import FakeContext
 
 NODE = CalculationNode()
 CTX = FakeContext({"$context": {"body": {"price": "10.00", "qty": 3}}, "$jobsMapByNodeKey": {"tax": 0.2}})

@@ -11,7 +11,7 @@ from hookline.models import JobStatus
 from hookline.nodes.base import Outcome
 from hookline.nodes.condition import ConditionNode
 from hookline.nodes.multi_conditions import MultiConditionsNode
-from tests.unit.test_nodes import UNPAID, FakeContext
+from tests.unit._nodes import UNPAID, FakeContext
 
 ENGINES = ["math.js", "formula.js"]
 ORDER = {"total": "120.50", "items": [{"sku": "a"}], "note": "", "status": "paid"}

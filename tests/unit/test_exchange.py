@@ -1,4 +1,7 @@
-"""Tests for workflow JSON: importing a file into a Flow and exporting it back (SPEC §7)."""
+"""Tests for workflow JSON: importing a file into a Flow and exporting it back.
+
+The contract: docs/reference/workflow-json.md.
+"""
 
 from __future__ import annotations
 
@@ -54,14 +57,14 @@ CONDITION = {"calculation": {"group": {"type": "and", "calculations": []}}}
 
 
 def example(**changes: Any) -> dict[str, Any]:
-    """A deep copy of the SPEC example with some top-level fields replaced."""
+    """A deep copy of the example (docs/reference/workflow-json.md#example) with some fields replaced."""
     data = copy.deepcopy(SPEC_EXAMPLE)
     data.update(changes)
     return data
 
 
 def with_nodes(*extra: dict[str, Any], sync: bool = True) -> dict[str, Any]:
-    """The SPEC example with more nodes appended."""
+    """The example workflow with more nodes appended."""
     data = example(sync=sync)
     data["nodes"].extend(extra)
     return data
@@ -96,7 +99,7 @@ def shape(flow: Flow) -> dict[str, Any]:
 
 
 def test_spec_example_round_trips_exactly() -> None:
-    """Exporting the imported SPEC example (secrets included) gives the same JSON back."""
+    """Exporting the imported example workflow (secrets included) gives the same JSON back."""
     assert flow_to_json(flow_from_json(example()), include_secrets=True) == SPEC_EXAMPLE
 
 
@@ -225,7 +228,10 @@ def test_import_does_not_share_dicts_with_its_input() -> None:
     ],
 )
 def test_bad_graphs_are_rejected_naming_the_node(extra: dict[str, Any], where: str, words: str) -> None:
-    """Each shape §7 rejects raises InvalidWorkflow with a problem at the offending node."""
+    """Each shape the graph rules refuse raises InvalidWorkflow with a problem at the offending node.
+
+    The rules: docs/reference/workflow-json.md#nodes.
+    """
     problems = problems_of(with_nodes(extra))
     assert any(p.where == where and words in p.message for p in problems), problems
 
@@ -248,7 +254,7 @@ def test_a_cycle_is_rejected_naming_its_nodes() -> None:
 
 
 def test_response_node_in_async_workflow_is_rejected() -> None:
-    """The SPEC example made asynchronous is refused at both Response nodes."""
+    """The example workflow made asynchronous is refused at both Response nodes."""
     problems = problems_of(example(sync=False))
     message = "Response nodes can only be used in synchronous workflows"
     assert problems == [Problem("nodes[ok]", message), Problem("nodes[no]", message)]

@@ -13,7 +13,7 @@ from hookline.nodes._query_engines import run_query
 from hookline.nodes._query_limits import QueryLimits, QueryTooCostly, fits
 from hookline.nodes.json_query import JsonQueryNode, apply_model, model_fields
 from hookline.nodes.registry import node_type
-from tests.unit.test_nodes import FakeContext
+from tests.unit._nodes import FakeContext
 
 ORDER = {
     "id": 7,

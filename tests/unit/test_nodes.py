@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
 from hookline.engine.calculators import CalculationError
-from hookline.engine.templates import render
 from hookline.errors import NodeError, Problem
-from hookline.models import Answer, JobStatus, Node, Workflow
+from hookline.models import Answer, JobStatus
 from hookline.nodes import registry
 from hookline.nodes.base import NodeType, Outcome
 from hookline.nodes.condition import ConditionNode
@@ -19,35 +16,12 @@ from hookline.nodes.end import EndNode
 from hookline.nodes.multi_conditions import MultiConditionsNode
 from hookline.nodes.response import ResponseNode
 from hookline.trigger.fields import NAME_RULE
-from hookline.types import JsonObject, JsonValue
-
-
-@dataclass
-class FakeContext:
-    """A NodeContext over a fixed scope that renders with the real template engine."""
-
-    scope: Mapping[str, Any]
-    workflow: Workflow = field(default_factory=lambda: Workflow(id=1, key="wf", title="Test", sync=True))
-    node: Node = field(default_factory=lambda: Node(id=1, workflow_id=1, key="n1", type="test"))
-
-    def render(self, value: JsonValue) -> JsonValue:
-        """Resolve placeholders against the scope."""
-        return render(value, self.scope)
-
+from hookline.types import JsonObject
+from tests.unit._nodes import BROKEN, PAID, UNPAID, FakeContext, calc
 
 BODY = {"order": {"id": 42, "status": "paid", "total": "19.90"}, "items": [{"sku": "a"}, {"sku": "b"}]}
 CTX = FakeContext({"$context": {"body": BODY, "headers": {"x-trace": "t-1"}, "query": {}}})
-
-
-def calc(calculator: str, a: Any, b: Any) -> JsonObject:
-    """An `and` group holding one calculation item."""
-    return {"group": {"type": "and", "calculations": [{"calculator": calculator, "operands": [a, b]}]}}
-
-
 ENGINE_LIST = 'must be one of "basic", "math.js", "formula.js"'
-PAID = calc("equal", "{{$context.body.order.status}}", "paid")
-UNPAID = calc("equal", "{{$context.body.order.status}}", "open")
-BROKEN = calc("includes", "{{$context.body.missing}}", "x")
 
 
 # --- condition --------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Tests for the variable scope of an execution (SPEC §2 roots)."""
+"""Tests for the variable scope of an execution (docs/reference/templates.md#the-variables)."""
 
 from __future__ import annotations
 

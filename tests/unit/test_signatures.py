@@ -21,11 +21,12 @@ import pytest
 import stripe
 from hypothesis import given
 from hypothesis import strategies as st
-from slack_sdk.signature import Clock, SignatureVerifier
+from slack_sdk.signature import SignatureVerifier
 from standardwebhooks import Webhook, WebhookVerificationError
 
 from hookline.errors import RejectedRequest
 from hookline.trigger.signatures import DEFAULT_TOLERANCE, check_signature, signature_problems
+from tests.unit._senders import FixedClock, whsec
 
 NOW = 1_767_000_000
 BODY = b'{"id": "evt_1", "object": "event", "text": "caf\xc3\xa9"}'
@@ -104,25 +105,9 @@ def sign_slack(secret: str, body: bytes, timestamp: int) -> Headers:
     return {"x-slack-signature": signature, "x-slack-request-timestamp": str(timestamp)}
 
 
-class FixedClock(Clock):
-    """A clock for slack_sdk that says it is `now`."""
-
-    def __init__(self, now: int) -> None:
-        self._now = now
-
-    def now(self) -> float:
-        """The fixed time."""
-        return self._now
-
-
 def slack_accepts(secret: str, body: bytes, headers: Headers, now: int) -> bool:
     """slack_sdk's own check, at the same `now` as hookline's."""
     return SignatureVerifier(secret, clock=FixedClock(now)).is_valid_request(body, headers)
-
-
-def whsec(key: bytes) -> str:
-    """A Standard Webhooks secret for these key bytes."""
-    return "whsec_" + b64encode(key).decode()
 
 
 SENDERS = [

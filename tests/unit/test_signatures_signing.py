@@ -16,7 +16,7 @@ from twilio.request_validator import RequestValidator
 from hookline.errors import RejectedRequest
 from hookline.trigger.signatures import check_signature
 from hookline.trigger.signing import CannotSign, sign_request, with_query
-from tests.unit.test_signatures import FixedClock, whsec
+from tests.unit._senders import FixedClock, whsec
 
 NOW = 1_767_000_000
 URL = "http://127.0.0.1:8000/api/webhook:trigger/abc"

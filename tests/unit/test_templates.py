@@ -1,4 +1,4 @@
-"""Tests for `{{ path }}` templates: paths, resolution and rendering (SPEC §2)."""
+"""Tests for `{{ path }}` templates: paths, resolution and rendering (docs/reference/templates.md)."""
 
 from __future__ import annotations
 

@@ -19,7 +19,7 @@ from hookline.nodes.base import Outcome
 from hookline.nodes.registry import node_type
 from hookline.nodes.variable import ASSIGNS, VariableNode
 from hookline.types import JsonObject, JsonValue
-from tests.unit.test_nodes import FakeContext
+from tests.unit._nodes import FakeContext
 
 CTX = FakeContext({"$context": {"body": {"total": 12.5, "order": {"id": 7}}}})
 NODE = VariableNode()

@@ -1,0 +1,104 @@
+"""Loads that end in a SIGKILL: requests sent to a live server until it is killed, and what they left."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import httpx
+import pytest
+
+from hookline.models import Execution, ExecutionStatus
+from hookline.store.base import ExecutionFilter
+from hookline.store.sql_store import SqlStore
+from tests.integration._live_server import LiveServer
+
+LEASE_SECONDS = "2"
+"""The claim lease of the killed servers: short, so that a restart takes their executions over soon."""
+
+
+@dataclass
+class Volley:
+    """What happened to a burst of requests: the accepted ones (by number) and the rest."""
+
+    accepted: dict[int, int] = field(default_factory=dict)
+    """Request number → the execution id its 2xx answer named."""
+    refused: dict[int, int] = field(default_factory=dict)
+    """Request number → a non-2xx status it was answered with."""
+    cut_off: set[int] = field(default_factory=set)
+    """Requests that got no answer at all."""
+
+
+async def send_and_kill(
+    server: LiveServer,
+    key: str,
+    *,
+    concurrency: int,
+    kill_after: int,
+    kill_when: Callable[[], Awaitable[bool]],
+    most: int = 3_000,
+) -> Volley:
+    """POST requests `{"n": i}` concurrently until the server is SIGKILLed, then return what happened.
+
+    The kill comes once `kill_after` requests were answered and `kill_when()` holds (checked every
+    10 ms), so it is not left to the machine's speed whether anything was running at that moment;
+    requests keep coming until then (at most `most`), so some are always in flight when it lands.
+    """
+    volley = Volley()
+    numbers = iter(range(most))
+    killed = asyncio.Event()
+
+    async def sender(client: httpx.AsyncClient) -> None:
+        for n in numbers:
+            if killed.is_set():
+                return
+            try:
+                response = await client.post(f"/api/webhook:trigger/{key}", json={"n": n})
+            except httpx.TransportError:
+                volley.cut_off.add(n)
+                continue
+            if response.is_success:
+                volley.accepted[n] = int(response.headers["x-hookline-execution"])
+            else:
+                volley.refused[n] = response.status_code
+
+    async def killer() -> None:
+        # The condition lives in a database another process writes: there is no event to await.
+        while len(volley.accepted) + len(volley.refused) < kill_after or not await kill_when():  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+        server.kill()
+        killed.set()
+
+    limits = httpx.Limits(max_connections=concurrency)
+    async with httpx.AsyncClient(base_url=server.url, timeout=15.0, limits=limits) as client:
+        kill = asyncio.create_task(killer())
+        await asyncio.gather(*(sender(client) for _ in range(concurrency)))
+        if not kill.done():
+            kill.cancel()
+            pytest.fail(f"sent all {most} requests before the kill condition held")
+        await kill  # a failure while watching for the kill condition is the test's failure
+    return volley
+
+
+async def some_execution_running(store: SqlStore) -> bool:
+    """True when an execution is started and has recorded at least one job (it is mid-workflow)."""
+    for execution in await store.list_executions(ExecutionFilter(status=ExecutionStatus.STARTED, limit=20)):
+        if await store.list_jobs(execution.id):
+            return True
+    return False
+
+
+def figures(volley: Volley, executions: list[Execution], jobs: dict[int, Counter[str]]) -> str:
+    """One line for the test log: what was sent, answered, cut off, found, resumed and duplicated."""
+    per_request = Counter(e.context["body"]["n"] for e in executions)
+    duplicates = sum(count - 1 for count in per_request.values())
+    duplicates += sum(count - 1 for counts in jobs.values() for count in counts.values())
+    sent = len(volley.accepted) + len(volley.refused) + len(volley.cut_off)
+    resumed = sum(1 for e in executions if e.attempt > 1)
+    return (
+        f"requests sent {sent}, 2xx {len(volley.accepted)}, other answers {len(volley.refused)}, "
+        f"cut off {len(volley.cut_off)}, executions {len(executions)}, "
+        f"resumed after restart (attempt > 1) {resumed}, duplicates {duplicates}"
+    )
