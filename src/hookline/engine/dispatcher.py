@@ -20,7 +20,7 @@ import contextlib
 import os
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from hookline.engine.flows import CompiledFlow
@@ -29,7 +29,7 @@ from hookline.engine.scope import build_scope
 from hookline.errors import RejectedRequest
 from hookline.ids import new_id
 from hookline.metrics import Metrics
-from hookline.models import Answer, Execution, ExecutionStatus
+from hookline.models import Answer, Execution, ExecutionStatus, Job
 from hookline.nodes.base import Resources
 from hookline.store.backlog import Backlog
 from hookline.store.base import DedupeHolder, DedupeKey, Limits, Store
@@ -167,8 +167,11 @@ class Dispatcher:
             env=self._env,
             observe=self._metrics.job_finished,
             resources=self._resources,
+            caller_waiting=True,
         )
         result = await processor.run()
+        if result.handoff and result.answer is not None:
+            return await self._hand_off(execution, processor.jobs, result.answer, dedupe)
         if result.timed_out:
             answer = timeout_answer(processor.timeout_ms, execution.id)
         else:
@@ -195,6 +198,24 @@ class Dispatcher:
             await self._store.add_execution(finished, processor.jobs, dedupe=held)
         self._metrics.execution_finished(finished)
         return Dispatched(finished, answer)
+
+    async def _hand_off(
+        self, execution: Execution, jobs: list[Job], answer: Answer, dedupe: RequestKey | None
+    ) -> Dispatched:
+        """Record a synchronous run that answered early queued, with its jobs, for the workers to go on.
+
+        A response that lets the workflow continue gave `answer`: the execution is committed with
+        that answer and the jobs so far before the caller hears it, so the rest cannot be lost. A
+        worker claims it (its first attempt) and resumes after the response node.
+        """
+        queued = replace(execution, status=ExecutionStatus.QUEUED, response=answer.to_json(), attempt=0)
+        if dedupe is None:
+            await self._store.add_execution(queued, jobs)
+        else:  # a duplicate within the window gets this same early answer
+            held = DedupeKey(dedupe.digest, _after(_now(), dedupe.window))
+            await self._store.add_execution(queued, jobs, dedupe=held)
+        self.wake()
+        return Dispatched(queued, answer)
 
     async def enqueue(
         self, compiled: CompiledFlow, context: JsonObject, execution_id: int | None = None

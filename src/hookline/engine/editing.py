@@ -180,7 +180,7 @@ def _attach(working: _Working, node_id: int, upstream_id: int | None, branch_ind
     node = working[node_id]
     displaced = _take_place(working, node, upstream_id, branch_index)
     if displaced is not None:
-        if _kind(node).terminal:
+        if _kind(node).ends_flow(node.config):
             message = (
                 f"{_label(node.type)} nodes must be the last step of their branch, "
                 f"but {displaced.key!r} would follow {node.key!r}"
@@ -206,7 +206,7 @@ def _take_place(
     upstream = _require(working, upstream_id)
     kind = _kind(upstream)
     if branch_index is None:
-        if kind.terminal:
+        if kind.ends_flow(upstream.config):
             message = f"nothing may follow {upstream.key!r}: a {upstream.type} node ends the execution"
             raise InvalidWorkflow([Problem(_where(node.key), message)])
         working[upstream.id] = replace(upstream, downstream_id=node.id)

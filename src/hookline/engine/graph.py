@@ -238,7 +238,7 @@ def _fits_below(link: NodeLink, upstream: NodeLink) -> str | None:
     if kind is None:
         return None  # the unknown type is reported on the upstream node itself
     if link.branch_index is None:
-        if kind.terminal:
+        if kind.ends_flow(upstream.config):
             return f"nothing may follow {upstream.key!r}: a {upstream.type} node ends the execution"
         return None
     if link.branch_index < 0 or not kind.has_branch(upstream.config, link.branch_index):

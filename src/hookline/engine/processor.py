@@ -65,6 +65,8 @@ class RunResult:
     timed_out: bool = False
     wait: Wait | None = None
     """Set when the execution waits (status `waiting`): `final_job` is then the pending job."""
+    handoff: bool = False
+    """The caller got `answer` from a response that continues: record the execution queued, unfinished."""
     final_job_exists: bool = False
     """`final_job` replaces a pending job recorded earlier (same id), rather than being new."""
 
@@ -80,6 +82,13 @@ class _Stop:
     job_exists: bool = False
     recorded: bool = False
     """`job` was recorded by an earlier run (a replayed failure inside a loop): not to record again."""
+    handoff: bool = False
+    """A response that lets the workflow continue answered the caller: the rest runs in the background."""
+
+    @property
+    def pauses(self) -> bool:
+        """The run stops here but the execution goes on later (a wait, or a handoff to the workers)."""
+        return self.wait is not None or self.handoff
 
 
 @dataclass(slots=True)
@@ -133,6 +142,9 @@ class Processor:
     """Called with every job as it finishes (metrics, logging)."""
     resources: Resources | None = None
     """What the nodes share in this process (the outbound HTTP client)."""
+    caller_waiting: bool = False
+    """A synchronous caller waits for this run's answer: retries wait in place and a response that
+    continues hands the rest over (`RunResult.handoff`). False in workers, even for a sync workflow."""
     jobs: list[Job] = field(default_factory=list)
     _done: dict[tuple[int, str], Job] = field(init=False, default_factory=dict)
     """Jobs finished by an earlier run, by node and loop frame."""
@@ -183,6 +195,8 @@ class Processor:
             return RunResult(
                 ExecutionStatus.WAITING, final_job=stop.job, wait=stop.wait, final_job_exists=stop.job_exists
             )
+        if stop.handoff:
+            return RunResult(ExecutionStatus.QUEUED, stop.answer, handoff=True)
         error = _error_text(stop.job) if stop.status is not ExecutionStatus.RESOLVED else None
         final = None if stop.recorded else stop.job
         return RunResult(stop.status, stop.answer, final, error, final_job_exists=stop.job_exists)
@@ -212,7 +226,7 @@ class Processor:
                 ExecutionStatus.WAITING, job=pending, wait=_wait_of(pending, until), job_exists=True
             ), None
         outcome, job = await self._attempt(node, pending, where)
-        while outcome.wait is not None and self.workflow.sync:
+        while outcome.wait is not None and self.caller_waiting:
             # A synchronous caller is waiting on this run: wait in place (within the workflow's
             # timeout, which the surrounding asyncio.timeout enforces) and call the node again.
             await asyncio.sleep(max(0.0, (outcome.wait.until - _now()).total_seconds()))
@@ -243,6 +257,10 @@ class Processor:
                 stop = (await self._run_chain(head, where) if head else None) or stop
             return stop, None
         await self._record(job, exists)
+        if outcome.answer is not None and self.caller_waiting:
+            # A response that lets the workflow continue: the caller is answered now, the rest runs
+            # in the background once the execution (with the jobs so far) is recorded queued.
+            return _Stop(ExecutionStatus.QUEUED, outcome.answer, job, handoff=True), None
         return None, outcome.branch
 
     async def _record(self, job: Job, exists: bool) -> None:
@@ -284,8 +302,8 @@ class Processor:
             if stop is None:
                 done += 1
                 continue
-            if stop.wait is not None or stop.job is None or stop.job.meta.get("ends"):
-                return stop  # a wait inside, or a node that ends the whole execution
+            if stop.pauses or stop.job is None or stop.job.meta.get("ends"):
+                return stop  # a wait or a handoff inside, or a node that ends the whole execution
             if not stop.recorded:
                 await self._record(stop.job, stop.job_exists)  # the loop's own job says how it ended
             if iteration.on_failure is ItemFailure.FAIL:
@@ -322,8 +340,8 @@ class Processor:
                     if stop is not None and stop.wait is not None:
                         waits.append(stop)
                         continue
-                    if stop is not None and (stop.job is None or stop.job.meta.get("ends")):
-                        return stop  # a node that ends the whole execution (an end, a response)
+                    if stop is not None and (stop.handoff or stop.job is None or stop.job.meta.get("ends")):
+                        return stop  # a node that ends the run (an end, a response) wins over the others
                     if stop is not None and stop.job is not None and not stop.recorded:
                         await self._record(stop.job, stop.job_exists)  # the fork's job says how it went
                     settled[index] = (

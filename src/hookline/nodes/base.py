@@ -194,7 +194,7 @@ class NodeType(ABC):
     async_only: ClassVar[bool] = False
     """Only allowed in asynchronous workflows (nodes that wait on purpose, such as `delay`)."""
     terminal: ClassVar[bool] = False
-    """Nothing may follow it: it always ends the execution."""
+    """Nothing may follow it, whatever its config: it always ends the execution."""
 
     @abstractmethod
     def check(self, config: JsonObject) -> list[Problem]:
@@ -203,6 +203,10 @@ class NodeType(ABC):
     def has_branch(self, config: JsonObject, index: int) -> bool:
         """Whether a branch with this index may hang below a node of this type."""
         return False
+
+    def ends_flow(self, config: JsonObject) -> bool:
+        """Whether a node with this config ends the execution, so that nothing may follow it."""
+        return self.terminal
 
     @abstractmethod
     async def run(self, config: JsonObject, ctx: NodeContext) -> Outcome:
