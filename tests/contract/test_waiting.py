@@ -114,7 +114,7 @@ async def test_a_suspended_execution_waits_unclaimed_and_another_pool_resumes_it
     await first.drain()  # runs the node once: it suspends, so nothing is left running here
     row = await claim_row(store, execution_id)
     assert row["status"] == "waiting"
-    assert (row["claimed_by"], row["claim_expires_at"], row["attempt"]) == (None, None, 0)
+    assert (row["claimed_by"], row["claim_expires_at"], row["attempt"]) == (None, None, 1)
     assert row["run_after"] > datetime.now(UTC)
     assert first.running == 0
     [pending] = await jobs_of(store, execution_id)

@@ -29,6 +29,7 @@ from sqlalchemy import (
     Select,
     String,
     bindparam,
+    case,
     func,
     literal_column,
     or_,
@@ -192,8 +193,9 @@ def _limited() -> list[ColumnElement[bool]]:
 def _claiming(chosen: Select[Any]) -> PreparedStatement:
     """UPDATE the chosen rows to `started` under this worker's claim, RETURNING them whole.
 
-    The claim clears `run_after`, counts the attempt, keeps `error` (the last attempt's reason)
-    and sets `started_at` on the first claim only.
+    The claim clears `run_after`, counts the attempt (not for a `waiting` row, which goes on with
+    the attempt it waited in), keeps `error` (the last attempt's reason) and sets `started_at` on
+    the first claim only.
     """
     return PreparedStatement(
         update(executions)
@@ -203,7 +205,8 @@ def _claiming(chosen: Select[Any]) -> PreparedStatement:
             claimed_by=bindparam("worker_id", type_=_c.claimed_by.type),
             claim_expires_at=bindparam("expires_at", type_=UtcDateTime()),
             run_after=None,
-            attempt=_c.attempt + 1,
+            # A waiting row resumes the attempt that let it wait: a wait is not an attempt.
+            attempt=_c.attempt + case((_c.status == _literal(ExecutionStatus.WAITING.value), 0), else_=1),
             started_at=func.coalesce(_c.started_at, _NOW, type_=UtcDateTime()),
         )
         .returning(*executions.c)

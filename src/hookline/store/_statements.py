@@ -212,8 +212,8 @@ def release(execution_id: int, worker_id: str, run_after: datetime, error: str |
 def suspend(execution_id: int, worker_id: str, run_after: datetime) -> Update:
     """Make this worker's `started` execution `waiting` until `run_after`, without a claim.
 
-    Its attempt count goes back by one: the claim that resumes it counts one up again, and a
-    wait is not an attempt (a long chain of waits must never use up `max_attempts`).
+    Its attempt count stays: the claim that resumes a waiting row does not count one more (a wait
+    is not an attempt, so a long chain of waits never uses up `max_attempts`).
     """
     c = executions.c
     return (
@@ -228,7 +228,6 @@ def suspend(execution_id: int, worker_id: str, run_after: datetime) -> Update:
             claimed_by=None,
             claim_expires_at=None,
             run_after=run_after,
-            attempt=c.attempt - 1,
         )
     )
 

@@ -347,9 +347,9 @@ class Store(Protocol):
     ) -> bool:
         """Record a node's pending job (insert, or replace when `job_exists`) and make the execution wait.
 
-        In one transaction: the execution becomes `waiting` until `run_after`, without a claim, and
-        its attempt count goes back by one (the claim that resumes it counts it again: a wait is
-        not an attempt). False when it was no longer `started` under this worker's claim.
+        In one transaction: the execution becomes `waiting` until `run_after`, without a claim; the
+        claim that resumes it keeps its attempt count (a wait is not an attempt). False when it was
+        no longer `started` under this worker's claim.
         """
         ...
 

@@ -354,7 +354,7 @@ class SqlStore:
     ) -> bool:
         """Record a node's pending job and make the execution `waiting` until `run_after`, together.
 
-        The claim goes (any process resumes it once due) and the attempt count goes back by one.
+        The claim goes (any process resumes it once due); resuming it is not a new attempt.
         False when it was no longer `started` under this worker's claim (canceled meanwhile);
         the pending job is recorded all the same.
         """
