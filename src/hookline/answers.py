@@ -9,16 +9,17 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 
-from hookline.engine.templates import Renderer, compile_value
 from hookline.errors import HooklineError, RejectedRequest
+from hookline.expressions.templates import Renderer, compile_value
+from hookline.header_fields import SECURITY_HEADERS, Unsendable, encode_headers
 from hookline.models import Answer, ExecutionStatus, WireForm
-from hookline.trigger.dedupe import DUPLICATE_HEADER
-from hookline.trigger.fields import SECURITY_HEADERS, Unsendable, encode_headers
 from hookline.types import JsonValue
 
 EXECUTION_HEADER = "X-Hookline-Execution"
 
 _EXECUTION = EXECUTION_HEADER.lower().encode()
+DUPLICATE_HEADER = "X-Hookline-Duplicate"
+"""Marks the answer of a duplicate, which repeats its original's answer (value `true`)."""
 _DUPLICATE = (DUPLICATE_HEADER.lower().encode(), b"true")
 _TEXT = b"text/plain; charset=utf-8"
 _JSON = b"application/json"

@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from hookline.errors import ConfigError
-from hookline.trigger.access import parse_network
+from hookline.networks import parse_network
 
 DEFAULT_DATA_DIR = "data"
 MAX_JSON_DEPTH = 200

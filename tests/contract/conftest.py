@@ -1,6 +1,6 @@
 """Fixtures that run every contract test on SQLite and, when a server is named, on PostgreSQL.
 
-Set HOOKLINE_TEST_POSTGRES_URL to include PostgreSQL (see `tests/_postgres.py`): the session
+Set HOOKLINE_TEST_POSTGRES_URL to include PostgreSQL (see `tests/_databases.py`): the session
 creates its own databases on that server and drops them at the end.
 """
 
@@ -13,8 +13,8 @@ import pytest
 
 from hookline.store.base import Flow
 from hookline.store.sql_store import SqlStore, open_store
+from tests._databases import BACKENDS, PostgresServer, postgres_url_or_skip
 from tests._factories import make_flow
-from tests._postgres import BACKENDS, PostgresServer, postgres_url_or_skip
 
 
 @pytest.fixture(scope="session")

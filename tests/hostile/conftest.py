@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from hookline.api.auth import TOKEN_FILE
-from tests._postgres import BACKENDS, fresh_postgres_database
+from tests._databases import BACKENDS, fresh_postgres_database
 from tests.hostile._health import HealthWatch
 from tests.hostile._raw import RawAnswer, exchange
 from tests.hostile._workflows import import_workflows

@@ -20,7 +20,7 @@ from hookline.cli import main
 from hookline.exchange import flow_from_json
 from hookline.settings import Settings
 from hookline.store.sql_store import SqlStore, open_store
-from tests._postgres import BACKENDS, fresh_postgres_database
+from tests._databases import BACKENDS, fresh_postgres_database
 from tests.integration._admin import authorize
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

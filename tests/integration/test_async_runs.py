@@ -11,11 +11,13 @@ from typing import Any, ClassVar
 import pytest
 from sqlalchemy import select
 
+from hookline.engine.flows import FlowCache
 from hookline.errors import Problem, StorageUnavailable
 from hookline.ids import new_id
 from hookline.models import Execution, ExecutionStatus, Job, JobStatus
 from hookline.nodes.base import NodeContext, NodeType, Outcome
 from hookline.nodes.registry import register, unregister
+from hookline.queue.worker import WorkerPool
 from hookline.store.base import ExecutionFilter
 from hookline.store.schema import executions
 from hookline.store.sql_store import open_store
@@ -114,39 +116,43 @@ async def test_workers_run_executions_concurrently(server: Server) -> None:
     assert HoldNode.most_waiting == 4
 
 
-async def test_interrupted_execution_resumes_after_its_last_finished_job(server: Server) -> None:
+async def test_interrupted_execution_resumes_after_its_last_finished_job(make_server: Any) -> None:
     """An execution cut off after its first node resumes at the second; the first never reruns."""
-    key = await server.load(chain("test-count", "test-count", "test-count"))
-    flow = await server.runtime.store.get_live_flow(key)
-    assert flow is not None
-    first = next(n for n in flow.nodes if n.key == "n0")
-    now = datetime.now(UTC)
-    execution = Execution(
-        id=new_id(),
-        workflow_id=flow.workflow.id,
-        key=key,
-        event_key="interrupted-1",
-        context={"headers": {}, "query": {}, "body": {"n": 5}},
-        status=ExecutionStatus.QUEUED,
-        created_at=now,
-    )
-    await server.runtime.store.add_execution(execution)
-    # A worker that then died: it claimed the execution and recorded the first job.
-    claimed = await server.runtime.store.claim_executions("dead-worker", limit=1, lease_seconds=60, now=now)
-    assert [c.id for c in claimed] == [execution.id]
-    done = Job(new_id(), execution.id, first.id, "n0", JobStatus.RESOLVED, {"seen": 5}, {}, now, now)
-    await server.runtime.store.add_job(done)
+    async with make_server(workers=0) as server:
+        key = await server.load(chain("test-count", "test-count", "test-count"))
+        flow = await server.runtime.store.get_live_flow(key)
+        assert flow is not None
+        first = next(n for n in flow.nodes if n.key == "n0")
+        now = datetime.now(UTC)
+        execution = Execution(
+            id=new_id(),
+            workflow_id=flow.workflow.id,
+            key=key,
+            event_key="interrupted-1",
+            context={"headers": {}, "query": {}, "body": {"n": 5}},
+            status=ExecutionStatus.QUEUED,
+            created_at=now,
+        )
+        await server.runtime.store.add_execution(execution)
+        # A worker that then died: it claimed the execution and recorded the first job.
+        claimed = await server.runtime.store.claim_executions(
+            "dead-worker", limit=1, lease_seconds=60, now=now
+        )
+        assert [c.id for c in claimed] == [execution.id]
+        done = Job(new_id(), execution.id, first.id, "n0", JobStatus.RESOLVED, {"seen": 5}, {}, now, now)
+        await server.runtime.store.add_job(done)
 
-    assert await server.runtime.store.expire_claims("dead-worker") == 1
-    await server.runtime.workers.drain()
+        assert await server.runtime.store.expire_claims("dead-worker") == 1
+        # Workers of its own: the server's would race the dead worker's claim above.
+        await WorkerPool(server.runtime.store, FlowCache(server.runtime.store), poll_seconds=0.05).drain()
 
-    resumed = await server.runtime.store.get_execution(execution.id)
-    assert resumed is not None
-    assert resumed.status == ExecutionStatus.RESOLVED
-    assert resumed.attempt == 2
-    assert CountNode.runs == {"n1": 1, "n2": 1}
-    jobs = await server.runtime.store.list_jobs(execution.id)
-    assert [j.node_key for j in jobs] == ["n0", "n1", "n2"]
+        resumed = await server.runtime.store.get_execution(execution.id)
+        assert resumed is not None
+        assert resumed.status == ExecutionStatus.RESOLVED
+        assert resumed.attempt == 2
+        assert CountNode.runs == {"n1": 1, "n2": 1}
+        jobs = await server.runtime.store.list_jobs(execution.id)
+        assert [j.node_key for j in jobs] == ["n0", "n1", "n2"]
 
 
 async def test_a_lapsed_claim_on_a_running_execution_does_not_start_it_twice(make_server: Any) -> None:

@@ -15,7 +15,7 @@ import httpx
 import orjson
 import pytest
 
-from hookline.engine.templates import render
+from hookline.expressions.templates import render
 from hookline.models import Job, JobStatus, Node, Workflow
 from hookline.nodes.base import Outcome, Resources
 from hookline.nodes.request import RequestNode
@@ -41,6 +41,7 @@ class Context:
     workflow: Workflow = field(default_factory=lambda: Workflow(id=1, key="wf", title="t", sync=False))
     node: Node = field(default_factory=lambda: Node(id=9, workflow_id=1, key=NODE_KEY, type="request"))
     execution_id: int = EXECUTION_ID
+    step_key: str = NODE_KEY
     job_id: int = 77
     attempt: int = 1
     previous: Job | None = None

@@ -101,3 +101,42 @@ async def test_a_server_allows_no_private_address_by_default(server: Server, rec
     assert job.status is JobStatus.FAILED
     assert "HOOKLINE_REQUEST_ALLOW=127.0.0.1" in job.result["message"]
     assert receiver.seen == []
+
+
+async def test_each_loop_item_has_its_own_idempotency_key(make_server: Callable[..., Any]) -> None:
+    """A request inside a loop: one key per item (`<execution>-post@each#<index>`), kept over retries."""
+    receiver = Receiver(fails_twice())
+    await receiver.start()
+    try:
+        workflow = {
+            "title": "each",
+            "type": "webhook",
+            "sync": True,
+            "enabled": True,
+            "config": {},
+            "nodes": [
+                {
+                    "key": "each",
+                    "type": "loop",
+                    "upstream": None,
+                    "branchIndex": None,
+                    "config": {"target": 2},
+                },
+                {
+                    "key": "post",
+                    "type": "request",
+                    "upstream": "each",
+                    "branchIndex": 0,
+                    "config": {"url": receiver.url(), "data": "{{$scopes.each.item}}", "retry": RETRY},
+                },
+            ],
+        }
+        async with make_server(request_allow=("127.0.0.1",)) as server:
+            key = await server.load(workflow)
+            answer = await server.post(key, json={})
+            assert answer.status_code == 200, answer.text
+            execution_id = answer.headers["x-hookline-execution"]
+    finally:
+        await receiver.close()
+    keys = [seen.header("Idempotency-Key") for seen in receiver.seen]
+    assert keys == [f"{execution_id}-post@each#0"] * 3 + [f"{execution_id}-post@each#1"]

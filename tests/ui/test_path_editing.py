@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 from playwright.sync_api import Locator, Page, expect
 
-from hookline.engine.templates import parse_path
+from hookline.expressions.templates import parse_path
 from hookline.trigger.samples import body_paths
 from tests.ui._path_tables import expect_keys
 from tests.ui._steps import add_node, import_workflow, open_trigger, pick, save, unique

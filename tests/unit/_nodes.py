@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from hookline.engine.templates import render
+from hookline.expressions.templates import render
 from hookline.models import Node, Workflow
 from hookline.types import JsonObject, JsonValue
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from hookline.calc import Budget, ExpressionError, compile_expression
+from hookline.expressions.calc import Budget, ExpressionError, compile_expression
 
 SCOPE = {
     "$context": {

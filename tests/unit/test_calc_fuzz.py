@@ -11,8 +11,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hookline.calc import ENGINES, FUNCTIONS, Budget, ExpressionError, compile_expression
-from hookline.calc.values import MAX_STEPS, MAX_TEXT
+from hookline.expressions.calc import ENGINES, FUNCTIONS, Budget, ExpressionError, compile_expression
+from hookline.expressions.calc.values import MAX_STEPS, MAX_TEXT
 
 # Audit events a calculation must never cause: code compiled or run, a module imported, a file or
 # a socket opened, a process started.

@@ -7,17 +7,17 @@ from typing import Any
 
 import pytest
 
-from hookline.engine.calculators import (
+from hookline.errors import NodeError, Problem
+from hookline.expressions.calculators import (
     CALCULATORS,
     CalculationError,
     check_calculation,
     evaluate_calculation,
     js_number,
-    js_number_text,
     js_string,
     loose_equal,
 )
-from hookline.errors import NodeError, Problem
+from hookline.expressions.numbers import js_number_text
 
 SHARED = [1, 2]
 

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from uvicorn.protocols.http.httptools_impl import HEADER_RE, HEADER_VALUE_RE
 
-from hookline.trigger.fields import (
+from hookline.header_fields import (
     RESERVED_HEADERS,
     Unsendable,
     encode_headers,

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from hookline.api import runtime
 from hookline.engine.dispatcher import _event_key
-from hookline.engine.templates import render
+from hookline.expressions.templates import render
 from hookline.metrics import Metrics
 from hookline.models import Execution, Job, JobStatus, Node
 from hookline.models import ExecutionStatus as Status

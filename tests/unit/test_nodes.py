@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
-from hookline.engine.calculators import CalculationError
 from hookline.errors import NodeError, Problem
+from hookline.expressions.calculators import CalculationError
+from hookline.header_fields import NAME_RULE
 from hookline.models import Answer, JobStatus
 from hookline.nodes import registry
 from hookline.nodes.base import NodeType, Outcome
@@ -15,7 +16,6 @@ from hookline.nodes.condition import ConditionNode
 from hookline.nodes.end import EndNode
 from hookline.nodes.multi_conditions import MultiConditionsNode
 from hookline.nodes.response import ResponseNode
-from hookline.trigger.fields import NAME_RULE
 from hookline.types import JsonObject
 from tests.unit._nodes import BROKEN, PAID, UNPAID, FakeContext, calc
 

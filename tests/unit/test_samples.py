@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hookline.engine.templates import parse_path, resolve_path
 from hookline.errors import RejectedRequest
+from hookline.expressions.templates import parse_path, resolve_path
 from hookline.trigger import samples
 from hookline.trigger.samples import (
     MAX_PATHS,

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from hookline.engine.templates import resolve_path
 from hookline.errors import RejectedRequest
+from hookline.expressions.templates import resolve_path
 from hookline.trigger.samples import MAX_SAMPLE_BYTES, parse_sample_of_type
 
 

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from hookline.engine.scope import build_scope, env_allow_list
-from hookline.engine.templates import render, resolve_path
 from hookline.errors import ConfigError
+from hookline.expressions.scope import build_scope, env_allow_list
+from hookline.expressions.templates import render, resolve_path
 
 _ISO_UTC_MS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hookline.engine.templates import (
+from hookline.expressions.templates import (
     compile_template,
     compile_value,
     has_placeholders,

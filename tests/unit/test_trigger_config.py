@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from hookline.errors import Problem
+from hookline.header_fields import NAME_RULE
 from hookline.trigger.config import check_options, check_trigger_config
-from hookline.trigger.fields import NAME_RULE
 
 GOOD_CONFIG: dict[str, Any] = {
     "basicAuthentication": {"username": "shop", "password": "s3cret"},

@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import Mount
 
-from hookline.api.admin import create_admin_api
+from hookline.api.admin_api import create_admin_api
 from hookline.api.auth import TOKEN_FILE, admin_token
 from hookline.api.errors import CatchAll, hookline_error, http_error
 from hookline.api.health import health_routes

@@ -13,8 +13,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from hookline.answers import error_response
 from hookline.errors import HooklineError, Problem, RejectedRequest
-from hookline.trigger.responses import error_response
 
 log = logging.getLogger(__name__)
 

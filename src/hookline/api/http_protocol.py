@@ -39,11 +39,11 @@ from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
+from hookline.answers import error_reply
 from hookline.api.errors import ThrottledLog
 from hookline.errors import RejectedRequest
 from hookline.metrics import Metrics
 from hookline.settings import Settings
-from hookline.trigger.responses import error_reply
 
 METRICS_STATE = "hookline.metrics"
 """The key of the app's lifespan state under which the protocol finds `Metrics` to count refusals."""

@@ -13,7 +13,7 @@ from hookline.admin.workflows import WorkflowAdmin
 from hookline.engine.dispatcher import Dispatcher
 from hookline.engine.flows import FlowCache
 from hookline.engine.rate_limit import RateLimiter
-from hookline.engine.scope import env_allow_list
+from hookline.expressions.scope import env_allow_list
 from hookline.metrics import Metrics
 from hookline.nodes.base import Resources
 from hookline.outbound import open_http_client

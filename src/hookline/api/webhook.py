@@ -17,6 +17,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.types import Receive, Scope, Send
 
+from hookline.answers import Reply, answer_reply, error_reply
 from hookline.api.errors import UNEXPECTED, ThrottledLog
 from hookline.api.request_url import PublicUrl, request_url
 from hookline.engine.captures import CAPTURED_ANSWER, Captures, captured_request
@@ -32,7 +33,6 @@ from hookline.trigger.body import DEFAULT_DEPTH_LIMIT, BodyLimits, parse_body
 from hookline.trigger.context import build_context
 from hookline.trigger.multipart import MultipartBody, is_multipart
 from hookline.trigger.query import PARAMETER_LIMIT, parse_query
-from hookline.trigger.responses import Reply, answer_reply, error_reply
 from hookline.trigger.signatures import SignedRequest
 from hookline.trigger.storable import nul_refused
 from hookline.trigger.uploads import FileQuota

@@ -18,13 +18,13 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from hookline.answers import sendable
 from hookline.engine.flows import CompiledFlow, FlowCache
 from hookline.errors import StorageUnavailable
 from hookline.ids import new_id
 from hookline.models import Answer
 from hookline.store.base import Capture, Store
 from hookline.trigger.context import REDACTED
-from hookline.trigger.responses import sendable
 from hookline.trigger.samples import body_paths, query_paths
 from hookline.types import JsonObject
 

@@ -23,10 +23,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
+from hookline.answers import invalid_answer, outcome_answer, timeout_answer
 from hookline.engine.flows import CompiledFlow
 from hookline.engine.processor import Processor
-from hookline.engine.scope import build_scope
 from hookline.errors import RejectedRequest
+from hookline.expressions.scope import build_scope
+from hookline.header_fields import Unsendable
 from hookline.ids import new_id
 from hookline.metrics import Metrics
 from hookline.models import Answer, Execution, ExecutionStatus, Job
@@ -34,8 +36,6 @@ from hookline.nodes.base import Resources
 from hookline.store.backlog import Backlog
 from hookline.store.base import DedupeHolder, DedupeKey, Limits, Store
 from hookline.trigger.dedupe import RequestKey
-from hookline.trigger.fields import Unsendable
-from hookline.trigger.responses import invalid_answer, outcome_answer, timeout_answer
 from hookline.types import JsonObject
 
 CLAIM_GRACE = 30.0

@@ -7,6 +7,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import InitVar, dataclass, field
 
+from hookline.answers import DEFAULT_ASYNC_TEMPLATE, AnswerTemplate
 from hookline.engine.graph import Graph
 from hookline.errors import RejectedRequest
 from hookline.store.base import Flow, Limits, Store
@@ -15,7 +16,6 @@ from hookline.trigger.config import check_trigger_config
 from hookline.trigger.context import ContextPlan, context_plan
 from hookline.trigger.dedupe import DedupeSource
 from hookline.trigger.rate_rule import RateRule
-from hookline.trigger.responses import DEFAULT_ASYNC_TEMPLATE, AnswerTemplate
 from hookline.trigger.secrets import resolve_secrets
 from hookline.trigger.signatures import SignatureCheck, signature_check
 from hookline.types import JsonObject

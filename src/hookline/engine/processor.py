@@ -12,8 +12,8 @@ from typing import Any, Protocol
 
 from hookline.engine.assignments import apply_job, checked_assignment, results_by_node_key
 from hookline.engine.graph import Graph
-from hookline.engine.scope import build_scope
-from hookline.engine.templates import render
+from hookline.expressions.scope import build_scope
+from hookline.expressions.templates import render
 from hookline.ids import instance_id, new_id
 from hookline.models import Answer, Execution, ExecutionStatus, Job, JobStatus, Node, Workflow
 from hookline.nodes.base import (
@@ -99,6 +99,7 @@ class _NodeRun:
     node: Node
     scope: Mapping[str, Any]
     execution_id: int
+    step_key: str
     job_id: int
     attempt: int
     previous: Job | None
@@ -424,6 +425,7 @@ class Processor:
             node,
             where.scope,
             self.execution.id,
+            f"{node.key}@{where.frame.rstrip('/')}" if where.frame else node.key,
             job.id,
             attempt if isinstance(attempt, int) else 1,
             previous,

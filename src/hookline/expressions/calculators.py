@@ -11,11 +11,11 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Mapping
-from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
 from hookline.errors import NodeError, Problem
+from hookline.expressions.numbers import as_double, js_number_text
 from hookline.types import JsonValue
 
 _JS_WHITESPACE = (
@@ -52,44 +52,6 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _as_double(number: int | float) -> float:
-    """A Python number as the IEEE double JavaScript would hold."""
-    try:
-        return float(number)
-    except OverflowError:  # ints beyond the double range
-        return math.inf if number > 0 else -math.inf
-
-
-def js_number_text(number: int | float) -> str:
-    """A number as JavaScript's `String(number)` writes it (`1`, `1.5`, `1e+21`, `NaN`)."""
-    value = _as_double(number)
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "Infinity" if value > 0 else "-Infinity"
-    if value == 0:
-        return "0"
-    sign = "-" if value < 0 else ""
-    _, digit_tuple, exponent = Decimal(repr(abs(value))).as_tuple()
-    digits = "".join(map(str, digit_tuple)).rstrip("0")
-    point = int(exponent) + len(digit_tuple)  # the decimal point sits after `point` digits
-    return sign + _place_point(digits, point)
-
-
-def _place_point(digits: str, point: int) -> str:
-    """Shortest digits with the decimal point placed by ECMAScript's Number::toString rules."""
-    count = len(digits)
-    if count <= point <= 21:
-        return digits + "0" * (point - count)
-    if 0 < point <= 21:
-        return f"{digits[:point]}.{digits[point:]}"
-    if -6 < point <= 0:
-        return "0." + "0" * -point + digits
-    power = point - 1
-    mantissa = digits if count == 1 else f"{digits[0]}.{digits[1:]}"
-    return f"{mantissa}e{'+' if power >= 0 else '-'}{abs(power)}"
-
-
 def js_string(value: Any) -> str:
     """A value as JavaScript's `String(value)` gives it (arrays joined with commas)."""
     if value is None:
@@ -119,7 +81,7 @@ def js_number(value: Any) -> float:
     if isinstance(value, bool):
         return 1.0 if value else 0.0
     if _is_number(value):
-        return _as_double(value)
+        return as_double(value)
     if isinstance(value, str):
         return _string_number(value)
     return _string_number(js_string(value))
@@ -136,7 +98,7 @@ def _string_number(text: str) -> float:
         return float(text)
     radix = _RADIX.get(text[:2].lower())
     if radix is not None and radix[1].fullmatch(text[2:]):
-        return _as_double(int(text[2:], radix[0]))
+        return as_double(int(text[2:], radix[0]))
     return math.nan
 
 
@@ -211,7 +173,7 @@ def _same_value_zero(a: Any, b: Any) -> bool:
     if isinstance(a, bool) or isinstance(b, bool):
         return type(a) is type(b) and a == b
     if _is_number(a) and _is_number(b):
-        left, right = _as_double(a), _as_double(b)
+        left, right = as_double(a), as_double(b)
         return left == right or (math.isnan(left) and math.isnan(right))
     if isinstance(a, str) and isinstance(b, str):
         return a == b

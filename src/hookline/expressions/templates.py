@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import functools
 import json
-import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 from typing import Any, TypeAlias
 
 import orjson
 
+from hookline.expressions.numbers import js_number_text
 from hookline.types import JsonValue
 
 __all__ = [
@@ -47,7 +46,6 @@ _PLACEHOLDER_RE = re.compile(rf"\{{\{{\s*({_PATH})\s*(?::([^{{}}]*))?\}}\}}", re
 # Only canonical numbers are indices, as in JavaScript: `a.01` stays the key "01".
 _INDEX_RE = re.compile(r"0|[1-9][0-9]*")
 _ESCAPE_RE = re.compile(r"\\(.)", re.DOTALL)
-_JS_MAX_PLAIN_DIGITS = 21
 
 
 @functools.lru_cache(maxsize=4096)
@@ -294,7 +292,7 @@ def _as_text(value: Any) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        return _js_number(value)
+        return js_number_text(value)
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, Mapping | list | tuple):
@@ -316,26 +314,3 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, Mapping):
         return dict(value)
     return str(value)
-
-
-def _js_number(number: float) -> str:
-    """A float as JavaScript's String(number) writes it: 1.0 → "1", 1e21 → "1e+21", 1e-7 → "1e-7"."""
-    if math.isnan(number):
-        return "NaN"
-    if math.isinf(number):
-        return "Infinity" if number > 0 else "-Infinity"
-    if number == 0:
-        return "0"
-    # repr gives the shortest digits that round-trip, the same digits JavaScript picks.
-    decimal = Decimal(repr(abs(number)))
-    digits = "".join(map(str, decimal.as_tuple().digits)).rstrip("0")
-    point = decimal.adjusted() + 1  # the value is 0.<digits> * 10**point
-    sign = "-" if number < 0 else ""
-    if len(digits) <= point <= _JS_MAX_PLAIN_DIGITS:
-        return sign + digits + "0" * (point - len(digits))
-    if 0 < point <= _JS_MAX_PLAIN_DIGITS:
-        return f"{sign}{digits[:point]}.{digits[point:]}"
-    if -6 < point <= 0:
-        return f"{sign}0.{'0' * -point}{digits}"
-    mantissa = digits[0] + (f".{digits[1:]}" if len(digits) > 1 else "")
-    return f"{sign}{mantissa}e{point - 1:+d}"

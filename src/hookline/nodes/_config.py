@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from hookline.errors import Problem
-from hookline.trigger.fields import name_problem, value_problem
+from hookline.header_fields import name_problem, value_problem
 from hookline.types import JsonObject
 
 

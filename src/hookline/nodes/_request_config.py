@@ -7,10 +7,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from hookline.errors import Problem
+from hookline.header_fields import name_problem
 from hookline.nodes._config import check_bool, check_int_range, check_name_value_list, where
 from hookline.nodes._request_body import ALIASES, MEDIA_TYPES, body_kind
 from hookline.nodes._retry_policy import RetryPolicy, check_retry
-from hookline.trigger.fields import name_problem
 from hookline.types import JsonObject
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")

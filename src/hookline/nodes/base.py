@@ -151,6 +151,15 @@ class NodeContext(Protocol):
     def execution_id(self) -> int: ...
 
     @property
+    def step_key(self) -> str:
+        """This step's name in its execution: the node key, plus the loop item inside loops (`post@each#2`).
+
+        The same on every run of the step (after a crash, after a wait), different for each loop
+        item: what a node names an outside effect by, so that a repeat can be recognised.
+        """
+        ...
+
+    @property
     def job_id(self) -> int:
         """The id of this node's job: the same on every attempt and after a wait."""
         ...

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from hookline.calc import ENGINES, ExpressionError, compile_expression
 from hookline.errors import Problem
+from hookline.expressions.calc import ENGINES, ExpressionError, compile_expression
 from hookline.models import JobStatus
 from hookline.nodes._config import where
 from hookline.nodes.base import NodeContext, NodeType, Outcome

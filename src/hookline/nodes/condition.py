@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from hookline.calc import ExpressionError, compile_expression
-from hookline.calc.values import truthy
-from hookline.engine.calculators import check_calculation, evaluate_calculation
 from hookline.errors import NodeError, Problem
+from hookline.expressions.calc import ExpressionError, compile_expression
+from hookline.expressions.calc.values import truthy
+from hookline.expressions.calculators import check_calculation, evaluate_calculation
 from hookline.models import JobStatus
 from hookline.nodes._config import check_bool
 from hookline.nodes.base import NodeContext, NodeType, Outcome

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from hookline.engine.templates import parse_path, resolve_path
 from hookline.errors import Problem
+from hookline.expressions.templates import parse_path, resolve_path
 from hookline.models import JobStatus
 from hookline.nodes._config import check_choice, where
 from hookline.nodes._query_engines import ENGINES, run_query, syntax_problem

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from hookline.calc import ExpressionError
 from hookline.errors import Problem
+from hookline.expressions.calc import ExpressionError
 from hookline.models import JobStatus
 from hookline.nodes._config import check_bool
 from hookline.nodes.base import NodeContext, NodeType, Outcome

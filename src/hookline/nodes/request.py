@@ -19,10 +19,11 @@ from hookline.types import JsonObject, JsonValue
 class RequestNode(NodeType):
     """Send an HTTP request; the result is `{status, statusText, headers, data}` (or `data` alone).
 
-    Every attempt carries the same `Idempotency-Key: <execution id>-<node key>`: a crash between
-    sending and recording makes the call happen again (at least once), and the key lets the
-    receiver drop the repeat. Between attempts the node returns `Outcome.later` with the attempts
-    so far as its state, so an asynchronous execution waits without holding a worker.
+    Every attempt carries the same `Idempotency-Key: <execution id>-<step key>` (the node key, and
+    the loop item inside a loop): a crash between sending and recording makes the call happen
+    again (at least once), and the key lets the receiver drop the repeat. Between attempts the node
+    returns `Outcome.later` with the attempts so far as its state, so an asynchronous execution
+    waits without holding a worker.
     """
 
     type = "request"
@@ -40,7 +41,7 @@ class RequestNode(NodeType):
         options = RequestOptions.from_config(config)
         attempts = _attempts_so_far(ctx.previous)
         try:
-            call = prepare(config, options, ctx.render, f"{ctx.execution_id}-{ctx.node.key}")
+            call = prepare(config, options, ctx.render, f"{ctx.execution_id}-{ctx.step_key}")
         except CallError as error:
             return _failed(options, {"message": str(error)}, {})
         seconds = _time_left(options.timeout_ms / 1000, ctx.deadline)

@@ -7,12 +7,12 @@ far, before the answer is sent, and a worker resumes it after the response node.
 
 from __future__ import annotations
 
+from hookline.answers import sendable
 from hookline.errors import NodeError, Problem
+from hookline.header_fields import Unsendable
 from hookline.models import JobStatus
 from hookline.nodes._config import check_bool, check_int_range, check_name_value_list
 from hookline.nodes.base import NodeContext, NodeType, Outcome
-from hookline.trigger.fields import Unsendable
-from hookline.trigger.responses import sendable
 from hookline.types import JsonObject
 
 DEFAULT_STATUS = 200

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 
 import httpcore
@@ -9,6 +10,10 @@ import httpx
 
 from hookline.outbound.allow import AllowList, parse_allow
 from hookline.outbound.guard import GuardedBackend
+
+# httpx logs every request at INFO with its whole URL, which may hold values rendered from
+# `{{$env.…}}` that the stored job is careful to redact: only its warnings reach the server log.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 MAX_REDIRECTS = 5
 """Redirects followed per request; each hop's address is checked by the guard."""

@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 
 from hookline.errors import StorageUnavailable
 from hookline.models import Workflow
-from hookline.queue.retention import retention_rules
 from hookline.store.base import Store
+from hookline.store.retention import retention_rules
 
 log = logging.getLogger(__name__)
 

@@ -14,13 +14,11 @@ import hmac
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
+from ipaddress import ip_network
 from typing import Any
 
 from hookline.errors import Problem, RejectedRequest, unknown_fields
-
-Address = IPv4Address | IPv6Address
-Network = IPv4Network | IPv6Network
+from hookline.networks import Network, parse_address, parse_network
 
 DEFAULT_API_KEY_HEADER = "X-Api-Key"
 """The header that carries the API key when `config.apiKey` names none."""
@@ -141,26 +139,6 @@ def access_problems(config: Mapping[str, Any]) -> list[Problem]:
     return _api_key_problems(config.get("apiKey")) + _allow_from_problems(config.get("allowFrom"))
 
 
-def parse_network(entry: str) -> Network:
-    """An IP (a single-address network) or a CIDR; ValueError, with the entry, when it is neither."""
-    try:
-        network = ip_network(entry.strip())
-    except ValueError as error:
-        raise ValueError(f"{entry!r} is not an IP address or a CIDR network ({error})") from None
-    return _unmapped_network(network)
-
-
-def parse_address(text: str) -> Address | None:
-    """An IP address, an IPv4-mapped IPv6 address as its IPv4 one; None when the text is not an IP."""
-    try:
-        address = ip_address(text)
-    except ValueError:
-        return None
-    if isinstance(address, IPv6Address) and address.ipv4_mapped is not None:
-        return address.ipv4_mapped
-    return address
-
-
 def normal_address(text: str) -> str:
     """An address as hookline shows it: trimmed, a port dropped, IPv4-mapped IPv6 as IPv4.
 
@@ -268,15 +246,3 @@ def _network_or_none(entry: Any) -> Network | None:
         return parse_network(entry)
     except ValueError:
         return None
-
-
-def _unmapped_network(network: Network) -> Network:
-    """An IPv4-mapped IPv6 network (`::ffff:203.0.113.0/120`) as the IPv4 network it covers.
-
-    Client addresses are compared with IPv4-mapped ones unmapped, so the networks must be too.
-    """
-    if isinstance(network, IPv6Network) and network.prefixlen >= 96:
-        mapped = network.network_address.ipv4_mapped
-        if mapped is not None:
-            return IPv4Network((mapped, network.prefixlen - 96))
-    return network

@@ -8,10 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 from hookline.errors import Problem, unknown_fields
-from hookline.queue.retention import check_retention
+from hookline.header_fields import NAME_RULE, name_problem, value_problem
+from hookline.store.retention import check_retention
 from hookline.trigger.access import access_problems
 from hookline.trigger.dedupe import MAX_WINDOW, parse_source
-from hookline.trigger.fields import NAME_RULE, name_problem, value_problem
 from hookline.trigger.rate_rule import check_rate_limit
 from hookline.trigger.signatures import signature_problems
 from hookline.trigger.uploads import files_problems

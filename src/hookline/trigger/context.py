@@ -13,8 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from hookline.engine.templates import resolve_path
 from hookline.errors import RejectedRequest
+from hookline.expressions.templates import resolve_path
 from hookline.trigger.access import api_key_header
 from hookline.trigger.body import charset, decoded_text
 from hookline.types import JsonValue

@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from hookline.engine.templates import Path, parse_path, resolve_path
+from hookline.expressions.templates import Path, parse_path, resolve_path
 from hookline.trigger.context import REDACTED, REDACTED_HEADERS
 
 SOURCE_PARTS = ("headers", "query", "body")
@@ -26,8 +26,6 @@ DEFAULT_WINDOW = 86_400
 """How long (seconds) a key holds its answer when the option names no window: 24 hours."""
 MAX_WINDOW = 30 * 86_400
 """The longest window accepted: 30 days."""
-DUPLICATE_HEADER = "X-Hookline-Duplicate"
-"""Marks the answer of a duplicate, which repeats its original's answer (value `true`)."""
 
 _SHOWN_LENGTH = 128
 """Values up to this long (and printable) appear as they are in the execution's event key."""

@@ -20,8 +20,8 @@ from typing import Any
 
 import orjson
 
-from hookline.engine.templates import parse_path
 from hookline.errors import RejectedRequest
+from hookline.expressions.templates import parse_path
 from hookline.trigger.body import READ_TYPES, media_type, parse_body, parser_for
 from hookline.trigger.multipart import MULTIPART_TYPE, describe_sample
 from hookline.trigger.query import parse_query

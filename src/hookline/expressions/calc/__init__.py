@@ -16,13 +16,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from hookline.calc import values
-from hookline.calc.errors import ExpressionError
-from hookline.calc.evaluator import Evaluator
-from hookline.calc.functions import Budget
-from hookline.calc.library import FUNCTIONS
-from hookline.calc.syntax import Tree, children, parse
-from hookline.engine.templates import compile_template
+from hookline.expressions.calc import values
+from hookline.expressions.calc.errors import ExpressionError
+from hookline.expressions.calc.evaluator import Evaluator
+from hookline.expressions.calc.functions import Budget
+from hookline.expressions.calc.library import FUNCTIONS
+from hookline.expressions.calc.syntax import Tree, children, parse
+from hookline.expressions.templates import compile_template
 from hookline.types import JsonValue
 
 __all__ = [

@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from hookline.calc.functions import Call, Function
-from hookline.calc.values import is_number, text
+from hookline.expressions.calc.functions import Call, Function
+from hookline.expressions.calc.values import is_number, text
 
 _UNITS = {
     "milliseconds": timedelta(milliseconds=1),

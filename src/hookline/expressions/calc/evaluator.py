@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from hookline.calc import values
-from hookline.calc.functions import Budget, Call
-from hookline.calc.syntax import Binary, Conditional, FunctionCall, Literal, Tree, Unary, Variable
-from hookline.engine.calculators import gt, gte, loose_equal, lt, lte, not_equal
+from hookline.expressions.calc import values
+from hookline.expressions.calc.functions import Budget, Call
+from hookline.expressions.calc.syntax import Binary, Conditional, FunctionCall, Literal, Tree, Unary, Variable
+from hookline.expressions.calculators import gt, gte, loose_equal, lt, lte, not_equal
 
 _COMPARISONS: Mapping[str, Callable[[Any, Any], bool]] = {
     "==": loose_equal,

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal, localcontext
 from typing import Any
 
-from hookline.calc import values
-from hookline.calc.errors import ExpressionError
-from hookline.engine.calculators import ends_with, includes, starts_with
+from hookline.expressions.calc import values
+from hookline.expressions.calc.errors import ExpressionError
+from hookline.expressions.calculators import ends_with, includes, starts_with
 
 
 class Budget:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from hookline.calc.dates import DATES
-from hookline.calc.functions import BASIC, Function
+from hookline.expressions.calc.dates import DATES
+from hookline.expressions.calc.functions import BASIC, Function
 
 FUNCTIONS: Mapping[str, Function] = MappingProxyType({**BASIC, **DATES})
 """The documented function list (docs/nodes.md); a name not here is refused when the workflow is saved."""

@@ -12,11 +12,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
-from hookline.calc.errors import ExpressionError
-from hookline.calc.functions import Function
-from hookline.calc.library import FUNCTIONS
-from hookline.calc.tokens import Kind, Token, tokenize
-from hookline.engine.templates import Template, compile_template
+from hookline.expressions.calc.errors import ExpressionError
+from hookline.expressions.calc.functions import Function
+from hookline.expressions.calc.library import FUNCTIONS
+from hookline.expressions.calc.tokens import Kind, Token, tokenize
+from hookline.expressions.templates import Template, compile_template
 
 MAX_DEPTH = 64
 """How deeply an expression may nest (parentheses, calls, chains of operators)."""

@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from hookline.calc.errors import ExpressionError
-from hookline.engine.templates import Placeholder, compile_template
+from hookline.expressions.calc.errors import ExpressionError
+from hookline.expressions.templates import Placeholder, compile_template
 
 MAX_LENGTH = 10_000
 """The longest expression accepted, in characters."""

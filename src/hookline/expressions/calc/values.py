@@ -12,8 +12,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from hookline.calc.errors import ExpressionError
-from hookline.engine.calculators import js_number, js_string
+from hookline.expressions.calc.errors import ExpressionError
+from hookline.expressions.calculators import js_number, js_string
 
 MAX_TEXT = 100_000
 """The longest text an expression may build, in characters."""
