@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 from hookline.store.schema import executions
 from hookline.store.sql_store import SqlStore, open_store
 
-PENDING_STATUSES = ("queued", "started")
+PENDING_STATUSES = ("queued", "started", "waiting")
+"""Not finished yet: `waiting` executions (a delay, a request's retry) are part of the backlog too."""
 
 
 @dataclass(slots=True)
@@ -33,7 +34,7 @@ async def _status_counts(store: SqlStore) -> dict[str, int]:
 
 
 async def _pending_count(store: SqlStore) -> int:
-    """How many executions are queued or started (one scan of the status index, cheap to poll)."""
+    """How many executions are not finished (one scan of the status index, cheap to poll)."""
     query = select(func.count()).where(executions.c.status.in_(PENDING_STATUSES))
     async with store.engine.connect() as connection:
         return int((await connection.execute(query)).scalar_one())

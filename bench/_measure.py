@@ -24,6 +24,8 @@ from _scenarios import (
     hookline_env,
     import_example,
     migrate,
+    receiver_command,
+    receiver_env,
     running_server,
     server_cpus,
 )
@@ -68,7 +70,15 @@ def measure(options: Options, scenario: Scenario, workdir: Path) -> Run:
         if name:
             migrate(env)
         import_example(env, scenario.example)
-        pids = tuple(
+        helpers: tuple[int, ...] = ()
+        if scenario.receiver:
+            # On the client's CPU, with wrk; its CPU counts with the servers' (it is not "other CPU").
+            port = next(free for free in free_ports(len(ports) + 1) if free not in ports)
+            command = receiver_command(str(options.client_cpu), port)
+            log = data / "receiver.log"
+            helpers = (stack.enter_context(running_server(command, env, port, log, ready="/stats")),)
+            env.update(receiver_env(port))
+        pids = helpers + tuple(
             stack.enter_context(
                 running_server(hookline_command(cpu, port), env, port, data / f"server-{port}.log")
             )

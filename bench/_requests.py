@@ -9,6 +9,11 @@ from dataclasses import dataclass
 
 JSON_BODY = b'{"order": {"id": 42, "status": "paid"}}'
 FORM_BODY = b"order[id]=42&order[status]=paid"
+ORDER_BODY = (
+    b'{"order": {"id": 42, "taxRate": 0.2, "items": [{"sku": "A-1", "qty": 2, "price": 9.95}, '
+    b'{"sku": "B-7", "qty": 1, "price": 24.5}, {"sku": "C-3", "qty": 3, "price": 4}]}}'
+)
+"""An order of three items for examples/order-forward.json (three item posts and a summary each)."""
 """The same order as JSON_BODY, as an HTML form posts it: the workflow reads the same paths."""
 
 BASIC_AUTH = "Basic " + base64.b64encode(b"shop:s3cret").decode()
@@ -35,6 +40,7 @@ def _github_signature(body: bytes) -> str:
 REQUESTS = {
     "json": BenchRequest(JSON_BODY, "application/json"),
     "json-basic": BenchRequest(JSON_BODY, "application/json", (("Authorization", BASIC_AUTH),)),
+    "order": BenchRequest(ORDER_BODY, "application/json"),
     "form-basic": BenchRequest(
         FORM_BODY, "application/x-www-form-urlencoded", (("Authorization", BASIC_AUTH),)
     ),

@@ -47,16 +47,19 @@ class Scenario:
     """For a scenario without an example: the module under bench/ that serves it."""
     cpu_baseline: str | None = None
     """A scenario whose CPU per request this one must stay within CPU_TARGET of, in the same run."""
+    receiver: bool = False
+    """Its workflow posts to scripts/receiver.py: the run starts one, answering at once."""
 
     @property
     def queued(self) -> bool:
         """Whether requests queue executions, so the run also watches the queue drain."""
-        return self.key == ASYNC_KEY
+        return self.key in (ASYNC_KEY, FORWARD_KEY)
 
 
 SYNC_KEY, SYNC_EXAMPLE = "orders-paid", "order-paid.json"
 ASYNC_KEY, ASYNC_EXAMPLE = "orders-paid-async", "order-paid-async.json"
 SIGNED_KEY, SIGNED_EXAMPLE = "orders-paid-github", "order-paid-github.json"
+FORWARD_KEY, FORWARD_EXAMPLE = "orders-forward", "order-forward.json"
 PG_ASYNC_TARGET = 0.8
 """Issue 4: PostgreSQL async acceptance with one process at ≥ 0.8 of SQLite's in the same run."""
 CPU_TARGET = 1.10
@@ -70,6 +73,10 @@ SCENARIOS = {
     ),
     "sync": Scenario("sync", "hookline sync (order-paid)", SYNC_KEY, SYNC_EXAMPLE, "json-basic", 0.4),
     "async": Scenario("async", "hookline async acceptance", ASYNC_KEY, ASYNC_EXAMPLE, "json", 0.5),
+    "order-forward": Scenario(
+        "order-forward", "hookline async order-forward (loop, requests, delay)", FORWARD_KEY,
+        FORWARD_EXAMPLE, "order", None, receiver=True,
+    ),
     "signed": Scenario(
         "signed", "hookline sync, GitHub-signed", SIGNED_KEY, SIGNED_EXAMPLE, "json-github", None,
         cpu_baseline="sync",
@@ -145,19 +152,23 @@ def free_ports(count: int) -> list[int]:
 
 
 @contextmanager
-def running_server(command: list[str], env: dict[str, str], port: int, log: Path) -> Iterator[int]:
-    """Start a server process, wait until it answers /healthz, give its pid, and stop it on exit."""
+def running_server(
+    command: list[str], env: dict[str, str], port: int, log: Path, ready: str = "/healthz"
+) -> Iterator[int]:
+    """Start a server process, wait until it answers `ready` (a path), give its pid, and stop it on exit."""
     with log.open("wb") as out:
         process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
-        _wait_ready(process, port, log)
+        _wait_ready(process, port, log, ready)
         yield process.pid
     finally:
         _stop(process)
 
 
-def _wait_ready(process: subprocess.Popen[bytes], port: int, log: Path, timeout: float = 30.0) -> None:
-    """Poll GET /healthz until it answers 200; fail with the server's log when it exits or hangs."""
+def _wait_ready(
+    process: subprocess.Popen[bytes], port: int, log: Path, path: str, timeout: float = 30.0
+) -> None:
+    """Poll GET `path` until it answers 200; fail with the server's log when it exits or hangs."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -165,13 +176,13 @@ def _wait_ready(process: subprocess.Popen[bytes], port: int, log: Path, timeout:
         with suppress(OSError):
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
             try:
-                connection.request("GET", "/healthz")
+                connection.request("GET", path)
                 if connection.getresponse().status == 200:
                     return
             finally:
                 connection.close()
         time.sleep(0.05)
-    raise BenchError(f"the server did not answer /healthz within {timeout:.0f} s:\n{_tail(log)}")
+    raise BenchError(f"the server did not answer {path} within {timeout:.0f} s:\n{_tail(log)}")
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -229,6 +240,21 @@ def hookline_command(cpus: str, port: int) -> list[str]:
         "taskset", "-c", cpus, sys.executable, "-m", "hookline", "serve",
         "--port", str(port), "--log-level", "warning",
     ]  # fmt: skip
+
+
+def receiver_command(cpus: str, port: int) -> list[str]:
+    """scripts/receiver.py answering every call at once (no failures, no line per request), pinned."""
+    receiver = str(ROOT / "scripts" / "receiver.py")
+    return ["taskset", "-c", cpus, sys.executable, receiver, "--port", str(port), "--quiet"]
+
+
+def receiver_env(port: int) -> dict[str, str]:
+    """What lets the server post to the receiver: its address, readable and allowed."""
+    return {
+        "RECEIVER_URL": f"http://127.0.0.1:{port}",
+        "HOOKLINE_ENV_ALLOW": "RECEIVER_URL",
+        "HOOKLINE_REQUEST_ALLOW": "127.0.0.1",
+    }
 
 
 def tuning_variables() -> dict[str, str]:

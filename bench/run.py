@@ -28,6 +28,11 @@ or a uniquely named PostgreSQL database created for the run and dropped after it
               queued execution is committed; the workers run the queue on the same CPU meanwhile.
               After the load stops the script watches the database until nothing is queued or
               started (the drain time).
+  order-forward
+              `hookline serve` with examples/order-forward.json, posting to scripts/receiver.py
+              (started on the client CPU, answering 200 at once): per order a calculation, a
+              json-query, a loop of three requests, a 2 s delay and a summary request. Measured
+              like async; its figure is the executions completed per second (the queue table).
   signed      sync with examples/order-paid-github.json: a GitHub-style `X-Hub-Signature-256` HMAC
               of the body is checked instead of Basic credentials.
   form        sync, the same order posted as a form (`order[id]=42&order[status]=paid`).
