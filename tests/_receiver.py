@@ -40,6 +40,8 @@ class Reply:
     """Send chunks until the client hangs up (a body with no end)."""
     hang: bool = False
     """Never answer."""
+    delay: float = 0.0
+    """Seconds to wait before answering (a slow receiver)."""
 
 
 Handler = Callable[[Seen], Reply]
@@ -103,6 +105,8 @@ async def _read_request(reader: asyncio.StreamReader) -> Seen:
 async def _write_reply(writer: asyncio.StreamWriter, reply: Reply) -> None:
     if reply.hang:
         await asyncio.Event().wait()
+    if reply.delay:
+        await asyncio.sleep(reply.delay)
     lines = [f"HTTP/1.1 {reply.status} {_reason(reply.status)}", "Connection: close"]
     lines += [f"{n}: {v}" for n, v in reply.headers]
     if reply.endless:
