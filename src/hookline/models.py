@@ -115,6 +115,32 @@ class Execution:
     attempt: int = 0
     error: str | None = None
 
+    @property
+    def parent_id(self) -> int | None:
+        """The execution whose subflow node started this one, or None (its event key names it)."""
+        return subflow_parent(self.event_key)
+
+
+SUBFLOW_EVENT_PREFIX = "@subflow:"
+"""The event key of an execution a subflow node started: `@subflow:<parent id>:<step key>`.
+
+`@` starts no workflow key, so no webhook's event key looks like it; being unique, the key also
+makes the child start once per parent step, whatever crashes and retries happen.
+"""
+
+
+def subflow_event_key(parent_id: int, step_key: str) -> str:
+    """The event key of the execution a parent's subflow step starts."""
+    return f"{SUBFLOW_EVENT_PREFIX}{parent_id}:{step_key}"
+
+
+def subflow_parent(event_key: str) -> int | None:
+    """The parent execution's id in a subflow's event key, or None for any other key."""
+    if not event_key.startswith(SUBFLOW_EVENT_PREFIX):
+        return None
+    parent, _, _ = event_key.removeprefix(SUBFLOW_EVENT_PREFIX).partition(":")
+    return int(parent) if parent.isdigit() else None
+
 
 @dataclass(frozen=True, slots=True)
 class Job:

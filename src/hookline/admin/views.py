@@ -61,6 +61,7 @@ def execution_view(execution: Execution) -> JsonObject:
         "workflow_id": str(execution.workflow_id),
         "key": execution.key,
         "event_key": execution.event_key,
+        "parent_id": str(execution.parent_id) if execution.parent_id is not None else None,
         "status": execution.status.value,
         "attempt": execution.attempt,
         "error": execution.error,

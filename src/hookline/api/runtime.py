@@ -13,6 +13,7 @@ from hookline.admin.workflows import WorkflowAdmin
 from hookline.engine.dispatcher import Dispatcher
 from hookline.engine.flows import FlowCache
 from hookline.engine.rate_limit import RateLimiter
+from hookline.engine.subflows import EngineSubflows
 from hookline.expressions.scope import env_allow_list
 from hookline.metrics import Metrics
 from hookline.nodes.base import Resources
@@ -68,7 +69,8 @@ class Runtime:
         flows = FlowCache(store, settings.cache_seconds, default_queue_limit=settings.queue_limit, env=env)
         metrics = Metrics()
         # Opened first: a bad HOOKLINE_REQUEST_ALLOW entry stops the start-up before anything runs.
-        resources = Resources(http=open_http_client(settings.request_allow))
+        subflows = EngineSubflows(store, flows)
+        resources = Resources(http=open_http_client(settings.request_allow), subflows=subflows)
         workers = WorkerPool(
             store,
             flows,
@@ -97,6 +99,7 @@ class Runtime:
             backlog=backlog,
             resources=resources,
         )
+        subflows.attach(dispatcher)
         if serve and is_sqlite_url(url):
             # One process owns an SQLite file, so whatever was running when it stopped is ours to resume.
             resumed = await store.expire_claims()

@@ -281,6 +281,7 @@ class ExecutionOut(ResponseModel):
     workflow_id: str
     key: str
     event_key: str
+    parent_id: str | None = Field(description="The execution whose subflow node started this one, if any.")
     status: ExecutionStatus
     attempt: int
     error: str | None

@@ -98,16 +98,22 @@ class Dispatcher:
         self._wake()
 
     async def run_sync(
-        self, compiled: CompiledFlow, context: JsonObject, execution_id: int | None = None
+        self,
+        compiled: CompiledFlow,
+        context: JsonObject,
+        execution_id: int | None = None,
+        *,
+        event_key: str | None = None,
     ) -> Dispatched:
         """Run the workflow now, record the execution with its jobs, and give the answer.
 
         With `options.concurrency`, a run beyond that many of its key in this process is
         refused with `429` (nothing runs, nothing is recorded). `execution_id`, when given, is
-        the id to record it under (chosen before, for what the request stored first: its files).
+        the id to record it under (chosen before, for what the request stored first: its files);
+        `event_key` the unique key to record it under (a subflow's names its parent step).
         """
         execution_id = execution_id or new_id()
-        return await self._run_sync_limited(compiled, context, execution_id, _event_key())
+        return await self._run_sync_limited(compiled, context, execution_id, event_key or _event_key())
 
     async def _run_sync_limited(
         self,
@@ -218,19 +224,25 @@ class Dispatcher:
         return Dispatched(queued, answer)
 
     async def enqueue(
-        self, compiled: CompiledFlow, context: JsonObject, execution_id: int | None = None
+        self,
+        compiled: CompiledFlow,
+        context: JsonObject,
+        execution_id: int | None = None,
+        *,
+        event_key: str | None = None,
     ) -> Dispatched:
         """Durably record a queued execution with the answer it gets; safe to answer once this returns.
 
         A full queue is refused with `429 queue_full` and nothing is recorded: the workflow's
         (`options.queueLimit`, or else the default queue limit) or that of all workflows together.
-        `execution_id`, when given, is the id to record it under.
+        `execution_id`, when given, is the id to record it under; `event_key` its unique key.
         """
         limits, key, backlog = compiled.limits, compiled.flow.workflow.key, self._backlog
         if backlog is not None:
             self._take_place(backlog, key, limits)
         try:
-            execution, answer = _queued(compiled, context, execution_id or new_id(), _event_key())
+            key_of_event = event_key or _event_key()
+            execution, answer = _queued(compiled, context, execution_id or new_id(), key_of_event)
             if limits is None:
                 await self._store.add_execution(execution)
             elif not await self._store.add_limited_execution(execution, limits):

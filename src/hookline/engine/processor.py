@@ -93,19 +93,32 @@ class _Stop:
 
 @dataclass(slots=True)
 class _NodeRun:
-    """The context a node sees while it runs (see `NodeContext`)."""
+    """The context a node sees while it runs (see `NodeContext`).
+
+    Built for every node a run reaches, so what most nodes never ask for (the logger, the step
+    key) is made only when asked.
+    """
 
     workflow: Workflow
     node: Node
     scope: Mapping[str, Any]
     execution_id: int
-    step_key: str
+    frame: str
     job_id: int
     attempt: int
     previous: Job | None
     deadline: float | None
-    log: logging.LoggerAdapter[logging.Logger]
     shared: Resources | None
+
+    @property
+    def step_key(self) -> str:
+        """The node key, plus the loop item inside loops (`post@each#2`)."""
+        return f"{self.node.key}@{self.frame.rstrip('/')}" if self.frame else self.node.key
+
+    @property
+    def log(self) -> logging.LoggerAdapter[logging.Logger]:
+        """A logger naming the execution and the node."""
+        return logging.LoggerAdapter(log, {"execution": self.execution_id, "node": self.node.key})
 
     @property
     def resources(self) -> Resources:
@@ -220,12 +233,10 @@ class Processor:
             return self._replay(earlier)
         pending = self._pending.pop((node.id, where.frame), None)
         exists = pending is not None  # a pending job recorded by an earlier run: updated, not added
-        if pending is not None and (until := _waiting_until(pending)) is not None and until > _now():
+        if pending is not None and _not_due(pending):
             # Resumed before its time (another branch of a fork was due first): it waits on.
             self.jobs.append(pending)
-            return _Stop(
-                ExecutionStatus.WAITING, job=pending, wait=_wait_of(pending, until), job_exists=True
-            ), None
+            return _Stop(ExecutionStatus.WAITING, job=pending, wait=_wait_of(pending), job_exists=True), None
         outcome, job = await self._attempt(node, pending, where)
         while outcome.wait is not None and self.caller_waiting:
             # A synchronous caller is waiting on this run: wait in place (within the workflow's
@@ -376,7 +387,7 @@ class Processor:
         check = iteration.keep_going
         if check is None or (index == 0 and iteration.checkpoint is Checkpoint.AFTER):
             return True
-        return check(self._context(node, job, where))
+        return check(self._context(node, job.id, 1, where))
 
     async def _attempt(self, node: Node, previous: Job | None, where: _Where) -> tuple[Outcome, Job]:
         """Call the node once (again, after a wait, with its pending job) and build its job.
@@ -386,16 +397,8 @@ class Processor:
         """
         attempt = _next_attempt(previous)
         job_id = previous.id if previous is not None else new_id()
-        job = Job(
-            id=job_id,
-            execution_id=self.execution.id,
-            node_id=node.id,
-            node_key=node.key,
-            status=JobStatus.PENDING,
-            meta={ATTEMPT: attempt},
-            started_at=previous.started_at if previous is not None else _now(),
-        )
-        outcome = await self._outcome(node, self._context(node, job, where, previous))
+        started = previous.started_at if previous is not None else _now()
+        outcome = await self._outcome(node, self._context(node, job_id, attempt, where, previous))
         meta = dict(outcome.meta)
         if outcome.branch is not None:
             meta["branch"] = outcome.branch
@@ -409,28 +412,33 @@ class Processor:
             meta[WAITING_UNTIL] = outcome.wait.until.isoformat()
             meta[WAIT_REASON] = outcome.wait.reason.value
         waits = outcome.wait is not None
-        return outcome, replace(
-            job,
+        job = Job(
+            id=job_id,
+            execution_id=self.execution.id,
+            node_id=node.id,
+            node_key=node.key,
             status=JobStatus.PENDING if waits else outcome.status,
             result=outcome.result,
             meta=meta,
+            started_at=started,
             finished_at=None if waits else _now(),
         )
+        return outcome, job
 
-    def _context(self, node: Node, job: Job, where: _Where, previous: Job | None = None) -> _NodeRun:
+    def _context(
+        self, node: Node, job_id: int, attempt: int, where: _Where, previous: Job | None = None
+    ) -> _NodeRun:
         """What a node sees while it runs as this job, here."""
-        attempt = job.meta.get(ATTEMPT)
         return _NodeRun(
             self.workflow,
             node,
             where.scope,
             self.execution.id,
-            f"{node.key}@{where.frame.rstrip('/')}" if where.frame else node.key,
-            job.id,
-            attempt if isinstance(attempt, int) else 1,
+            where.frame,
+            job_id,
+            attempt,
             previous,
             self._deadline,
-            logging.LoggerAdapter(log, {"execution": self.execution.id, "node": node.key}),
             self.resources,
         )
 
@@ -493,10 +501,17 @@ def _waiting_until(job: Job) -> datetime | None:
         return None
 
 
-def _wait_of(job: Job, until: datetime) -> Wait:
-    """The wait a pending job is in."""
+def _not_due(job: Job) -> bool:
+    """A pending job whose time has not come (one waiting for an event is due whenever woken)."""
+    until = _waiting_until(job)
+    return until is not None and until > _now() and job.meta.get(WAIT_REASON) != WaitReason.EVENT.value
+
+
+def _wait_of(job: Job) -> Wait:
+    """The wait a pending job is in (its time has not come)."""
     reason = job.meta.get(WAIT_REASON)
-    return Wait(until, WaitReason(reason) if reason in tuple(WaitReason) else WaitReason.RETRY)
+    kind = WaitReason(reason) if isinstance(reason, str) and reason in tuple(WaitReason) else WaitReason.RETRY
+    return Wait(_waiting_until(job) or _now(), kind)
 
 
 def _frame_of(job: Job) -> str:

@@ -11,7 +11,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from hookline.errors import Problem
-from hookline.models import Answer, Job, JobStatus, Node, Workflow
+from hookline.models import Answer, ExecutionStatus, Job, JobStatus, Node, Workflow
 from hookline.types import JsonObject, JsonValue
 
 if TYPE_CHECKING:
@@ -25,6 +25,9 @@ class WaitReason(StrEnum):
     """The node waits on purpose (a delay): a synchronous workflow refuses such nodes."""
     RETRY = "retry"
     """The node failed for now and wants another attempt (a request that got a 503)."""
+    EVENT = "event"
+    """The node waits for something else to happen (a subflow's execution to finish); it may be
+    woken before its time, and then it is called at once."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,10 +132,41 @@ class Outcome:
 
 
 @dataclass(frozen=True, slots=True)
+class ChildRun:
+    """An execution a subflow node started: its id, its workflow's key, its status and its answer."""
+
+    execution_id: int
+    key: str
+    status: ExecutionStatus
+    answer: JsonObject | None = None
+
+
+class Subflows(Protocol):
+    """How a node starts another workflow and learns how that went (the engine provides it)."""
+
+    async def start(
+        self, key: str, context: JsonObject, *, parent_id: int, step_key: str, run_now: bool
+    ) -> ChildRun:
+        """Start the workflow `key` once for this parent step (again: the run it started before).
+
+        `run_now`: a synchronous workflow runs here and now, and its answer comes back; otherwise
+        the execution is queued. Raises NodeError when `key` names no enabled workflow, or the
+        chain of subflows is too deep.
+        """
+        ...
+
+    async def state(self, execution_id: int) -> ChildRun | None:
+        """How a started execution stands now; None once it is gone (deleted)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
 class Resources:
-    """What nodes share in one process, opened and closed with the app: one outbound HTTP client."""
+    """What nodes share in one process, opened and closed with the app: one outbound HTTP client,
+    and the engine's way to start other workflows (None where no engine runs: a bare test)."""
 
     http: httpx.AsyncClient
+    subflows: Subflows | None = None
 
 
 class NodeContext(Protocol):

@@ -16,6 +16,7 @@ from hookline.nodes.multi_conditions import MultiConditionsNode
 from hookline.nodes.parallel import ParallelNode
 from hookline.nodes.request import RequestNode
 from hookline.nodes.response import ResponseNode
+from hookline.nodes.subflow import SubflowNode
 from hookline.nodes.variable import VariableNode
 
 _node_types: dict[str, NodeType] = {}
@@ -54,5 +55,6 @@ for _built_in in (
     DelayNode(),
     LoopNode(),
     ParallelNode(),
+    SubflowNode(),
 ):
     register(_built_in)

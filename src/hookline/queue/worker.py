@@ -317,6 +317,7 @@ class WorkerPool:
         self._metrics.execution_finished(
             replace(execution, status=status, finished_at=finished_at, error=error)
         )
+        await self._wake_parent(execution)
 
     async def _execute(self, execution: Execution, claimed_at: datetime) -> None:
         compiled = await self._flows.version(execution.workflow_id)
@@ -357,6 +358,20 @@ class WorkerPool:
             updated_jobs=final if result.final_job_exists else [],
         )
         self._metrics.execution_finished(finished)
+        await self._wake_parent(execution)
+
+    async def _wake_parent(self, execution: Execution) -> None:
+        """Tell the execution whose subflow node waits for this one that it has ended.
+
+        Best effort: a parent not woken (the database out of reach) still looks again on its own.
+        """
+        if execution.parent_id is None:
+            return
+        try:
+            if await self._store.wake_execution(execution.parent_id, now=_now()):
+                self.wake()
+        except StorageUnavailable as exc:
+            log.warning("execution %s ended but its parent was not woken: %s", execution.id, exc)
 
     async def _suspend(self, execution: Execution, until: datetime, job: Job, job_exists: bool) -> None:
         """Record a node's pending job and let go of its execution until `until` (not an attempt).

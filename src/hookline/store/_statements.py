@@ -232,6 +232,16 @@ def suspend(execution_id: int, worker_id: str, run_after: datetime) -> Update:
     )
 
 
+def wake(execution_id: int, now: datetime) -> Update:
+    """Make a `waiting` execution due now (what it waited for has happened)."""
+    c = executions.c
+    return (
+        update(executions)
+        .where(c.id == execution_id, c.status == ExecutionStatus.WAITING.value)
+        .values(run_after=now)
+    )
+
+
 def expire(worker_id: str | None, *, keep: Sequence[int] = (), expiring_by: datetime | None = None) -> Update:
     """Remove the claims (and any back-off) of `started` executions: all, or one worker's.
 

@@ -353,6 +353,13 @@ class Store(Protocol):
         """
         ...
 
+    async def wake_execution(self, execution_id: int, *, now: datetime) -> bool:
+        """Make a `waiting` execution due at once (what it waited for happened); False if not waiting.
+
+        On PostgreSQL the workers of every process are told, so one claims it without polling.
+        """
+        ...
+
     async def finish_execution(
         self,
         execution_id: int,

@@ -363,6 +363,11 @@ class SqlStore:
         suspended: int = await self.writer.write(write, Sync(lambda c: sql.rowcount(c, suspend)))
         return suspended == 1
 
+    async def wake_execution(self, execution_id: int, *, now: datetime) -> bool:
+        """Make a `waiting` execution due at once; False when it was not waiting."""
+        wake = sql.wake(execution_id, now)
+        return await self.writer.run(lambda c: self._count_and_notify(c, wake)) == 1
+
     async def finish_execution(
         self,
         execution_id: int,
