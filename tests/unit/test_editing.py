@@ -334,6 +334,19 @@ def test_update_cannot_drop_a_branch_that_holds_nodes() -> None:
     assert error.value.problems[0].where == "nodes[n1].config"
 
 
+def test_update_cannot_make_a_followed_response_end_the_flow() -> None:
+    """A response with nodes below it keeps `continue: true`: switching it off would strand them."""
+    nodes = (
+        node(1, "response", downstream=2, config={"continue": True}),
+        node(2, "step", upstream=1),
+    )
+    assert update_node(nodes, 1, config={"continue": True, "statusCode": 202})[0].config["statusCode"] == 202
+    with pytest.raises(InvalidWorkflow) as error:
+        update_node(nodes, 1, config={"continue": False})
+    assert error.value.problems[0].where == "nodes[n1].config"
+    assert "'n2' follows it" in error.value.problems[0].message
+
+
 def test_update_refuses_values_of_the_wrong_type() -> None:
     """JSON handed over as it came is checked: a title is text, a config an object."""
     with pytest.raises(InvalidWorkflow):

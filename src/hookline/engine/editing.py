@@ -267,10 +267,17 @@ def _valid_title(node: Node, title: object) -> str | None:
 
 
 def _valid_config(working: _Working, node: Node, config: object) -> JsonObject:
-    """A copy of `config`, once it is an object that keeps every branch holding nodes."""
+    """A copy of `config`, once it is an object that keeps every branch holding nodes (and followers)."""
     if not isinstance(config, dict):
         raise InvalidWorkflow([Problem(f"{_where(node.key)}.config", "must be an object")])
     kind = node_type(node.type)
+    follower = working.get(node.downstream_id) if node.downstream_id is not None else None
+    if kind is not None and follower is not None and kind.ends_flow(config):
+        message = (
+            f"with this config the node ends the execution, but {follower.key!r} follows it: "
+            "remove or move the nodes below it first"
+        )
+        raise InvalidWorkflow([Problem(f"{_where(node.key)}.config", message)])
     for child in working.values():
         if kind is None or child.upstream_id != node.id or child.branch_index is None:
             continue
