@@ -143,8 +143,11 @@ def job_notes(meta: dict[str, Any]) -> list[str]:
     attempt = meta.get("attempt")
     if isinstance(attempt, int) and attempt > 1:
         notes.append(f"{attempt} attempts")
-    if isinstance(meta.get("waitingUntil"), str):
-        notes.append(f"waiting until {meta['waitingUntil']} ({meta.get('waitReason', 'retry')})")
+    until = meta.get("waitingUntil")
+    if isinstance(until, str) and meta.get("waitReason") == "event":
+        notes.append(f"waiting for another execution to end (next check {until})")
+    elif isinstance(until, str):
+        notes.append(f"waiting until {until} ({meta.get('waitReason', 'retry')})")
     return notes
 
 

@@ -25,6 +25,10 @@ from hookline._cli_output import execution_detail, job_notes
             {"waitingUntil": "2026-12-03T17:00:00+00:00", "waitReason": "delay"},
             ["waiting until 2026-12-03T17:00:00+00:00 (delay)"],
         ),
+        (
+            {"waitingUntil": "2026-12-03T17:00:00+00:00", "waitReason": "event"},
+            ["waiting for another execution to end (next check 2026-12-03T17:00:00+00:00)"],
+        ),
     ],
 )
 def test_job_notes(meta: dict[str, Any], notes: list[str]) -> None:
