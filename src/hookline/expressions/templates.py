@@ -157,7 +157,7 @@ class Template:
     def render_text(self, scope: Mapping[str, Any]) -> str:
         """The template with every placeholder replaced by its value as text."""
         return "".join(
-            [part if isinstance(part, str) else _as_text(part.resolve(scope)) for part in self.parts]
+            [part if isinstance(part, str) else as_text(part.resolve(scope)) for part in self.parts]
         )
 
 
@@ -281,8 +281,12 @@ def _detached(value: Any) -> Any:
     return value
 
 
-def _as_text(value: Any) -> str:
-    """A value as interpolated text: None → "", true/false, numbers like JavaScript, JSON for containers."""
+def as_text(value: Any) -> str:
+    """A value as interpolated text: None → "", true/false, numbers like JavaScript, JSON for containers.
+
+    What a placeholder inside a longer string becomes; nodes that must write a rendered value as
+    text (a request's form fields, its query parameters) write it the same way.
+    """
     if value is None:
         return ""
     if isinstance(value, str):

@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 
 import orjson
 
+from hookline.expressions.templates import as_text
 from hookline.types import JsonValue
 
 MEDIA_TYPES = {
@@ -137,19 +138,3 @@ def _fields(data: JsonValue) -> list[tuple[str, str, str | None, str | None]]:
             )
         )
     return fields
-
-
-def as_text(value: Any) -> str:
-    """A rendered value as text: strings as they are, null as empty, true/false, 2.0 as 2, JSON for others."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e21:
-        return str(int(value))  # JavaScript writes 2.0 as "2", as templates do
-    try:
-        return orjson.dumps(value).decode()
-    except TypeError:
-        return str(value)

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 import httpx
 
-from hookline.nodes._request_body import Body, BodyError, as_text, encode_body
+from hookline.expressions.templates import as_text
+from hookline.nodes._request_body import Body, BodyError, encode_body
 from hookline.nodes._request_config import RequestOptions
 from hookline.nodes._request_redact import Sent, summary
 from hookline.nodes._request_response import TooLarge, read_limited, response_result
