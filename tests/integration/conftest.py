@@ -104,6 +104,16 @@ async def postgres_store(postgres_url: str) -> AsyncIterator[SqlStore]:
         await opened.close()
 
 
+@pytest.fixture
+async def live_store(tmp_path: Path) -> AsyncIterator[SqlStore]:
+    """A reader on the SQLite file of a test's live servers (`tmp_path/data`), made by its first import."""
+    opened = await open_store(f"sqlite:///{tmp_path / 'data' / 'hookline.db'}", migrate=False)
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
 @pytest.fixture(params=BACKENDS)
 def database(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
     """Server settings for each database under test: none for SQLite, a fresh migrated PostgreSQL database."""

@@ -6,14 +6,13 @@ The contract: docs/reference/execution.md#resuming-after-a-crash.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
 
 from hookline.models import ExecutionStatus
-from hookline.store.sql_store import SqlStore, open_store
+from hookline.store.sql_store import SqlStore
 from tests._waiting import wait_until
 from tests._workflows import chain
 from tests.integration._crash_load import LEASE_SECONDS, figures, send_and_kill, some_execution_running
@@ -23,17 +22,7 @@ from tests.integration._live_server import LiveServer, hookline_env, import_work
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqlStore]:
-    """A reader on the SQLite file the live servers of a test use (created by the first import)."""
-    opened = await open_store(f"sqlite:///{tmp_path / 'data' / 'hookline.db'}", migrate=False)
-    try:
-        yield opened
-    finally:
-        await opened.close()
-
-
-async def test_sigkill_loses_no_accepted_request(tmp_path: Path, store: SqlStore) -> None:
+async def test_sigkill_loses_no_accepted_request(tmp_path: Path, live_store: SqlStore) -> None:
     """A server killed under load still runs every accepted request once, and no node twice."""
     env = hookline_env(tmp_path / "data", HOOKLINE_LEASE_SECONDS=LEASE_SECONDS)
     work = ("crash-work", {"seconds": 0.02})
@@ -41,14 +30,16 @@ async def test_sigkill_loses_no_accepted_request(tmp_path: Path, store: SqlStore
     async with LiveServer(env, tmp_path / "server.log") as server:
         await server.start()
         volley = await send_and_kill(
-            server, key, concurrency=50, kill_after=150, kill_when=lambda: some_execution_running(store)
+            server, key, concurrency=50, kill_after=150, kill_when=lambda: some_execution_running(live_store)
         )
         await server.start()
         # The backlog at the kill depends on the machine: 8 workers run ~100 of these per second.
         backlog = len(volley.accepted) + len(volley.cut_off)
-        await wait_until(lambda: nothing_runnable(store), "every execution has finished", 30 + backlog / 50)
-        executions = await all_executions(store)
-        jobs = await job_counts(store, executions)
+        await wait_until(
+            lambda: nothing_runnable(live_store), "every execution has finished", 30 + backlog / 50
+        )
+        executions = await all_executions(live_store)
+        jobs = await job_counts(live_store, executions)
         print(f"\n{figures(volley, executions, jobs)}")
 
         assert volley.refused == {}, "a request was answered, but not with 2xx"
@@ -66,7 +57,7 @@ async def test_sigkill_loses_no_accepted_request(tmp_path: Path, store: SqlStore
 
 
 async def test_execution_interrupted_between_nodes_resumes_after_its_last_job(
-    tmp_path: Path, store: SqlStore
+    tmp_path: Path, live_store: SqlStore
 ) -> None:
     """After a SIGKILL at the third node, the restarted server runs the third and fourth only."""
     env = hookline_env(tmp_path / "data", HOOKLINE_LEASE_SECONDS=LEASE_SECONDS)
@@ -81,7 +72,7 @@ async def test_execution_interrupted_between_nodes_resumes_after_its_last_job(
         execution_id = int(response.headers["x-hookline-execution"])
 
         async def first_two_recorded() -> bool:
-            return {j.node_key for j in await store.list_jobs(execution_id)} == {"n0", "n1"}
+            return {j.node_key for j in await live_store.list_jobs(execution_id)} == {"n0", "n1"}
 
         await wait_until(first_two_recorded, "jobs n0 and n1 are recorded")
         server.kill()
@@ -89,12 +80,12 @@ async def test_execution_interrupted_between_nodes_resumes_after_its_last_job(
         await server.start()
 
         async def finished() -> bool:
-            execution = await store.get_execution(execution_id)
+            execution = await live_store.get_execution(execution_id)
             return execution is not None and execution.status.is_final
 
         await wait_until(finished, "the execution has finished")
-        execution = await store.get_execution(execution_id)
+        execution = await live_store.get_execution(execution_id)
         assert execution is not None
         assert (execution.status, execution.attempt) == (ExecutionStatus.RESOLVED, 2)
         assert log.read_text().splitlines() == ["n0 t1", "n1 t1", "n3 t1"]
-        assert [j.node_key for j in await store.list_jobs(execution_id)] == ["n0", "n1", "n2", "n3"]
+        assert [j.node_key for j in await live_store.list_jobs(execution_id)] == ["n0", "n1", "n2", "n3"]

@@ -10,7 +10,7 @@ node, docs/nodes.md#at-least-once-and-the-idempotency-key).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from hookline.models import ExecutionStatus, Job, JobStatus
-from hookline.store.sql_store import SqlStore, open_store
+from hookline.store.sql_store import SqlStore
 from tests._receiver import Receiver, Reply, Seen
 from tests._waiting import wait_until
 from tests.integration._live_server import LiveServer, hookline_env, import_workflow
@@ -29,16 +29,6 @@ pytestmark = pytest.mark.slow
 POLL_SECONDS = "0.2"
 LEASE_SECONDS = "2"
 """A lease short enough that the restarted server takes over the killed one's claims quickly."""
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqlStore]:
-    """A reader on the SQLite file the live servers of a test use (created by the first import)."""
-    opened = await open_store(f"sqlite:///{tmp_path / 'data' / 'hookline.db'}", migrate=False)
-    try:
-        yield opened
-    finally:
-        await opened.close()
 
 
 @pytest.fixture
@@ -92,22 +82,22 @@ async def post(server: LiveServer, key: str) -> int:
     return int(answer.headers["x-hookline-execution"])
 
 
-async def finished(store: SqlStore, execution_id: int) -> bool:
+async def finished(live_store: SqlStore, execution_id: int) -> bool:
     """Whether the execution has a final status."""
-    execution = await store.get_execution(execution_id)
+    execution = await live_store.get_execution(execution_id)
     return execution is not None and execution.status.is_final
 
 
-async def jobs_by_key(store: SqlStore, execution_id: int) -> dict[str, list[Job]]:
+async def jobs_by_key(live_store: SqlStore, execution_id: int) -> dict[str, list[Job]]:
     """The execution's recorded jobs by node key."""
     jobs: dict[str, list[Job]] = {}
-    for job in await store.list_jobs(execution_id):
+    for job in await live_store.list_jobs(execution_id):
         jobs.setdefault(job.node_key, []).append(job)
     return jobs
 
 
 async def test_sigkill_during_a_delay_fires_it_once_and_not_early(
-    tmp_path: Path, env: dict[str, str], store: SqlStore
+    tmp_path: Path, env: dict[str, str], live_store: SqlStore
 ) -> None:
     """Killed while an execution waits in a 2 s delay: after the restart the request after it runs once."""
     receiver = Receiver()
@@ -127,19 +117,19 @@ async def test_sigkill_during_a_delay_fires_it_once_and_not_early(
             execution_id = await post(server, key)
 
             async def waiting() -> bool:
-                execution = await store.get_execution(execution_id)
+                execution = await live_store.get_execution(execution_id)
                 return execution is not None and execution.status is ExecutionStatus.WAITING
 
             await wait_until(waiting, "the execution waits in its delay", within=10)
             server.kill()
             await server.start()
-            await wait_until(lambda: finished(store, execution_id), "the execution finished", within=30)
+            await wait_until(lambda: finished(live_store, execution_id), "the execution finished", within=30)
     finally:
         await receiver.close()
-    execution = await store.get_execution(execution_id)
+    execution = await live_store.get_execution(execution_id)
     assert execution is not None
     assert execution.status is ExecutionStatus.RESOLVED
-    jobs = await jobs_by_key(store, execution_id)
+    jobs = await jobs_by_key(live_store, execution_id)
     [delay], [request] = jobs["wait"], jobs["post"]
     resume_at = datetime.fromisoformat(delay.result["resumeAt"])
     assert request.started_at is not None
@@ -149,7 +139,7 @@ async def test_sigkill_during_a_delay_fires_it_once_and_not_early(
 
 
 async def test_sigkill_during_request_retries_goes_on_with_the_same_key(
-    tmp_path: Path, env: dict[str, str], store: SqlStore
+    tmp_path: Path, env: dict[str, str], live_store: SqlStore
 ) -> None:
     """Killed between retries (503 three times, then 200): the restarted server finishes the retries."""
     receiver = Receiver(fails_first(3))
@@ -171,13 +161,13 @@ async def test_sigkill_during_request_retries_goes_on_with_the_same_key(
             await wait_until(two_calls, "the receiver refused two calls", within=10)
             server.kill()
             await server.start()
-            await wait_until(lambda: finished(store, execution_id), "the execution finished", within=30)
+            await wait_until(lambda: finished(live_store, execution_id), "the execution finished", within=30)
     finally:
         await receiver.close()
-    execution = await store.get_execution(execution_id)
+    execution = await live_store.get_execution(execution_id)
     assert execution is not None
     assert execution.status is ExecutionStatus.RESOLVED
-    [request] = (await jobs_by_key(store, execution_id))["post"]
+    [request] = (await jobs_by_key(live_store, execution_id))["post"]
     assert request.status is JobStatus.RESOLVED
     keys = Counter(seen.header("Idempotency-Key") for seen in receiver.seen)
     assert list(keys) == [f"{execution_id}-post"]  # every call, before and after the kill, one key
@@ -187,7 +177,7 @@ async def test_sigkill_during_request_retries_goes_on_with_the_same_key(
 
 
 async def test_sigkill_in_the_middle_of_a_loop_resumes_at_its_item(
-    tmp_path: Path, env: dict[str, str], store: SqlStore
+    tmp_path: Path, env: dict[str, str], live_store: SqlStore
 ) -> None:
     """A loop posting 20 items, killed after the 8th call: every item posted once, at most one twice."""
     receiver = Receiver(fails_first(0, delay=0.05))
@@ -213,10 +203,10 @@ async def test_sigkill_in_the_middle_of_a_loop_resumes_at_its_item(
             server.kill()
             at_kill = len(receiver.seen)
             await server.start()
-            await wait_until(lambda: finished(store, execution_id), "the execution finished", within=60)
+            await wait_until(lambda: finished(live_store, execution_id), "the execution finished", within=60)
     finally:
         await receiver.close()
-    execution = await store.get_execution(execution_id)
+    execution = await live_store.get_execution(execution_id)
     assert execution is not None
     assert execution.status is ExecutionStatus.RESOLVED
     calls = Counter(seen.header("Idempotency-Key") for seen in receiver.seen)
@@ -225,7 +215,7 @@ async def test_sigkill_in_the_middle_of_a_loop_resumes_at_its_item(
     repeated = {key: count for key, count in calls.items() if count > 1}
     assert len(repeated) <= 1  # at most the item in flight at the kill
     assert all(count == 2 for count in repeated.values())
-    jobs = await jobs_by_key(store, execution_id)
+    jobs = await jobs_by_key(live_store, execution_id)
     assert sorted(job.meta["iteration"] for job in jobs["post"]) == sorted(f"each#{i}/" for i in range(20))
     assert len(jobs["each"]) == 1
     print(
