@@ -40,9 +40,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(scope="session")
 def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """One `hookline serve` for the UI tests, on a fresh SQLite file, with a known admin token."""
+    """One `hookline serve` for the UI tests, on a fresh SQLite file, with a known admin token.
+
+    Request nodes may reach 127.0.0.1, where the tests' own receivers listen (tests/_receiver.py).
+    """
     data = tmp_path_factory.mktemp("ui-data")
-    server = LiveServer(hookline_env(data, HOOKLINE_ADMIN_TOKEN=TOKEN), data / "serve.log")
+    env = hookline_env(data, HOOKLINE_ADMIN_TOKEN=TOKEN, HOOKLINE_REQUEST_ALLOW="127.0.0.1")
+    server = LiveServer(env, data / "serve.log")
     _run_in_thread(server.start())
     try:
         yield server

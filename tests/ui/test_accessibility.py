@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import httpx
 from playwright.sync_api import Page, expect
 
+from tests.ui._contrast import low_contrast
 from tests.ui._steps import import_example
-
-# Run in the page: the texts below WCAG AA contrast, each as "TAG.class \"text\" ratio".
-CONTRAST = (Path(__file__).parent / "contrast.js").read_text()
-
-
-def low_contrast(page: Page) -> list[str]:
-    """The visible texts of the page whose contrast is below WCAG AA."""
-    found: list[str] = page.evaluate(CONTRAST)
-    return found
 
 
 def test_the_main_screens_have_enough_contrast(signed_in: Page, api: httpx.Client) -> None:

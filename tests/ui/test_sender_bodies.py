@@ -9,10 +9,10 @@ import subprocess
 import httpx
 from playwright.sync_api import Page, expect
 
+from tests.ui._contrast import low_contrast
 from tests.ui._path_tables import expect_keys
 from tests.ui._steps import enabled_workflow, new_workflow, open_trigger, save
 from tests.ui.conftest import screenshot
-from tests.ui.test_accessibility import low_contrast
 
 XML_SAMPLE = '<order id="42"><status>paid</status><item sku="A"/><item sku="B"/></order>'
 ARMING_TRIES = 100

@@ -10,9 +10,9 @@ from typing import Any
 import httpx
 from playwright.sync_api import Locator, Page, expect
 
+from tests.ui._contrast import low_contrast
 from tests.ui._steps import enabled_workflow, new_workflow, open_trigger, save
 from tests.ui.conftest import screenshot
-from tests.ui.test_accessibility import low_contrast
 
 STRIPE_SECRET = "whsec_ui_stripe_0123456789"
 

@@ -1,6 +1,6 @@
 /** The keys of a trigger's request items: the path grammar, and the one check of a key a person types. */
 
-// The grammar of `parse_path` in hookline/engine/templates.py, which reads every `{{ path }}` and
+// The grammar of `parse_path` in hookline/expressions/templates.py, which reads every `{{ path }}` and
 // every `_var` item: a name is anything but whitespace (Python's \s, spelled out because
 // JavaScript's differs), path punctuation, braces, quotes, backslashes and ':'. A browser test
 // holds the two in step (tests/ui/test_path_editing.py).

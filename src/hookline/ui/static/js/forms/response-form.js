@@ -1,7 +1,7 @@
-/** The Response node's form: status code, header rows and a JSON body, for synchronous workflows. */
+/** The Response node's form: status code, header rows, a JSON body, and whether the workflow goes on after answering. */
 
-import { field, h } from "../dom.js";
-import { jsonField, parseJson } from "./json-form.js";
+import { field, h, toggle, uid } from "../dom.js";
+import { FormProblem, jsonField, parseJson } from "./json-form.js";
 import { pairRows } from "./pair-rows.js";
 import { withPicker } from "./variable-picker.js";
 
@@ -19,25 +19,44 @@ export function form(config, ctx) {
     hint: 'Any JSON: an object, a list, or "text" in quotes. Empty: no body. Strings may hold {{ variables }}.',
     rows: 8,
   });
+  const goOn = continueSwitch(config);
   const element = h(
     "div",
     { class: "node-config", "data-where": "config" },
     field("Status code", status, { where: "config.statusCode", hint: "200 to 599." }),
     headers.element,
     body.element,
+    goOn.element,
   );
   return {
     element,
     read() {
-      const { statusCode: _s, headers: _h, body: _b, ...rest } = config;
+      const { statusCode: _s, headers: _h, body: _b, continue: _c, ...rest } = config;
       const read = { ...rest };
       if (status.value !== "") read.statusCode = Number(status.value);
       const rows = headers.read();
       if (rows.length) read.headers = rows;
       if (body.area.value.trim() !== "") read.body = parseJson(body.area.value, "config.body");
+      // Off is the server's default: a config that never said `continue` keeps not saying it.
+      if (goOn.input.checked || "continue" in config) read.continue = goOn.input.checked;
+      if (!goOn.input.checked && ctx.node?.downstream_id) {
+        throw new FormProblem("config.continue", "must stay on while steps follow this response: delete them first");
+      }
       return read;
     },
   };
+}
+
+/** The `continue` switch with its hint: on, the caller is answered and the nodes below run in the background. */
+function continueSwitch(config) {
+  const { element, input } = toggle("Answer now and continue in the background", config.continue === true, { where: "config.continue" });
+  const hint = h(
+    "p",
+    { class: "hint switch-hint", id: uid("hint") },
+    "On: the caller gets this answer at once, and the nodes below this one run afterwards, as an asynchronous workflow would. Off: the answer ends the execution, and nothing may follow this node.",
+  );
+  input.setAttribute("aria-describedby", hint.id);
+  return { element: h("div", {}, element, hint), input };
 }
 
 /** Header rows (name, value with a variable picker), with Add and Remove buttons. */

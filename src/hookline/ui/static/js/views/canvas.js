@@ -10,6 +10,7 @@ const LABELS = {
   response: "Response",
   end: "End",
   "json-query": "JSON query",
+  request: "HTTP request",
 };
 
 /** The name people see for a node type ("multi-conditions" → "Multi-conditions"). */
@@ -33,16 +34,28 @@ export function branchesOf(node, nodes = []) {
       { index: 0, label: "Otherwise" },
     ];
   }
+  if (node.type === "loop") return [{ index: 0, label: "Each item" }];
   const indices = [...new Set(nodes.filter((n) => n.upstream_id === node.id && n.branch_index !== null).map((n) => n.branch_index))];
+  if (node.type === "parallel") {
+    // Branches 0..n-1; an empty one exists only on screen (the server knows branches by their nodes).
+    const count = Math.max(MIN_PARALLEL_BRANCHES, shownBranches.get(node.id) ?? 0, ...indices.map((i) => i + 1));
+    return Array.from({ length: count }, (_, index) => ({ index, label: `Branch ${index + 1}` }));
+  }
   return indices.sort((a, b) => a - b).map((index) => ({ index, label: `Branch ${index}` }));
 }
+
+const MIN_PARALLEL_BRANCHES = 2;
+// The branch count a person asked for with "Add a branch", per parallel node id, kept across redraws.
+const shownBranches = new Map();
+// Node types whose branches are peers rather than Yes/No outcomes: their labels are not coloured.
+const FORKS = new Set(["loop", "parallel"]);
 
 /**
  * Draw a workflow version. Hooks (all optional):
  * - editable: show "+" buttons and node menus with Delete;
  * - onTrigger(), onEdit(node), onAdd(place, button), onDelete(node), onCopyKey(node);
  * - decorate(node) and decorateTrigger(): extra content for a card (job status, results);
- * - terminal(type): whether nothing may follow a node of that type.
+ * - terminal(node): whether nothing may follow this node (its type, and for some types its config).
  */
 export function drawFlow(workflow, hooks = {}) {
   const nodes = workflow.nodes ?? [];
@@ -72,7 +85,7 @@ function chainItems(first, byId, nodes, hooks) {
     items.push(h("li", { class: "step" }, nodeCard(node, hooks)));
     const branches = branchesOf(node, nodes);
     if (branches.length) items.push(h("li", { class: "step branches" }, branchColumns(node, branches, nodes, byId, hooks)));
-    if (!hooks.terminal?.(node.type)) {
+    if (!hooks.terminal?.(node)) {
       items.push(addButton({ upstream_id: node.id, branch_index: null }, `after ${node.title || node.key}`, hooks));
     }
   }
@@ -80,21 +93,37 @@ function chainItems(first, byId, nodes, hooks) {
 }
 
 function branchColumns(node, branches, nodes, byId, hooks) {
-  return h(
-    "div",
-    { class: "columns" },
-    branches.map(({ index, label }) => {
-      const branchHead = nodes.find((n) => n.upstream_id === node.id && n.branch_index === index);
-      const where = `${label} branch of ${node.title || node.key}`;
-      return h(
-        "ol",
-        { class: "chain column", "aria-label": where, "data-branch": index },
-        h("li", { class: "branch-label" }, label),
-        addButton({ upstream_id: node.id, branch_index: index }, `at the start of the ${where}`, hooks),
-        chainItems(branchHead, byId, nodes, hooks),
-      );
-    }),
+  const column = ({ index, label }) => {
+    const branchHead = nodes.find((n) => n.upstream_id === node.id && n.branch_index === index);
+    const where = `${label} branch of ${node.title || node.key}`;
+    return h(
+      "ol",
+      { class: "chain column", "aria-label": where, "data-branch": index },
+      h("li", { class: "branch-label" }, label),
+      addButton({ upstream_id: node.id, branch_index: index }, `at the start of the ${where}`, hooks),
+      chainItems(branchHead, byId, nodes, hooks),
+    );
+  };
+  const columns = h("div", { class: `columns${FORKS.has(node.type) ? " fork" : ""}` }, branches.map(column));
+  if (node.type === "parallel" && hooks.editable) columns.append(addBranchButton(node, columns, column));
+  return columns;
+}
+
+/** "Add a branch" beside a parallel node's columns: one more empty column, whose "+" gets the focus. */
+function addBranchButton(node, columns, column) {
+  const button = h(
+    "button",
+    { type: "button", class: "add-branch", "aria-label": `Add a branch to ${node.title || node.key}` },
+    "Add a branch",
   );
+  button.addEventListener("click", () => {
+    const index = columns.querySelectorAll(":scope > .column").length;
+    shownBranches.set(node.id, index + 1);
+    const added = column({ index, label: `Branch ${index + 1}` });
+    button.parentElement.before(added);
+    added.querySelector("button.add")?.focus();
+  });
+  return h("div", { class: "add-branch-slot" }, button);
 }
 
 function addButton(place, where, hooks) {
@@ -142,11 +171,18 @@ function nodeCard(node, hooks) {
       { type: "button", class: "node-main", onclick: () => hooks.onEdit?.(node), "aria-label": `${title} (${typeLabel(node.type)})` },
       h("span", { class: "node-type" }, typeLabel(node.type)),
       h("span", { class: "node-title" }, title),
-      h("span", { class: "node-meta" }, h("code", {}, node.key)),
+      h("span", { class: "node-meta" }, h("code", {}, node.key), nodeNote(node)),
     ),
     menu,
     hooks.decorate?.(node) ?? null,
   );
+}
+
+/** A few words after the key for a node whose config matters on the map: a response that goes on, the workflow a subflow calls. */
+function nodeNote(node) {
+  if (node.type === "response" && node.config?.continue === true) return " · answers, then goes on";
+  if (node.type === "subflow" && typeof node.config?.workflow === "string") return ` · calls ${node.config.workflow}`;
+  return null;
 }
 
 function nodeMenu(node, hooks) {

@@ -6,7 +6,9 @@ import { openDrawer } from "../drawer.js";
 import { notify } from "../notify.js";
 import { navigate } from "../router.js";
 import { drawFlow, typeLabel } from "./canvas.js";
+import { childLink, parentLink } from "./execution-links.js";
 import { shortId } from "./execution-list.js";
+import { attemptList, jobNotes, waitingNote } from "./job-notes.js";
 import { crumbs, modeBadge, statusBadge, versionNumber } from "./page-parts.js";
 
 const RUNNING = ["queued", "started", "waiting"];
@@ -89,6 +91,7 @@ function paint(page) {
   replace(
     root,
     header(page),
+    parentLink(execution),
     facts(page),
     execution.error ? h("p", { class: "execution-error" }, h("strong", {}, "Error: "), execution.error) : null,
     runningNote(page),
@@ -209,12 +212,17 @@ function facts(page) {
 
 function runningNote(page) {
   if (!RUNNING.includes(page.execution.status)) return null;
+  const pending = (page.execution.jobs ?? []).find((job) => job.status === "pending" && job.meta?.waitingUntil);
+  const state =
+    page.execution.status === "waiting" && pending
+      ? [waitingNote(pending.meta.waitingUntil, pending.meta.waitReason), ", holding no worker"]
+      : page.execution.status;
   return h(
     "p",
     { class: "notice running-note" },
     page.stopped
       ? "Stopped checking for changes. Use Refresh to see where the execution is now."
-      : `The execution is ${page.execution.status}: this page updates by itself.`,
+      : ["The execution is ", state, ": this page updates by itself."],
   );
 }
 
@@ -250,7 +258,9 @@ function jobBadge(node, jobs, running) {
       statusBadge(job.status),
       h("span", { class: "muted" }, duration(job.started_at, job.finished_at)),
       jobs.length > 1 ? h("span", { class: "muted" }, `${jobs.length} runs`) : null,
+      jobNotes(job),
     ),
+    childLink(node, job),
     // Many nodes (a Response, an End) have no result: an empty "Result" would only be noise.
     job.result === null || job.result === undefined
       ? null
@@ -280,6 +290,9 @@ function openJobDrawer(node, jobs, running) {
         { class: "hint" },
         `Started ${when(job.started_at)} · finished ${when(job.finished_at)} · ${duration(job.started_at, job.finished_at)}`,
       ),
+      jobNotes(job).length ? h("p", { class: "job-line" }, jobNotes(job)) : null,
+      childLink(node, job),
+      attemptList(job.meta),
       h("h4", {}, "Result"),
       h("pre", {}, pretty(job.result ?? null)),
       h("h4", {}, "Meta"),

@@ -3,6 +3,7 @@
 import { api } from "../api.js";
 import { field, h, uid } from "../dom.js";
 import { openDrawer } from "../drawer.js";
+import { loopVariables } from "../forms/loop-variables.js";
 import { formFor } from "../forms/node-forms.js";
 import { variablesAt } from "../forms/variables.js";
 import { notify } from "../notify.js";
@@ -10,7 +11,7 @@ import { onSubmit } from "../submit.js";
 import { typeLabel } from "./canvas.js";
 import { frozenNote } from "./workflow-settings.js";
 
-const WIDE = new Set(["condition", "multi-conditions"]);
+const WIDE = new Set(["condition", "multi-conditions", "request", "loop"]);
 
 /**
  * Open the drawer of `node`, or of a new node of `type` at `place` ({upstream_id, branch_index}).
@@ -19,7 +20,8 @@ const WIDE = new Set(["condition", "multi-conditions"]);
 export function openNodeDrawer({ workflow, node, type, place, editable, onNewVersion, onSaved }) {
   const kind = node?.type ?? type;
   const module = formFor(kind);
-  const ctx = { disabled: !editable, variables: variablesAt(workflow, node, place), workflow, node };
+  const variables = [...variablesAt(workflow, node, place), ...loopVariables(workflow, node, place)];
+  const ctx = { disabled: !editable, variables, workflow, node };
   const view = module.form(node ? node.config ?? {} : module.defaultConfig(), ctx);
   const title = h("input", { type: "text", value: node ? node.title ?? "" : typeLabel(kind), placeholder: typeLabel(kind) });
   const form = h(

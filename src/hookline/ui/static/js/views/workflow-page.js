@@ -59,7 +59,7 @@ export async function workflowView(root, { id }, context) {
   };
   const canvas = drawFlow(workflow, {
     editable: !frozen,
-    terminal: (type) => terminal.has(type),
+    terminal: (node) => endsFlow(node, terminal),
     onTrigger: () => openTriggerDrawer(workflow, drawers),
     onEdit: (node) => openNodeDrawer({ workflow, node, ...drawers }),
     onAdd: (place, button) => chooseType(button, place, workflow, allowed, terminal, drawers),
@@ -119,6 +119,11 @@ export async function workflowView(root, { id }, context) {
   );
 }
 
+/** Whether nothing may follow `node`: its type ends the flow, unless it is a response that continues (as the server's ends_flow). */
+function endsFlow(node, terminal) {
+  return terminal.has(node.type) && !(node.type === "response" && node.config?.continue === true);
+}
+
 /** The "+" menu: the node types this workflow may use at this place; picking one opens its drawer. */
 function chooseType(button, place, workflow, allowed, terminal, drawers) {
   document.querySelector(".type-menu")?.remove();
@@ -167,7 +172,8 @@ function chooseType(button, place, workflow, allowed, terminal, drawers) {
 
 async function deleteNode(workflow, node, reload) {
   const name = node.title || typeLabel(node.type);
-  if (!window.confirm(`Delete “${name}”${node.type.includes("condition") ? " and everything in its branches" : ""}?`)) {
+  const branching = node.type.includes("condition") || ["loop", "parallel"].includes(node.type);
+  if (!window.confirm(`Delete “${name}”${branching ? " and everything in its branches" : ""}?`)) {
     return;
   }
   try {
