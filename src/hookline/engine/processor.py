@@ -160,9 +160,9 @@ class Processor:
     """A synchronous caller waits for this run's answer: retries wait in place and a response that
     continues hands the rest over (`RunResult.handoff`). False in workers, even for a sync workflow."""
     jobs: list[Job] = field(default_factory=list)
-    _done: dict[tuple[int, str], Job] = field(init=False, default_factory=dict)
+    _done: dict[_Place, Job] = field(init=False, default_factory=dict)
     """Jobs finished by an earlier run, by node and loop frame."""
-    _pending: dict[tuple[int, str], Job] = field(init=False, default_factory=dict)
+    _pending: dict[_Place, Job] = field(init=False, default_factory=dict)
     """Pending jobs of an earlier run (a node that waits), by node and loop frame."""
     _results: dict[str, JsonValue] = field(init=False, default_factory=dict)
     _deadline: float | None = field(init=False, default=None)
@@ -193,7 +193,7 @@ class Processor:
         self._done = {}
         self._pending = {}
         for job in self.previous_jobs:
-            place = (job.node_id, _frame_of(job))
+            place = _place(job.node_id, _frame_of(job))
             (self._pending if job.status is JobStatus.PENDING else self._done)[place] = job
         self._results = results_by_node_key(self.previous_jobs)  # assignments applied in order
         scope = build_scope(
@@ -228,10 +228,11 @@ class Processor:
 
     async def _step(self, node: Node, where: _Where) -> tuple[_Stop | None, int | None]:
         """Run one node (or replay its earlier job); say whether to stop and which branch to take."""
-        earlier = self._done.get((node.id, where.frame))
+        place = _place(node.id, where.frame)
+        earlier = self._done.get(place) if self._done else None
         if earlier is not None:
             return self._replay(earlier)
-        pending = self._pending.pop((node.id, where.frame), None)
+        pending = self._pending.pop(place, None) if self._pending else None
         exists = pending is not None  # a pending job recorded by an earlier run: updated, not added
         if pending is not None and _not_due(pending):
             # Resumed before its time (another branch of a fork was due first): it waits on.
@@ -395,9 +396,11 @@ class Processor:
         The job keeps the pending job's id and start time, so a node that waited and retried
         is one job with its attempt count, not one job per attempt.
         """
-        attempt = _next_attempt(previous)
-        job_id = previous.id if previous is not None else new_id()
-        started = previous.started_at if previous is not None else _now()
+        started: datetime | None
+        if previous is None:
+            attempt, job_id, started = 1, new_id(), _now()
+        else:
+            attempt, job_id, started = _next_attempt(previous), previous.id, previous.started_at
         outcome = await self._outcome(node, self._context(node, job_id, attempt, where, previous))
         meta = dict(outcome.meta)
         if outcome.branch is not None:
@@ -512,6 +515,15 @@ def _wait_of(job: Job) -> Wait:
     reason = job.meta.get(WAIT_REASON)
     kind = WaitReason(reason) if isinstance(reason, str) and reason in tuple(WaitReason) else WaitReason.RETRY
     return Wait(_waiting_until(job) or _now(), kind)
+
+
+_Place = int | tuple[int, str]
+"""Where a job ran: its node's id, with its loop frame inside loops."""
+
+
+def _place(node_id: int, frame: str) -> _Place:
+    """A job's place; the node id alone outside loops (no tuple to build for most nodes)."""
+    return (node_id, frame) if frame else node_id
 
 
 def _frame_of(job: Job) -> str:
