@@ -19,6 +19,7 @@ import argparse
 import contextlib
 import os
 import shutil
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -67,6 +68,8 @@ def main() -> None:
     parser.add_argument("--rates", default="900,1100,1300,1500", help="comma-separated offered rates")
     parser.add_argument("--seconds", type=int, default=25)
     options = parser.parse_args()
+    # A SIGTERM unwinds like Ctrl-C, so the `finally` blocks stop the server of the run.
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(1))
     if shutil.which("hey") is None:
         sys.exit("bench/processes.py needs `hey` (apt-get install hey); nothing was measured")
     runs = []

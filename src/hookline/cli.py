@@ -21,6 +21,7 @@ import contextlib
 import logging
 import signal
 import socket
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
@@ -45,6 +46,7 @@ from hookline.plugins import load_plugins
 from hookline.settings import Settings
 from hookline.store.migrate import upgrade
 from hookline.store.sql_store import open_store
+from hookline.supervisor import STARTUP_FAILURE, serve_processes
 from hookline.trigger.samples import (
     MAX_SAMPLE_BYTES,
     items_from_paths,
@@ -100,6 +102,12 @@ main.add_command(execution)
     "--workers", "concurrency", type=click.IntRange(min=0), help="Asynchronous executions run at once."
 )
 @click.option("--no-worker", is_flag=True, help="Accept and answer only; `hookline worker` runs the queue.")
+@click.option(
+    "--processes",
+    type=click.IntRange(min=1),
+    help="Server processes sharing the port(s) and the database, each with its workers; "
+    "one per core uses every core, also on SQLite (HOOKLINE_PROCESSES, default 1).",
+)
 @click.option("--log-level", default="info", show_default=True)
 @click.pass_context
 @reports_errors
@@ -110,6 +118,7 @@ def serve(
     webhook_port: int | None,
     concurrency: int | None,
     no_worker: bool,
+    processes: int | None,
     log_level: str,
 ) -> None:
     """Start the HTTP server (and its workers); an SQLite database is created or upgraded.
@@ -119,11 +128,18 @@ def serve(
 
     With a webhook port, one process listens on both ports: the web UI and the admin API
     on --port, webhook URLs on --webhook-port only (see docs/deploy.md).
+
+    With --processes N, a supervisor runs N server processes on the same ports and database,
+    restarts one that dies, and stops them all gracefully on SIGTERM (see docs/deploy.md).
     """
     from hookline.api.app import create_app
 
     settings = settings_of(ctx).with_overrides(
-        host=host, port=port, webhook_port=webhook_port, workers=0 if no_worker else concurrency
+        host=host,
+        port=port,
+        webhook_port=webhook_port,
+        workers=0 if no_worker else concurrency,
+        processes=processes,
     )
     if settings.webhook_port is not None and settings.webhook_port == settings.port:
         raise ConfigError(f"The webhook port must differ from the main port ({settings.port}).")
@@ -137,9 +153,23 @@ def serve(
     )
     click.echo(f"Web UI: {settings.base_url}/")
     click.echo(f"Webhook URLs: {settings.webhook_url('<key>')}")
-    _run_uvicorn(
-        create_app(settings.with_overrides(admin_token=token)), settings, log_level, settings.webhook_port
-    )
+    settings = settings.with_overrides(admin_token=token)
+    if settings.processes > 1:
+        sys.exit(serve_processes(settings, log_level, _serve_child))
+    _run_uvicorn(create_app(settings), settings, log_level, settings.webhook_port)
+
+
+def _serve_child(sockets: list[socket.socket], settings: Settings, log_level: str) -> int:
+    """One of the processes of `serve --processes N`, on sockets its parent bound; its exit status."""
+    from hookline.api.app import create_app
+
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        started = _run_uvicorn(create_app(settings), settings, log_level, settings.webhook_port, sockets)
+    except Exception:  # uvicorn keeps what requests raise: this broke the server itself, as in a replacement
+        logging.getLogger(__name__).exception("the server process failed")
+        return STARTUP_FAILURE
+    return 0 if started else STARTUP_FAILURE
 
 
 @main.command()
@@ -165,12 +195,19 @@ def worker(ctx: click.Context, host: str | None, port: int, concurrency: int | N
     _run_uvicorn(app, settings, log_level, webhook_port=None)
 
 
-def _run_uvicorn(app: ASGIApp, settings: Settings, log_level: str, webhook_port: int | None) -> None:
+def _run_uvicorn(
+    app: ASGIApp,
+    settings: Settings,
+    log_level: str,
+    webhook_port: int | None,
+    sockets: list[socket.socket] | None = None,
+) -> bool:
     """Serve `app` with uvloop and hookline's HTTP protocol (its limits) on the settings' port.
 
     With a webhook port it is one uvicorn server listening on two sockets rather than two servers:
     one lifespan and runtime, one signal handler, one graceful shutdown, one count of open
-    connections; the app tells the ports apart by the address each request came to.
+    connections; the app tells the ports apart by the address each request came to. `sockets`:
+    already listening ones (from `serve --processes`). Whether the server had started.
     """
     import uvicorn
 
@@ -188,11 +225,11 @@ def _run_uvicorn(app: ASGIApp, settings: Settings, log_level: str, webhook_port:
         forwarded_allow_ips=list(settings.trusted_proxies),
     )
     server = uvicorn.Server(config)
-    sockets = None
-    if webhook_port is not None:
+    if sockets is None and webhook_port is not None:
         sockets = [_listen(settings.host, settings.port), _listen(settings.host, webhook_port)]
     with _exit_0_on_sigterm():
         server.run(sockets=sockets)
+    return server.started
 
 
 def _listen(host: str, port: int) -> socket.socket:

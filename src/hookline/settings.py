@@ -33,6 +33,8 @@ class Settings:
     body_limit: int = 10 * MIB
     workers: int = 8
     """How many asynchronous executions one process runs at once."""
+    processes: int = 1
+    """How many server processes `hookline serve` runs on the same port and database."""
     lease_seconds: float = 30.0
     poll_seconds: float = 1.0
     """How often idle workers look for work when no wake-up came (the fallback of LISTEN/NOTIFY)."""
@@ -113,6 +115,7 @@ class Settings:
             public_url=env.get("HOOKLINE_PUBLIC_URL", ""),
             body_limit=_int(env, "HOOKLINE_BODY_LIMIT", 10 * MIB, minimum=1),
             workers=_int(env, "HOOKLINE_WORKERS", 8, minimum=0),
+            processes=_int(env, "HOOKLINE_PROCESSES", 1, minimum=1),
             lease_seconds=_float(env, "HOOKLINE_LEASE_SECONDS", 30.0),
             poll_seconds=_float(env, "HOOKLINE_POLL_SECONDS", 1.0),
             max_attempts=_int(env, "HOOKLINE_MAX_ATTEMPTS", 5, minimum=1),

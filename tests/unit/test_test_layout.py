@@ -8,14 +8,6 @@ from pathlib import Path
 
 TESTS = Path(__file__).resolve().parents[1]
 
-NOT_YET_MOVED = {
-    ("ui/test_sender_bodies.py", "tests.ui.test_accessibility"),
-    ("ui/test_sender_security.py", "tests.ui.test_accessibility"),
-    ("integration/test_processes.py", "tests.integration.test_crash"),
-}
-"""Imports of test modules that their owners have still to point at a helper module (then drop them here)."""
-
-
 def imported_modules(source: str, package: str) -> Iterator[str]:
     """The absolute names of the modules that code in `package` imports, or may import, from."""
     for statement in ast.walk(ast.parse(source)):
@@ -43,7 +35,7 @@ def test_no_module_imports_a_test_module() -> None:
         for name in imported_modules(path.read_text(encoding="utf-8"), package):
             if is_test_module(name):
                 found.add((path.relative_to(TESTS).as_posix(), name))
-    assert found - NOT_YET_MOVED == set()
+    assert found == set()
 
 
 def test_the_check_sees_absolute_relative_and_listed_test_modules() -> None:

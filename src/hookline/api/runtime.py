@@ -85,9 +85,9 @@ class Runtime:
         # A 429 over a workflow's limit asks callers back after one poll interval (at least 1 s):
         # by then the workers have looked for work again, so a place may have come free.
         retry_after = math.ceil(settings.poll_seconds)
-        backlog = Backlog(
-            store.count_queued, total_limit=settings.queue_limit_total, shared=not is_sqlite_url(url)
-        )
+        # Other processes queue and count in the same database: PostgreSQL, or `serve --processes N`.
+        shared = not is_sqlite_url(url) or settings.processes > 1
+        backlog = Backlog(store.count_queued, total_limit=settings.queue_limit_total, shared=shared)
         # Counted at once: a long queue is full from the first request on (a CLI replay included).
         await backlog.refresh()
         dispatcher = Dispatcher(
@@ -100,14 +100,15 @@ class Runtime:
             resources=resources,
         )
         subflows.attach(dispatcher)
-        if serve and is_sqlite_url(url):
+        if serve and not shared:
             # One process owns an SQLite file, so whatever was running when it stopped is ours to resume.
+            # (With several, `hookline serve` releases them once before they start; see supervisor.py.)
             resumed = await store.expire_claims()
             if resumed:
                 log.info("resuming %d interrupted executions", resumed)
         janitor = Janitor(store, interval=settings.janitor_seconds)
-        # One process owns an SQLite file, so its own counts are all there is to know.
-        rate_limiter = RateLimiter(None if is_sqlite_url(url) else store)
+        # One process owning an SQLite file knows every count; several keep them in the database.
+        rate_limiter = RateLimiter(store if shared else None)
         listener = None
         if serve:
             workers.start()

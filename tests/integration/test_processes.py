@@ -1,0 +1,285 @@
+"""`hookline serve --processes N`: several server processes on one SQLite file, supervised by a parent."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import cast
+
+import httpx
+import pytest
+
+from hookline.models import ExecutionStatus
+from hookline.store.sql_store import SqlStore
+from tests._waiting import wait_until
+from tests._workflows import chain
+from tests.integration._crash_load import LEASE_SECONDS, figures, send_and_kill, some_execution_running
+from tests.integration._executions import all_executions, job_counts, nothing_runnable
+from tests.integration._live_server import REPO_ROOT, LiveServer, free_port, hookline_env, import_workflow
+
+pytestmark = pytest.mark.slow
+
+PROCESSES = 2
+SERVING = b"Application startup complete."
+"""What each server process logs once it serves (uvicorn's line)."""
+
+
+def serve_processes(env: dict[str, str], log: Path) -> LiveServer:
+    """A live `hookline serve --processes 2` (the parent is the process the LiveServer holds)."""
+    return LiveServer(env, log, ("serve", "--processes", str(PROCESSES)))
+
+
+async def start_all(server: LiveServer) -> None:
+    """Start the supervisor and wait until every one of its server processes serves."""
+    already = server.log_path.read_bytes().count(SERVING) if server.log_path.exists() else 0
+    await server.start()
+    await wait_until(
+        lambda: _logged(server, already + PROCESSES), f"{PROCESSES} server processes serve", within=60
+    )
+
+
+async def _logged(server: LiveServer, times: int) -> bool:
+    return server.log_path.read_bytes().count(SERVING) >= times
+
+
+def children(parent: int) -> set[int]:
+    """The server processes of a supervisor: its children running hookline (not the resource tracker)."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue  # it exited meanwhile
+        if int(stat.rsplit(")", 1)[1].split()[1]) == parent and b"spawn_main" in command:
+            found.add(int(entry.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Whether a process exists and has not been reaped into a zombie."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+async def test_two_processes_run_each_accepted_request_exactly_once(
+    tmp_path: Path, live_store: SqlStore
+) -> None:
+    """Requests spread by the kernel over two processes on one SQLite file each run once, node by node."""
+    env = hookline_env(tmp_path / "data", HOOKLINE_LEASE_SECONDS=LEASE_SECONDS)
+    key = import_workflow(env, chain(*[("crash-work", {"seconds": 0.001})] * 3, key="spread"), tmp_path)
+    async with serve_processes(env, tmp_path / "server.log") as server:
+        await start_all(server)
+        assert len(children(server.pid)) == PROCESSES
+        accepted = await _send(server, key, 2000)
+        await wait_until(lambda: nothing_runnable(live_store), "every execution has finished", within=120)
+        executions = await all_executions(live_store)
+        jobs = await job_counts(live_store, executions)
+    assert len(_claimants(tmp_path / "data" / "hookline.db")) == PROCESSES, "one process ran everything"
+    assert {e.id for e in executions} == accepted
+    assert {e.status for e in executions} == {ExecutionStatus.RESOLVED}
+    assert {e: c for e, c in jobs.items() if c != Counter(["n0", "n1", "n2"])} == {}
+
+
+async def test_sigkill_of_one_process_loses_nothing_and_runs_nothing_twice(
+    tmp_path: Path, live_store: SqlStore
+) -> None:
+    """One of two processes killed under load: it is replaced, and every accepted request runs once."""
+    env = hookline_env(tmp_path / "data", HOOKLINE_LEASE_SECONDS=LEASE_SECONDS)
+    work = ("crash-work", {"seconds": 0.02})
+    key = import_workflow(env, chain(work, work, work, key="crash-one"), tmp_path)
+    async with serve_processes(env, tmp_path / "server.log") as server:
+        await start_all(server)
+        before = children(server.pid)
+        victim = min(before)
+        volley = await send_and_kill(
+            cast(LiveServer, _Killer(server.url, lambda: os.kill(victim, signal.SIGKILL))),
+            key,
+            concurrency=50,
+            kill_after=150,
+            kill_when=lambda: _runs_some(tmp_path / "data" / "hookline.db", victim),
+        )
+        await wait_until(lambda: _replaced(server.pid, before, victim), "the killed process is replaced")
+        backlog = len(volley.accepted) + len(volley.cut_off)
+        await wait_until(
+            lambda: nothing_runnable(live_store), "every execution has finished", 30 + backlog / 50
+        )
+        executions = await all_executions(live_store)
+        jobs = await job_counts(live_store, executions)
+        print(f"\n{figures(volley, executions, jobs)}")
+        assert server.running, "the supervisor exited when one of its processes died"
+
+    assert volley.refused == {}, "a request was answered, but not with 2xx"
+    assert any(e.attempt > 1 for e in executions), "no execution was running in the killed process"
+    assert max(Counter(e.context["body"]["n"] for e in executions).values()) == 1, "a request ran twice"
+    by_id = {e.id: e for e in executions}
+    for n, execution_id in volley.accepted.items():
+        execution = by_id.get(execution_id)
+        assert execution is not None, f"accepted request {n} has no execution"
+        assert (execution.context["body"]["n"], execution.status) == (n, ExecutionStatus.RESOLVED)
+    assert {e.status for e in executions} == {ExecutionStatus.RESOLVED}
+    assert {e: c for e, c in jobs.items() if c != Counter(["n0", "n1", "n2"])} == {}
+
+
+async def test_sigterm_to_the_supervisor_stops_every_process_cleanly(
+    tmp_path: Path, live_store: SqlStore
+) -> None:
+    """SIGTERM to the parent: each process shuts down gracefully, then the parent exits 0."""
+    env = hookline_env(tmp_path / "data")
+    key = import_workflow(env, chain(("crash-work", {"seconds": 0.05}), key="stop"), tmp_path)
+    async with serve_processes(env, tmp_path / "server.log") as server:
+        await start_all(server)
+        served = children(server.pid)
+        accepted = await _send(server, key, 200)
+        server.terminate()
+        assert await server.wait_exit(within=60) == 0
+    assert not any(alive(pid) for pid in served)
+    # Whatever was still queued or cut short at the stop stays in the database for the next start.
+    executions = await all_executions(live_store)
+    assert {e.id for e in executions} == accepted
+    assert {e.status for e in executions} <= {ExecutionStatus.RESOLVED, ExecutionStatus.QUEUED}
+
+
+async def test_server_processes_end_when_the_supervisor_is_killed(tmp_path: Path) -> None:
+    """SIGKILL to the parent: its orphaned processes shut themselves down and free the port."""
+    env = hookline_env(tmp_path / "data")
+    async with serve_processes(env, tmp_path / "server.log") as server:
+        await start_all(server)
+        served = children(server.pid)
+        server.kill()
+
+        async def gone() -> bool:
+            return not any(alive(pid) for pid in served)
+
+        await wait_until(gone, "the orphaned server processes have exited")
+
+
+async def test_a_restart_after_all_processes_died_resumes_their_executions_at_once(
+    tmp_path: Path, live_store: SqlStore
+) -> None:
+    """Every process SIGKILLed under load: the next start releases their claims, not their lease."""
+    env = hookline_env(tmp_path / "data", HOOKLINE_LEASE_SECONDS="600")  # far longer than the test
+    work = ("crash-work", {"seconds": 0.02})
+    key = import_workflow(env, chain(work, work, work, key="restart"), tmp_path)
+    async with serve_processes(env, tmp_path / "server.log") as server:
+        await start_all(server)
+
+        def kill_all() -> None:  # a crash of the whole machine: no process shuts down
+            served = children(server.pid)
+            server.kill()  # the supervisor first, so that it starts no replacement
+            for pid in served:
+                os.kill(pid, signal.SIGKILL)
+
+        volley = await send_and_kill(
+            cast(LiveServer, _Killer(server.url, kill_all)),
+            key,
+            concurrency=50,
+            kill_after=150,
+            kill_when=lambda: some_execution_running(live_store),
+        )
+        await start_all(server)
+        backlog = len(volley.accepted) + len(volley.cut_off)
+        await wait_until(
+            lambda: nothing_runnable(live_store), "every execution has finished", 30 + backlog / 50
+        )
+        executions = await all_executions(live_store)
+        jobs = await job_counts(live_store, executions)
+        print(f"\n{figures(volley, executions, jobs)}")
+    assert any(e.attempt > 1 for e in executions), "no execution was running at the kill"
+    assert set(volley.accepted.values()) <= {e.id for e in executions}
+    assert max(Counter(e.context["body"]["n"] for e in executions).values()) == 1, "a request ran twice"
+    assert {e.status for e in executions} == {ExecutionStatus.RESOLVED}
+    assert {e: c for e, c in jobs.items() if c != Counter(["n0", "n1", "n2"])} == {}
+
+
+def test_a_process_that_cannot_start_stops_the_supervisor(tmp_path: Path) -> None:
+    """A server process failing at start-up is not restarted: all stop and the supervisor exits 1."""
+    env = {**hookline_env(tmp_path / "data"), "HOOKLINE_PLUGINS": "tests.integration._child_failure_plugin"}
+    done = _serve_to_the_end(env)
+    assert done.returncode == 1
+    assert done.stderr.count("refuses to load in a server process") >= 1
+    assert "starting another" not in done.stderr
+
+
+def test_an_in_memory_database_is_refused(tmp_path: Path) -> None:
+    """Several processes cannot share a database in memory: a clear error, exit code 2."""
+    env = hookline_env(tmp_path / "data", HOOKLINE_DATABASE_URL="sqlite:///:memory:")
+    done = _serve_to_the_end(env)
+    assert done.returncode == 2
+    assert "in-memory SQLite database" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def _serve_to_the_end(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run `hookline serve --processes 2` until it exits by itself (within 60 s); what it printed."""
+    return subprocess.run(
+        [sys.executable, "-m", "hookline", "serve", "--processes", "2", "--port", str(free_port())],
+        env=env,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+class _Killer:
+    """Stands in for the LiveServer in `send_and_kill` (its `url` and `kill`), killing what we choose."""
+
+    def __init__(self, url: str, kill: Callable[[], None]) -> None:
+        self.url = url
+        self.kill = kill
+
+
+async def _runs_some(database: Path, pid: int) -> bool:
+    """Whether process `pid` is in the middle of an execution (claimed, with a job recorded)."""
+    with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as connection:
+        [(count,)] = connection.execute(
+            "SELECT count(*) FROM executions e WHERE status = 'started' AND claimed_by LIKE ?"
+            " AND EXISTS (SELECT 1 FROM jobs j WHERE j.execution_id = e.id)",
+            (f"%:{pid}:%",),
+        ).fetchall()
+    return bool(count)
+
+
+def _claimants(database: Path) -> set[str]:
+    """The workers (each named after its process) that claimed an execution in this SQLite file."""
+    with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as connection:
+        rows = connection.execute("SELECT DISTINCT claimed_by FROM executions").fetchall()
+    return {row[0] for row in rows if row[0] is not None}
+
+
+async def _replaced(parent: int, before: set[int], victim: int) -> bool:
+    """Whether the supervisor runs as many processes as before, the killed one replaced."""
+    now = children(parent)
+    return len(now) == len(before) and victim not in now
+
+
+async def _send(server: LiveServer, key: str, count: int) -> set[int]:
+    """POST `count` requests `{"n": i}`, 50 at a time, on fresh connections; the accepted ids."""
+    accepted: set[int] = set()
+    gate = asyncio.Semaphore(50)
+    limits = httpx.Limits(max_keepalive_connections=0)  # new connections: the kernel spreads them
+    async with httpx.AsyncClient(base_url=server.url, timeout=30, limits=limits) as client:
+
+        async def one(n: int) -> None:
+            async with gate:
+                response = await client.post(f"/api/webhook:trigger/{key}", json={"n": n})
+            assert response.status_code == 200, response.text
+            accepted.add(int(response.headers["x-hookline-execution"]))
+
+        await asyncio.gather(*(one(n) for n in range(count)))
+    return accepted
