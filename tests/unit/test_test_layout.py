@@ -8,6 +8,7 @@ from pathlib import Path
 
 TESTS = Path(__file__).resolve().parents[1]
 
+
 def imported_modules(source: str, package: str) -> Iterator[str]:
     """The absolute names of the modules that code in `package` imports, or may import, from."""
     for statement in ast.walk(ast.parse(source)):
