@@ -13,7 +13,6 @@ import asyncpg
 import pytest
 from sqlalchemy import RowMapping, select, text
 
-from hookline.api.runtime import Runtime
 from hookline.engine.flows import FlowCache
 from hookline.errors import ConfigError, Problem, StorageUnavailable
 from hookline.exchange import flow_from_json
@@ -22,6 +21,7 @@ from hookline.nodes.base import NodeContext, NodeType, Outcome
 from hookline.nodes.registry import register, unregister
 from hookline.queue import worker
 from hookline.queue.worker import WorkerPool, backoff_seconds
+from hookline.runtime import Runtime
 from hookline.settings import Settings
 from hookline.store.base import Flow
 from hookline.store.notify import EXECUTIONS_CHANNEL, Listener, listen_dsn

@@ -15,9 +15,9 @@ from click.testing import CliRunner, Result
 from starlette.types import ASGIApp
 
 from hookline.api.app import create_app
-from hookline.api.runtime import Runtime
 from hookline.cli import main
 from hookline.exchange import flow_from_json
+from hookline.runtime import Runtime
 from hookline.settings import Settings
 from hookline.store.sql_store import SqlStore, open_store
 from tests._databases import BACKENDS, fresh_postgres_database

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from hookline._cli_output import execution_detail, job_notes
+from hookline.cli.output import execution_detail, job_notes
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hookline.api import runtime
+from hookline import runtime
 from hookline.engine.dispatcher import _event_key
 from hookline.expressions.templates import render
 from hookline.metrics import Metrics

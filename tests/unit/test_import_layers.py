@@ -39,21 +39,22 @@ LAYERS: dict[str, int] = {
     "queue": 9,
     "exchange": 10,
     "admin": 11,
+    # what both edges open: the store, caches, dispatcher and workers of one process
+    "runtime": 12,
     # the edges
-    "api": 12,
-    "supervisor": 12,
-    "cli": 13,
-    "__main__": 14,
+    "api": 13,
+    "supervisor": 13,
+    "cli": 14,
+    "__main__": 15,
     "__init__": 3,  # `hookline` itself: the version and the public records
 }
 """Each unit's layer: it may import units of a lower layer only (besides its own modules)."""
 
 
 def unit(module: str) -> str:
-    """The unit a `hookline.…` module belongs to: its top-level package or module (the CLI is one)."""
+    """The unit a `hookline.…` module belongs to: its top-level package or module."""
     parts = module.split(".")
-    name = parts[1] if len(parts) > 1 else "__init__"
-    return "cli" if name == "cli" or name.startswith("_cli") else name
+    return parts[1] if len(parts) > 1 else "__init__"
 
 
 def module_name(path: Path) -> str:

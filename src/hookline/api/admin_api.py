@@ -21,8 +21,8 @@ from hookline.api.auth import check_bearer
 from hookline.api.errors import CatchAll, hookline_error, http_error, invalid_request
 from hookline.api.reference import reference_page
 from hookline.api.routes import capture, catalog, executions, nodes, parse, signing, workflows
-from hookline.api.runtime import Runtime
 from hookline.errors import HooklineError
+from hookline.runtime import Runtime
 
 PUBLIC_PATHS = frozenset({"/openapi.json", "/reference"})
 """Paths under /api that need no token: the API's own description."""

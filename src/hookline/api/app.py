@@ -18,9 +18,9 @@ from hookline.api.auth import TOKEN_FILE, admin_token
 from hookline.api.errors import CatchAll, hookline_error, http_error
 from hookline.api.health import health_routes
 from hookline.api.http_protocol import METRICS_STATE
-from hookline.api.runtime import Runtime
 from hookline.api.webhook import WebhookEndpoint, WebhookFirst
 from hookline.errors import HooklineError
+from hookline.runtime import Runtime
 from hookline.settings import Settings
 from hookline.trigger.access import TrustedProxies
 from hookline.ui import ui_mount

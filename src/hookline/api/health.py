@@ -9,9 +9,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from hookline.api.auth import check_bearer
-from hookline.api.runtime import Runtime
 from hookline.errors import RejectedRequest
 from hookline.metrics import CONTENT_TYPE
+from hookline.runtime import Runtime
 from hookline.store.database import is_unavailable, unavailable
 from hookline.store.migrate import current_revision, head_revision
 from hookline.store.sql_store import SqlStore

@@ -12,8 +12,8 @@ from starlette.middleware import Middleware
 from hookline.api.auth import admin_token
 from hookline.api.errors import CatchAll, hookline_error, http_error
 from hookline.api.health import health_routes
-from hookline.api.runtime import Runtime
 from hookline.errors import ConfigError, HooklineError
+from hookline.runtime import Runtime
 from hookline.settings import Settings
 from hookline.store.database import is_sqlite_url
 

@@ -9,9 +9,9 @@ from typing import Annotated, Any
 from fastapi import Depends, Path, Request
 
 from hookline.api.errors import InvalidRequest
-from hookline.api.runtime import Runtime
 from hookline.api.schemas import MAX_ID, ErrorBody
 from hookline.errors import NotFound, Problem
+from hookline.runtime import Runtime
 from hookline.settings import on_port
 
 _ID = re.compile(r"[0-9]{1,19}")

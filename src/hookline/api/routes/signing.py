@@ -10,10 +10,10 @@ from fastapi import APIRouter, Request
 from pydantic import AfterValidator, Field
 
 from hookline.api.routes import RuntimeDep, WorkflowId, error_answers, path_id, webhook_url
-from hookline.api.runtime import Runtime
 from hookline.api.schemas import RequestModel, ResponseModel
 from hookline.errors import NotFound
 from hookline.expressions.scope import env_allow_list
+from hookline.runtime import Runtime
 from hookline.trigger.secrets import resolve_secrets
 from hookline.trigger.signatures import signature_problems
 from hookline.trigger.signing import CannotSign, sign_request, with_query

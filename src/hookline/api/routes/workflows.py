@@ -8,7 +8,6 @@ from fastapi import APIRouter, Body, Query, Request
 
 from hookline.admin.views import flow_view, workflow_view
 from hookline.api.routes import RuntimeDep, WorkflowId, error_answers, path_id, webhook_url
-from hookline.api.runtime import Runtime
 from hookline.api.schemas import (
     NO_NUL,
     Deleted,
@@ -22,6 +21,7 @@ from hookline.api.schemas import (
     WorkflowPatch,
 )
 from hookline.models import Workflow
+from hookline.runtime import Runtime
 from hookline.store.base import Flow, WorkflowFilter
 from hookline.types import JsonObject
 

@@ -6,7 +6,8 @@ from datetime import datetime
 
 import click
 
-from hookline._cli_context import (
+from hookline.admin.views import execution_detail_view, execution_view
+from hookline.cli.context import (
     ID,
     QUEUED_NOTE,
     IsoTime,
@@ -15,14 +16,13 @@ from hookline._cli_context import (
     json_option,
     run_async,
 )
-from hookline._cli_output import (
+from hookline.cli.output import (
     answer_lines,
     echo_json,
     echo_json_line,
     execution_detail,
     execution_line,
 )
-from hookline.admin.views import execution_detail_view, execution_view
 from hookline.models import ExecutionStatus
 from hookline.store.base import ExecutionFilter
 

@@ -1,19 +1,4 @@
-"""The command line: serve, migrate, manage workflows and executions, and parse samples.
-
-How the CLI reaches the data: it talks to the database directly (`HOOKLINE_DATABASE_URL`, or
-`--database-url` / `--data-dir`, exactly as the server does), through the same admin services as
-the HTTP API (`Runtime.open(settings, serve=False)`: `WorkflowAdmin` and `ExecutionAdmin`). So a
-command behaves as the matching API call, works whether or not a server runs, and needs no admin
-token (reaching the database is the permission). The CLI never runs queued work itself and never
-touches claims: a command that queues an execution (replaying an asynchronous workflow, resuming a
-failed execution) leaves it to a running `hookline serve` or `hookline worker`, and says so.
-
-Output: human text by default; `--json` prints the admin API's JSON views, one indented document
-for one thing and one document per line for a list. Exit codes come from `HooklineError.exit_code`:
-2 invalid input, 3 not found, 4 storage unavailable, 5 conflict (click's usage errors exit 2 too).
-The command groups live in `_cli_workflows.py` and `_cli_executions.py`; their shared plumbing in
-`_cli_context.py` and their human output in `_cli_output.py`.
-"""
+"""The commands that run hookline: `serve` (the HTTP server), `worker` and `migrate`."""
 
 from __future__ import annotations
 
@@ -22,74 +7,26 @@ import logging
 import signal
 import socket
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
-from typing import IO, TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
-from hookline._cli_context import (
-    database_options,
-    fail,
-    json_option,
-    reports_errors,
-    run_async,
-    settings_of,
-)
-from hookline._cli_executions import execution
-from hookline._cli_output import echo_json
-from hookline._cli_workflows import workflow
 from hookline.api.auth import TOKEN_FILE, admin_token
-from hookline.errors import ConfigError, HooklineError, RejectedRequest
-from hookline.plugins import load_plugins
+from hookline.cli.context import database_options, fail, reports_errors, run_async, settings_of
+from hookline.errors import ConfigError, HooklineError
 from hookline.settings import Settings
 from hookline.store.migrate import upgrade
 from hookline.store.sql_store import open_store
 from hookline.supervisor import STARTUP_FAILURE, serve_processes
-from hookline.trigger.samples import (
-    MAX_SAMPLE_BYTES,
-    items_from_paths,
-    parse_sample_body,
-    parse_sample_of_type,
-    parse_sample_query,
-)
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp
 
-__all__ = ["database_options", "main"]
 
-
-@click.group()
-@click.pass_context
-def main(ctx: click.Context) -> None:
-    """hookline: a webhook-triggered workflow engine.
-
-    The CLI talks to the database directly (HOOKLINE_DATABASE_URL, or --database-url and
-    --data-dir, the same as the server) through the same admin services as the HTTP API,
-    so it works whether or not a server runs and needs no admin token. A command that
-    queues work (replaying an asynchronous workflow, resuming an execution) leaves it for
-    a running `hookline serve` or `hookline worker` to run.
-
-    Most commands print text for people and JSON with --json.
-
-    \b
-    Exit codes: 0 done, 1 other error or aborted, 2 invalid input or usage,
-    3 not found, 4 storage unavailable, 5 conflict.
-    """
-    try:
-        ctx.obj = Settings.from_env()
-        load_plugins(ctx.obj.plugins)
-    except HooklineError as exc:
-        raise click.UsageError(exc.message) from exc
-
-
-main.add_command(workflow)
-main.add_command(execution)
-
-
-@main.command()
+@click.command()
 @database_options
 @click.option("--host", help="Interface to listen on (default 127.0.0.1).")
 @click.option("--port", type=int, help="Port to listen on (default 8000).")
@@ -172,7 +109,7 @@ def _serve_child(sockets: list[socket.socket], settings: Settings, log_level: st
     return 0 if started else STARTUP_FAILURE
 
 
-@main.command()
+@click.command()
 @database_options
 @click.option("--host", help="Interface of the health and metrics endpoints (default 127.0.0.1).")
 @click.option(
@@ -241,7 +178,7 @@ def _listen(host: str, port: int) -> socket.socket:
         raise ConfigError(f"Cannot listen on {host}:{port}: {exc.strerror or exc}.") from exc
 
 
-@main.command()
+@click.command()
 @database_options
 @click.pass_context
 @run_async
@@ -253,102 +190,6 @@ async def migrate(ctx: click.Context) -> None:
     finally:
         await store.close()
     click.echo("database schema is up to date")
-
-
-@main.group()
-def parse() -> None:
-    """Parse a sample query or body (JSON, form, XML, NDJSON, text, multipart) into the paths to name."""
-
-
-ITEMS_OPTION = click.option(
-    "--items", is_flag=True, help='Print the paths as [{"key", "alias"}] items for a workflow config.'
-)
-PARSE_JSON_OPTION = json_option('Print JSON: {"parsed": …, "paths": […]}.')
-
-
-@parse.command("query")
-@click.argument("sample", metavar="URL_OR_QUERY")
-@ITEMS_OPTION
-@PARSE_JSON_OPTION
-@reports_errors
-def parse_query(sample: str, items: bool, as_json: bool) -> None:
-    """Parse the query of a sample URL (or a bare query string): its JSON and its paths."""
-    parsed, paths = _parse_sample(parse_sample_query, sample)
-    _echo_parsed_with_paths(parsed, paths, items=items, as_json=as_json)
-
-
-@parse.command("json")
-@click.argument("sample", metavar="FILE|-", type=click.File("rb"))
-@ITEMS_OPTION
-@PARSE_JSON_OPTION
-@reports_errors
-def parse_json(sample: IO[bytes], items: bool, as_json: bool) -> None:
-    """Print the paths of a sample JSON body read from a file, or from stdin with `-`."""
-    # One byte over the limit is enough for the parser to refuse the sample as too large.
-    parsed, paths = _parse_sample(parse_sample_body, sample.read(MAX_SAMPLE_BYTES + 1))
-    if items or as_json:
-        _echo_parsed(parsed, paths, items=items)
-        return
-    for path in paths:
-        click.echo(path)
-
-
-@parse.command("body")
-@click.argument("sample", metavar="SAMPLE|@FILE|-")
-@click.option(
-    "--content-type",
-    default="application/json",
-    show_default=True,
-    help="The Content-Type the sample would arrive with: JSON, form, XML, NDJSON, text/*, multipart.",
-)
-@ITEMS_OPTION
-@PARSE_JSON_OPTION
-@click.pass_context
-@reports_errors
-def parse_body(ctx: click.Context, sample: str, content_type: str, items: bool, as_json: bool) -> None:
-    """Parse a sample body of any format a webhook reads: its value and its paths.
-
-    SAMPLE is the body itself; @FILE reads it from a file and - from stdin, as the bytes a
-    request would carry (in the charset the content type, or an XML declaration, names).
-    """
-    given = _sample_argument(ctx, sample)
-    parsed, paths = _parse_sample(lambda text: parse_sample_of_type(text, content_type), given)
-    _echo_parsed_with_paths(parsed, paths, items=items, as_json=as_json)
-
-
-def _sample_argument(ctx: click.Context, sample: str) -> str | bytes:
-    """The sample text itself, or the bytes of `@FILE` or of stdin (`-`)."""
-    if sample != "-" and not sample.startswith("@"):
-        return sample
-    param = next(param for param in ctx.command.params if param.name == "sample")
-    with click.File("rb").convert(sample.removeprefix("@"), param, ctx) as source:
-        # One byte over the limit is enough for the parser to refuse the sample as too large.
-        read: bytes = source.read(MAX_SAMPLE_BYTES + 1)
-    return read
-
-
-def _parse_sample(parser: Callable[[Any], tuple[Any, list[str]]], sample: Any) -> tuple[Any, list[str]]:
-    """The parser's answer; a sample it refuses is invalid input (exit code 2)."""
-    try:
-        return parser(sample)
-    except RejectedRequest as exc:
-        raise ConfigError(exc.message) from exc
-
-
-def _echo_parsed(parsed: Any, paths: list[str], *, items: bool) -> None:
-    echo_json(items_from_paths(paths) if items else {"parsed": parsed, "paths": paths})
-
-
-def _echo_parsed_with_paths(parsed: Any, paths: list[str], *, items: bool, as_json: bool) -> None:
-    """Print a parsed sample and its paths for people, or as JSON or items when asked."""
-    if items or as_json:
-        _echo_parsed(parsed, paths, items=items)
-        return
-    click.echo("parsed:")
-    echo_json(parsed)
-    click.echo("paths:" if paths else "paths: (none)")
-    for path in paths:
-        click.echo(f"  {path}")
 
 
 @contextlib.contextmanager

@@ -6,8 +6,8 @@ import sys
 
 import click
 
-from hookline._cli_context import admin_runtime, database_options, json_option, run_async, settings_of
-from hookline._cli_output import echo_json
+from hookline.cli.context import admin_runtime, database_options, json_option, run_async, settings_of
+from hookline.cli.output import echo_json
 from hookline.engine.captures import DEFAULT_TIMEOUT, MAX_TIMEOUT, MIN_TIMEOUT, Captures, capture_view
 from hookline.types import JsonObject
 

@@ -13,8 +13,8 @@ from typing import Any, NoReturn, ParamSpec, TypeVar
 
 import click
 
-from hookline.api.runtime import Runtime
 from hookline.errors import HooklineError, InvalidWorkflow
+from hookline.runtime import Runtime
 from hookline.settings import Settings
 
 P = ParamSpec("P")

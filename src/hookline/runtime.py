@@ -1,4 +1,4 @@
-"""The runtime: the store, caches, dispatcher and workers one server process shares."""
+"""The runtime: the store, caches, dispatcher and workers of one process (the CLI's runs no workers)."""
 
 from __future__ import annotations
 
@@ -49,9 +49,9 @@ class Runtime:
     backlog: Backlog
     """The counts of queued executions that the default queue limits are checked against."""
     listener: Listener | None = None
+    """On PostgreSQL with workers: wakes them when any process queues an execution."""
     resources: Resources | None = None
     """What the nodes share (the outbound HTTP client), closed after the workers."""
-    """On PostgreSQL with workers: wakes them when any process queues an execution."""
 
     @classmethod
     async def open(cls, settings: Settings, store: Store | None = None, *, serve: bool = True) -> Runtime:

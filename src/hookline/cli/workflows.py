@@ -10,8 +10,10 @@ from typing import Any
 import click
 import orjson
 
-from hookline._cli_capture import capture
-from hookline._cli_context import (
+from hookline.admin.views import flow_view, workflow_view
+from hookline.admin.workflows import WorkflowAdmin
+from hookline.cli.capture import capture
+from hookline.cli.context import (
     MAX_ID,
     admin_runtime,
     database_options,
@@ -19,15 +21,13 @@ from hookline._cli_context import (
     run_async,
     settings_of,
 )
-from hookline._cli_output import (
+from hookline.cli.output import (
     describe,
     echo_json,
     echo_json_line,
     version_line,
     workflow_summary,
 )
-from hookline.admin.views import flow_view, workflow_view
-from hookline.admin.workflows import WorkflowAdmin
 from hookline.errors import ConfigError, InvalidWorkflow, NotFound, Problem
 from hookline.models import Workflow
 from hookline.store.base import Flow, WorkflowFilter
