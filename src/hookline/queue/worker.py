@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import heapq
 import logging
 import os
 import random
@@ -92,17 +93,30 @@ class WorkerPool:
         self._claimer: asyncio.Task[None] | None = None
         self._renewer: asyncio.Task[None] | None = None
         self._resources = resources
-        self._timers: set[asyncio.TimerHandle] = set()
-        """Wake-ups set for executions this pool let wait; cleared as they fire and at stop."""
+        self._due: list[float] = []
+        """When the executions this pool let wait are due (loop time), earliest first (a heap)."""
+        self._timer: asyncio.TimerHandle | None = None
+        """The one wake-up set, for the earliest of `_due`: thousands of waits cost one timer."""
 
     def wake(self) -> None:
         """Say that new work may be waiting (called after an enqueue commits)."""
         self._wakeup.set()
 
+    def _wake_at(self, when: float) -> None:
+        """Look for work at loop time `when` (an execution let wait is due then), besides the polls."""
+        heapq.heappush(self._due, when)
+        if self._timer is None or when < self._timer.when():
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer = asyncio.get_running_loop().call_at(when, self._wake_timer)
+
     def _wake_timer(self) -> None:
-        """A waiting execution is due: forget the fired timers and look for work."""
-        now = asyncio.get_running_loop().time()
-        self._timers = {timer for timer in self._timers if timer.when() > now}
+        """Waiting executions are due: look for work, and set the wake-up for the next ones."""
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        while self._due and self._due[0] <= now:
+            heapq.heappop(self._due)
+        self._timer = loop.call_at(self._due[0], self._wake_timer) if self._due else None
         self._wakeup.set()
 
     @property
@@ -133,9 +147,10 @@ class WorkerPool:
         """
         await _stop_task(self._claimer)
         self._claimer = None
-        for timer in self._timers:
-            timer.cancel()
-        self._timers.clear()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._due.clear()
         if self._running:
             await asyncio.wait(list(self._running.values()), timeout=grace)
         interrupted = list(self._running.values())
@@ -389,8 +404,7 @@ class WorkerPool:
             )
             return
         delay = max(0.0, (until - _now()).total_seconds())
-        loop = asyncio.get_running_loop()
-        self._timers.add(loop.call_later(delay, self._wake_timer))
+        self._wake_at(asyncio.get_running_loop().time() + delay)
 
     async def _release_claims(self, count: int) -> None:
         """Remove this pool's claims so other processes take the interrupted executions at once."""
