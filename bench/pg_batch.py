@@ -41,7 +41,7 @@ from _postgres import DEFAULT_ADMIN_URL, database_url, fresh_database
 from hookline.store.notify import EXECUTIONS_CHANNEL
 from hookline.store.schema import executions
 from hookline.store.sql_store import open_store
-from hookline.store.writer import Insert, Notify
+from hookline.store.write_steps import Insert, Notify
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTEXT = {

@@ -1,4 +1,4 @@
-"""Store records the store, queue and janitor tests build: flows, executions and jobs at a fixed time."""
+"""Records the tests build: flows, linked nodes, executions and jobs at a fixed time."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from hookline.ids import new_id
-from hookline.models import Execution, ExecutionStatus, Job, JobStatus, Node, Workflow
-from hookline.store.base import Flow
+from hookline.models import Execution, ExecutionStatus, Flow, Job, JobStatus, Node, Workflow
 from hookline.store.sql_store import SqlStore
+from hookline.types import JsonObject
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 """The fixed "now" the records are made at and the store is asked about."""
@@ -47,6 +47,29 @@ def make_flow(key: str = "orders", *, enabled: bool = True, title: str = "Orders
         branch_index=1,
     )
     return Flow(workflow, (head, branch))
+
+
+def make_node(
+    node_id: int,
+    kind: str,
+    *,
+    key: str | None = None,
+    upstream: int | None = None,
+    branch: int | None = None,
+    downstream: int | None = None,
+    config: JsonObject | None = None,
+) -> Node:
+    """A node of workflow 1 with explicit links (node ids), keyed `n<id>` unless `key` is given."""
+    return Node(
+        id=node_id,
+        workflow_id=1,
+        key=key or f"n{node_id}",
+        type=kind,
+        config=config or {},
+        upstream_id=upstream,
+        downstream_id=downstream,
+        branch_index=branch,
+    )
 
 
 def make_execution(flow: Flow, **fields: Any) -> Execution:

@@ -6,6 +6,18 @@ from typing import Any
 
 from hookline.types import JsonObject
 
+PAID_CONDITION: JsonObject = {
+    "rejectOnFalse": False,
+    "engine": "basic",
+    "calculation": {
+        "group": {
+            "type": "and",
+            "calculations": [{"calculator": "equal", "operands": ["{{$context.body.order.status}}", "paid"]}],
+        }
+    },
+}
+"""The config of the example's condition "Paid?" (docs/reference/workflow-json.md#example)."""
+
 Step = str | tuple[str, JsonObject]
 """One node of a chain: its type (with an empty config), or its type and config."""
 
@@ -35,6 +47,19 @@ def chain(*steps: Step, sync: bool = False, key: str | None = None) -> JsonObjec
         "nodes": nodes,
     }
     return workflow if key is None else {"key": key, **workflow}
+
+
+def keyed_workflow(key: str, *nodes: JsonObject, sync: bool, config: JsonObject | None = None) -> JsonObject:
+    """Enabled workflow JSON titled by its key, with this trigger `config` and these nodes."""
+    return {
+        "key": key,
+        "title": key,
+        "type": "webhook",
+        "sync": sync,
+        "enabled": True,
+        "config": config or {},
+        "nodes": list(nodes),
+    }
 
 
 def _typed(step: Step) -> tuple[str, JsonObject]:

@@ -18,10 +18,10 @@ import orjson
 from hookline.engine.graph import NodeLink, check_links
 from hookline.errors import ConfigError, InvalidWorkflow, Problem
 from hookline.ids import new_id, new_webhook_key
-from hookline.models import Node, Workflow
+from hookline.models import Flow, Node, Workflow
 from hookline.nodes.registry import node_type
-from hookline.store.base import Flow
-from hookline.trigger.config import check_options, check_trigger_config
+from hookline.trigger.config import check_trigger_config
+from hookline.trigger.options import check_options
 from hookline.trigger.secrets import keep_secrets, mask_secrets
 from hookline.types import JsonObject
 

@@ -1,4 +1,4 @@
-"""The domain records: workflows, nodes, executions, jobs and their string statuses."""
+"""The domain records: workflows, nodes, executions, jobs, statuses, limits and idempotency keys."""
 
 from __future__ import annotations
 
@@ -98,6 +98,16 @@ class Node:
 
 
 @dataclass(frozen=True, slots=True)
+class Flow:
+    """A workflow version together with all of its nodes."""
+
+    workflow: Workflow
+    nodes: tuple[Node, ...]
+    capture_until: datetime | None = None
+    """Until when a capture of its key is armed (only `get_live_flow` reads it); None: no capture."""
+
+
+@dataclass(frozen=True, slots=True)
 class Execution:
     """One run of a workflow version, from the trigger data to the answer it gave."""
 
@@ -189,3 +199,45 @@ class Answer:
         """The answer back from its stored form."""
         headers = tuple((str(h["name"]), str(h["value"])) for h in data.get("headers") or ())
         return cls(int(data["statusCode"]), headers, data.get("body"))
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """A workflow version's back-pressure options, as the queue applies them to its executions.
+
+    The options are described in docs/reference/workflow-json.md#options; `WorkflowOptions.limits`
+    (`hookline.trigger.options`) makes these of them.
+    """
+
+    concurrency: int | None = None
+    """At most this many executions of the key are `started` with a live claim at once."""
+    queue_limit: int | None = None
+    """A new execution is refused while this many executions of the key are `queued` (checked exactly)."""
+    default_queue_limit: int | None = None
+    """Without `queue_limit`: the process's default (`HOOKLINE_QUEUE_LIMIT`), which the dispatcher
+    checks against its approximate counts (`Backlog`); the store only records it with the execution."""
+
+    @property
+    def stored_queue_limit(self) -> int | None:
+        """The queue limit recorded with an execution: the workflow's own, else the default.
+
+        The queued executions recorded with one are those the counts find (`ix_executions_bounded`).
+        """
+        return self.default_queue_limit if self.queue_limit is None else self.queue_limit
+
+
+@dataclass(frozen=True, slots=True)
+class DedupeKey:
+    """An idempotency key as stored (a digest of the workflow key and the value), and its expiry."""
+
+    key: str
+    expires_at: datetime
+    """Until when the key holds its execution's answer; after that a request with it runs again."""
+
+
+@dataclass(frozen=True, slots=True)
+class DedupeHolder:
+    """The execution holding an idempotency key, and the answer it gave (None while it runs)."""
+
+    execution_id: int
+    response: JsonObject | None

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from hookline.store.base import Flow
+from hookline.models import Flow
 from hookline.store.sql_store import SqlStore, open_store
 from tests._databases import BACKENDS, PostgresServer, postgres_url_or_skip
 from tests._factories import make_flow

@@ -10,7 +10,7 @@ import pytest
 
 from hookline.ids import new_id
 from hookline.queue.janitor import CAPTURES_KEPT, Janitor
-from hookline.store.base import Capture
+from hookline.store.capture_store import Capture
 from hookline.store.sql_store import SqlStore
 from tests._factories import make_flow
 

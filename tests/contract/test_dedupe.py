@@ -7,9 +7,9 @@ from collections import Counter
 from datetime import timedelta
 
 from hookline.ids import new_id
-from hookline.models import ExecutionStatus
+from hookline.models import DedupeHolder, DedupeKey, ExecutionStatus, Flow, Limits
 from hookline.queue.janitor import Janitor
-from hookline.store.base import DedupeHolder, DedupeKey, ExecutionFilter, Flow, Limits
+from hookline.store.execution_history import ExecutionFilter
 from hookline.store.sql_store import SqlStore
 from tests._factories import NOW, make_execution
 

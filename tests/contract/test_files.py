@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime, timedelta
 
-from hookline.models import ExecutionStatus
+from hookline.models import ExecutionStatus, Flow
 from hookline.queue.janitor import UNATTACHED_FILES_KEPT, Janitor
-from hookline.store.base import Flow, StoredFile
+from hookline.store.file_store import StoredFile
 from hookline.store.sql_store import SqlStore
 from hookline.trigger.uploads import CHUNK_SIZE, FileQuota, Uploads
 from tests._factories import NOW, make_flow, stored, with_retention

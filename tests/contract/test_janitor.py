@@ -8,7 +8,7 @@ import pytest
 
 from hookline.models import ExecutionStatus
 from hookline.queue.janitor import Janitor
-from hookline.store.base import ExecutionFilter
+from hookline.store.execution_history import ExecutionFilter
 from hookline.store.sql_store import SqlStore
 from tests._factories import DAY, NOW, make_execution, make_flow, stored, with_retention
 

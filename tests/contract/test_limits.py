@@ -7,10 +7,11 @@ from datetime import timedelta
 
 import pytest
 
-from hookline.models import ExecutionStatus
+from hookline.models import ExecutionStatus, Flow, Limits
 from hookline.store.backlog import Backlog, Full
-from hookline.store.base import ExecutionFilter, Flow, Limits
+from hookline.store.execution_history import ExecutionFilter
 from hookline.store.sql_store import SqlStore
+from hookline.trigger.options import parse_options
 from tests._factories import LEASE, NOW, make_execution, make_flow
 
 LATER = NOW + timedelta(seconds=LEASE + 1)
@@ -50,11 +51,13 @@ async def statuses(store: SqlStore, key: str) -> list[ExecutionStatus]:
 
 def test_limits_come_from_the_options() -> None:
     """`concurrency` and `queueLimit` become Limits; without either (or with nulls) there are none."""
-    assert Limits.of({}) is None
-    assert Limits.of({"timeout": 5000, "concurrency": None, "queueLimit": None}) is None
-    assert Limits.of({"concurrency": 2}) == Limits(concurrency=2)
-    assert Limits.of({"queueLimit": 10, "concurrency": 1}) == Limits(concurrency=1, queue_limit=10)
-    assert Limits.of({"concurrency": True}) is None
+    assert parse_options({}).limits() is None
+    assert parse_options({"timeout": 5000, "concurrency": None, "queueLimit": None}).limits() is None
+    assert parse_options({"concurrency": 2}).limits() == Limits(concurrency=2)
+    assert parse_options({"queueLimit": 10, "concurrency": 1}).limits() == Limits(
+        concurrency=1, queue_limit=10
+    )
+    assert parse_options({"concurrency": True}).limits() is None
 
 
 # -- the queue limit -------------------------------------------------------------------------
@@ -263,9 +266,9 @@ async def test_an_own_queue_limit_counts_the_executions_queued_under_the_default
 
 def test_the_default_queue_limit_applies_without_an_own_one() -> None:
     """A workflow's own `queueLimit` replaces the default; without one the default is its limit."""
-    assert Limits.of({}, 50) == Limits(default_queue_limit=50)
-    assert Limits.of({"queueLimit": 5}, 50) == Limits(queue_limit=5)
-    assert Limits.of({"concurrency": 2}, 50) == Limits(concurrency=2, default_queue_limit=50)
+    assert parse_options({}).limits(50) == Limits(default_queue_limit=50)
+    assert parse_options({"queueLimit": 5}).limits(50) == Limits(queue_limit=5)
+    assert parse_options({"concurrency": 2}).limits(50) == Limits(concurrency=2, default_queue_limit=50)
     assert Limits(queue_limit=5).stored_queue_limit == 5
     assert Limits(default_queue_limit=50).stored_queue_limit == 50
 

@@ -20,7 +20,8 @@ from hookline.store._rows import execution_row
 from hookline.store.notify import EXECUTIONS_CHANNEL, listen_dsn
 from hookline.store.schema import executions
 from hookline.store.sql_store import SqlStore, open_store
-from hookline.store.writer import Insert, Lock, Notify, Writer
+from hookline.store.write_steps import Insert, Lock, Notify
+from hookline.store.writer import Writer
 from tests._factories import NOW, make_execution, make_flow, make_job
 
 pytestmark = pytest.mark.postgres

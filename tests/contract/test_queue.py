@@ -16,14 +16,13 @@ from sqlalchemy import RowMapping, select, text
 from hookline.engine.flows import FlowCache
 from hookline.errors import ConfigError, Problem, StorageUnavailable
 from hookline.exchange import flow_from_json
-from hookline.models import Execution, ExecutionStatus, JobStatus
+from hookline.models import Execution, ExecutionStatus, Flow, JobStatus
 from hookline.nodes.base import NodeContext, NodeType, Outcome
 from hookline.nodes.registry import register, unregister
 from hookline.queue import worker
 from hookline.queue.worker import WorkerPool, backoff_seconds
 from hookline.runtime import Runtime
 from hookline.settings import Settings
-from hookline.store.base import Flow
 from hookline.store.notify import EXECUTIONS_CHANNEL, Listener, listen_dsn
 from hookline.store.schema import executions
 from hookline.store.sql_store import SqlStore, open_store
@@ -389,6 +388,14 @@ async def pg_store(postgres_session_url: str) -> AsyncIterator[SqlStore]:
     await opened.close()
 
 
+@pytest.fixture
+async def pg_flow(pg_store: SqlStore) -> Flow:
+    """An enabled flow (`make_flow()`) already stored in `pg_store`."""
+    stored = make_flow()
+    await pg_store.add_flow(stored)
+    return stored
+
+
 class Notifications:
     """A plain asyncpg session listening on the executions channel, to count what the store sends."""
 
@@ -430,25 +437,21 @@ async def notifications(pg_store: SqlStore, postgres_session_url: str) -> AsyncI
 
 @pytest.mark.postgres
 async def test_queued_executions_notify_and_finished_ones_do_not(
-    pg_store: SqlStore, notifications: Notifications
+    pg_store: SqlStore, notifications: Notifications, pg_flow: Flow
 ) -> None:
     """Adding a queued execution notifies once; adding an already finished one does not."""
-    flow = make_flow()
-    await pg_store.add_flow(flow)
-    await pg_store.add_execution(make_execution(flow, status=ExecutionStatus.RESOLVED, finished_at=NOW))
+    await pg_store.add_execution(make_execution(pg_flow, status=ExecutionStatus.RESOLVED, finished_at=NOW))
     assert await notifications.take() == 0
-    await pg_store.add_execution(make_execution(flow))
+    await pg_store.add_execution(make_execution(pg_flow))
     assert await notifications.take() == 1
 
 
 @pytest.mark.postgres
 async def test_requeue_and_expire_notify_when_they_free_work(
-    pg_store: SqlStore, notifications: Notifications
+    pg_store: SqlStore, notifications: Notifications, pg_flow: Flow
 ) -> None:
     """Requeue and expire_claims notify when they make something runnable; release and no-ops do not."""
-    flow = make_flow()
-    await pg_store.add_flow(flow)
-    execution_id = await claimed_and_released(pg_store, flow, until=LATER, error="db down")
+    execution_id = await claimed_and_released(pg_store, pg_flow, until=LATER, error="db down")
     await notifications.take()
     assert await pg_store.expire_claims("nobody") == 0
     assert await pg_store.requeue_execution(execution_id) is False
@@ -461,20 +464,18 @@ async def test_requeue_and_expire_notify_when_they_free_work(
 
 
 @pytest.mark.postgres
-async def test_a_batch_of_enqueues_sends_one_notify(pg_store: SqlStore) -> None:
+async def test_a_batch_of_enqueues_sends_one_notify(pg_store: SqlStore, pg_flow: Flow) -> None:
     """200 concurrent enqueues send pg_notify at most once per transaction, not once per execution."""
-    flow = make_flow()
-    await pg_store.add_flow(flow)
     # The writer counts what it sends: its fast path sends them outside SQLAlchemy's events.
     before, notified = pg_store.writer.transactions, pg_store.writer.notifications
-    await asyncio.gather(*(pg_store.add_execution(make_execution(flow)) for _ in range(200)))
+    await asyncio.gather(*(pg_store.add_execution(make_execution(pg_flow)) for _ in range(200)))
     transactions = pg_store.writer.transactions - before
     assert 1 <= pg_store.writer.notifications - notified <= transactions < 20
 
 
 @pytest.mark.postgres
 async def test_listener_calls_back_when_another_store_enqueues(
-    pg_store: SqlStore, postgres_session_url: str
+    pg_store: SqlStore, pg_flow: Flow, postgres_session_url: str
 ) -> None:
     """A listener on its own connection hears an enqueue committed through another store."""
     woken = asyncio.Event()
@@ -483,9 +484,7 @@ async def test_listener_calls_back_when_another_store_enqueues(
     try:
         await asyncio.wait_for(listener.wait_listening(), WITHIN)
         woken.clear()  # the catch-up call made on connecting
-        flow = make_flow()
-        await pg_store.add_flow(flow)
-        await pg_store.add_execution(make_execution(flow))
+        await pg_store.add_execution(make_execution(pg_flow))
         await asyncio.wait_for(woken.wait(), WITHIN)
     finally:
         await listener.stop()
@@ -494,7 +493,7 @@ async def test_listener_calls_back_when_another_store_enqueues(
 
 @pytest.mark.postgres
 async def test_listener_reconnects_after_its_connection_is_killed(
-    pg_store: SqlStore, postgres_session_url: str, caplog: pytest.LogCaptureFixture
+    pg_store: SqlStore, pg_flow: Flow, postgres_session_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     """When the server ends the listening session, the listener reconnects, calls back, and hears again."""
     woken = asyncio.Event()
@@ -516,9 +515,7 @@ async def test_listener_reconnects_after_its_connection_is_killed(
         await asyncio.wait_for(woken.wait(), WITHIN)  # the catch-up call after reconnecting
         assert listener.connections == 2
         woken.clear()
-        flow = make_flow()
-        await pg_store.add_flow(flow)
-        await pg_store.add_execution(make_execution(flow))
+        await pg_store.add_execution(make_execution(pg_flow))
         await asyncio.wait_for(woken.wait(), WITHIN)
     finally:
         await listener.stop()

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import event, exc
 
 from hookline.errors import RejectedRequest, StorageUnavailable
-from hookline.models import ExecutionStatus, JobStatus
-from hookline.store.base import ExecutionFilter, Flow
+from hookline.models import ExecutionStatus, Flow, JobStatus
+from hookline.store.execution_history import ExecutionFilter
 from hookline.store.sql_store import SqlStore, open_store
 from tests._factories import LEASE, NOW, make_execution, make_flow, make_job
 

@@ -10,10 +10,11 @@ import pytest
 from sqlalchemy import Table, exc, func, select
 
 from hookline.ids import new_id
-from hookline.models import Execution, ExecutionStatus, Node
-from hookline.store.base import ExecutionFilter, Flow, RetentionRule, WorkflowFilter
+from hookline.models import Execution, ExecutionStatus, Flow, Node
+from hookline.store.execution_history import ExecutionFilter, RetentionRule
 from hookline.store.schema import jobs, nodes
 from hookline.store.sql_store import SqlStore
+from hookline.store.workflow_store import WorkflowFilter
 from tests._factories import LEASE, NOW, make_execution, make_flow, make_job
 
 LATER = NOW + timedelta(hours=1)

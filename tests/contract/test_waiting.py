@@ -18,11 +18,10 @@ from sqlalchemy import RowMapping, select
 from hookline.engine.flows import FlowCache
 from hookline.errors import Problem
 from hookline.exchange import flow_from_json
-from hookline.models import ExecutionStatus, Job, JobStatus
+from hookline.models import ExecutionStatus, Flow, Job, JobStatus
 from hookline.nodes.base import NodeContext, NodeType, Outcome, WaitReason
 from hookline.nodes.registry import register, unregister
 from hookline.queue.worker import WorkerPool
-from hookline.store.base import Flow
 from hookline.store.schema import executions
 from hookline.store.sql_store import SqlStore
 from hookline.types import JsonObject

@@ -9,7 +9,7 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
 
 from hookline.store.sql_store import SqlStore
-from hookline.store.writer import Lock, Sync
+from hookline.store.write_steps import Lock, Sync
 
 
 def statement(sql: str) -> Sync:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from hookline.types import JsonObject
+from tests._workflows import keyed_workflow
 from tests.integration._live_server import run_cli
 
 ASYNC_KEY = "hostile-async"
@@ -26,19 +27,6 @@ ASYNC_AND_SYNC = pytest.mark.parametrize("key", [ASYNC_KEY, PAGE_KEY], ids=["asy
 USER, PASSWORD = "hook", "s3cret"
 BASIC = "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
 """The `Authorization` value `LOCKED_KEY` accepts."""
-
-
-def _workflow(key: str, *, sync: bool, config: JsonObject, nodes: list[JsonObject]) -> JsonObject:
-    return {
-        "key": key,
-        "title": key,
-        "type": "webhook",
-        "sync": sync,
-        "enabled": True,
-        "config": config,
-        "options": {},
-        "nodes": nodes,
-    }
 
 
 _END = {
@@ -76,28 +64,16 @@ _PAGE = {
 }
 
 WORKFLOWS: tuple[JsonObject, ...] = (
-    _workflow(ASYNC_KEY, sync=False, config={}, nodes=[_END]),
-    _workflow(ECHO_KEY, sync=False, config={"response": _ECHO_ANSWER}, nodes=[_END]),
-    _workflow(
+    keyed_workflow(ASYNC_KEY, _END, sync=False),
+    keyed_workflow(ECHO_KEY, _END, sync=False, config={"response": _ECHO_ANSWER}),
+    keyed_workflow(
         PAGE_KEY,
+        {"key": "check", "type": "condition", "upstream": None, "branchIndex": None, "config": _UNLESS_STOP},
+        {"key": "page", "type": "response", "upstream": "check", "branchIndex": 1, "config": _PAGE},
         sync=True,
-        config={},
-        nodes=[
-            {
-                "key": "check",
-                "type": "condition",
-                "upstream": None,
-                "branchIndex": None,
-                "config": _UNLESS_STOP,
-            },
-            {"key": "page", "type": "response", "upstream": "check", "branchIndex": 1, "config": _PAGE},
-        ],
     ),
-    _workflow(
-        LOCKED_KEY,
-        sync=True,
-        config={"basicAuthentication": {"username": USER, "password": PASSWORD}},
-        nodes=[_END],
+    keyed_workflow(
+        LOCKED_KEY, _END, sync=True, config={"basicAuthentication": {"username": USER, "password": PASSWORD}}
     ),
 )
 

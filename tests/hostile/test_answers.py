@@ -20,6 +20,7 @@ from urllib.parse import quote
 import pytest
 
 from hookline.types import JsonObject
+from tests._workflows import keyed_workflow
 from tests.hostile._ledger import Ledger
 from tests.hostile._raw import Dropped, RawAnswer, request, webhook
 from tests.hostile._workflows import ASYNC_KEY, BASIC, ECHO_KEY, LOCKED_KEY, PAGE_KEY
@@ -202,15 +203,10 @@ async def _stored_headers(hostile: Hostile, key: str, headers: list[tuple[str, s
 
 def _with_secret_header(key: str, header: str) -> JsonObject:
     """An asynchronous workflow whose trigger config marks `header` secret."""
-    return {
-        "key": key,
-        "title": key,
-        "type": "webhook",
-        "sync": False,
-        "enabled": True,
-        "config": {"request": {"headers": [{"key": header, "secret": True}]}},
-        "nodes": [{"key": "done", "type": "end", "upstream": None, "config": {"endStatus": "resolved"}}],
-    }
+    end = {"key": "done", "type": "end", "upstream": None, "config": {"endStatus": "resolved"}}
+    return keyed_workflow(
+        key, end, sync=False, config={"request": {"headers": [{"key": header, "secret": True}]}}
+    )
 
 
 async def _import(hostile: Hostile, workflow: JsonObject) -> str:

@@ -15,17 +15,6 @@ if TYPE_CHECKING:
 
 PAID = {"order": {"id": 42, "status": "paid"}}
 
-CONDITION = {
-    "rejectOnFalse": False,
-    "engine": "basic",
-    "calculation": {
-        "group": {
-            "type": "and",
-            "calculations": [{"calculator": "equal", "operands": ["{{$context.body.order.status}}", "paid"]}],
-        }
-    },
-}
-
 
 def authorize(server: Server) -> Server:
     """Make the server's client send the admin token the server saved in its data folder."""

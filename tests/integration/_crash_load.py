@@ -11,12 +11,17 @@ import httpx
 import pytest
 
 from hookline.models import Execution, ExecutionStatus
-from hookline.store.base import ExecutionFilter
+from hookline.store.execution_history import ExecutionFilter
 from hookline.store.sql_store import SqlStore
+from tests._waiting import wait_until
+from tests.integration._executions import all_executions, job_counts, nothing_runnable
 from tests.integration._live_server import LiveServer
 
 LEASE_SECONDS = "2"
 """The claim lease of the killed servers: short, so that a restart takes their executions over soon."""
+
+CHAIN = Counter(["n0", "n1", "n2"])
+"""The jobs of one execution of the three-node chain the loads post to: one per node."""
 
 
 @dataclass
@@ -102,3 +107,36 @@ def figures(volley: Volley, executions: list[Execution], jobs: dict[int, Counter
         f"cut off {len(volley.cut_off)}, executions {len(executions)}, "
         f"resumed after restart (attempt > 1) {resumed}, duplicates {duplicates}"
     )
+
+
+async def left_after(volley: Volley, store: SqlStore) -> tuple[list[Execution], dict[int, Counter[str]]]:
+    """Wait until nothing is left to run; then every execution and its job counts (printed as figures)."""
+    # The backlog at the kill depends on the machine: 8 workers run ~100 of these per second.
+    backlog = len(volley.accepted) + len(volley.cut_off)
+    await wait_until(lambda: nothing_runnable(store), "every execution has finished", 30 + backlog / 50)
+    executions = await all_executions(store)
+    jobs = await job_counts(store, executions)
+    print(f"\n{figures(volley, executions, jobs)}")
+    return executions, jobs
+
+
+def assert_each_ran_once(executions: list[Execution], jobs: dict[int, Counter[str]]) -> None:
+    """Some execution was resumed, none is a request's second, and each resolved with one job per node."""
+    assert any(e.attempt > 1 for e in executions), "no execution was running at the kill"
+    per_request = Counter(e.context["body"]["n"] for e in executions)
+    assert max(per_request.values()) == 1, "a request has two executions"
+    statuses = {e.status for e in executions}
+    assert statuses == {ExecutionStatus.RESOLVED}, f"not all resolved: {statuses}"
+    others = {e: c for e, c in jobs.items() if c != CHAIN}
+    assert others == {}, f"executions whose nodes did not each run once: {others}"
+
+
+def assert_every_accepted_resolved(volley: Volley, executions: list[Execution]) -> None:
+    """Every request was answered 2xx or cut off, and each accepted one has its own execution, resolved."""
+    assert volley.refused == {}, f"a request was answered, but not with 2xx: {volley.refused}"
+    by_id = {e.id: e for e in executions}
+    for n, execution_id in volley.accepted.items():
+        execution = by_id.get(execution_id)
+        assert execution is not None, f"accepted request {n} has no execution"
+        found = (execution.context["body"]["n"], execution.status)
+        assert found == (n, ExecutionStatus.RESOLVED), f"accepted request {n} has {found}"

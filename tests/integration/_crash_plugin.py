@@ -15,6 +15,7 @@ from hookline.models import JobStatus
 from hookline.nodes.base import NodeContext, NodeType, Outcome
 from hookline.nodes.registry import register
 from hookline.types import JsonObject
+from tests.integration._plugin_files import append_line, until_exists
 
 
 class WorkNode(NodeType):
@@ -45,7 +46,7 @@ class AppendNode(NodeType):
     async def run(self, config: JsonObject, ctx: NodeContext) -> Outcome:
         """Append one line, so that every run of this node shows in the file."""
         line = f"{ctx.node.key} {ctx.render('{{$context.body.tag}}')}\n"
-        _append(Path(str(config["log"])), line)
+        append_line(Path(str(config["log"])), line)
         return Outcome(JobStatus.RESOLVED, None)
 
 
@@ -61,22 +62,8 @@ class BlockNode(NodeType):
 
     async def run(self, config: JsonObject, ctx: NodeContext) -> Outcome:
         """Look for the marker every 10 ms (this waiting is the node's work), then resolve."""
-        marker = Path(str(config["marker"]))
-        # The marker comes from another process, so there is no event to wait on.
-        while not _exists(marker):  # noqa: ASYNC110
-            await asyncio.sleep(0.01)
+        await until_exists(Path(str(config["marker"])))
         return Outcome(JobStatus.RESOLVED, None)
-
-
-def _append(path: Path, line: str) -> None:
-    """Append a line and flush it to the file at once."""
-    with path.open("a", encoding="utf-8") as file:
-        file.write(line)
-
-
-def _exists(path: Path) -> bool:
-    """Whether a file exists (a stat call, quick enough to make inside the event loop)."""
-    return path.exists()
 
 
 for _kind in (WorkNode(), AppendNode(), BlockNode()):

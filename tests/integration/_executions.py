@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from hookline.models import Execution, ExecutionStatus
-from hookline.store.base import ExecutionFilter
+from hookline.store.execution_history import ExecutionFilter
 from hookline.store.sql_store import SqlStore
 
 

@@ -19,6 +19,7 @@ from hookline.models import JobStatus
 from hookline.nodes.base import NodeContext, NodeType, Outcome
 from hookline.nodes.registry import register
 from hookline.types import JsonObject
+from tests.integration._plugin_files import append_line, until_exists
 
 
 class OverlapNode(NodeType):
@@ -39,28 +40,15 @@ class OverlapNode(NodeType):
         log = Path(str(config["log"]))
         n = ctx.render("{{$context.body.n}}")
         seconds = config.get("seconds", 0.01)
-        _append(log, f"begin {n} {os.getpid()}\n")
+        append_line(log, f"begin {n} {os.getpid()}\n")
         try:
             gate, free = config.get("gate"), config.get("free", 0)
             if isinstance(gate, str) and isinstance(n, int) and isinstance(free, int) and n >= free:
-                # The gate comes from another process, so there is no event to wait on.
-                while not _exists(Path(gate)):  # noqa: ASYNC110
-                    await asyncio.sleep(0.01)
+                await until_exists(Path(gate))
             await asyncio.sleep(seconds if isinstance(seconds, int | float) else 0.01)
         finally:
-            _append(log, f"end {n} {os.getpid()}\n")
+            append_line(log, f"end {n} {os.getpid()}\n")
         return Outcome(JobStatus.RESOLVED, None)
-
-
-def _append(path: Path, line: str) -> None:
-    """Append one line in a single write, flushed at once (O_APPEND keeps it whole)."""
-    with path.open("a", encoding="utf-8") as file:
-        file.write(line)
-
-
-def _exists(path: Path) -> bool:
-    """Whether a file exists (a stat call, quick enough to make inside the event loop)."""
-    return path.exists()
 
 
 register(OverlapNode())

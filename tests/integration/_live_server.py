@@ -39,9 +39,9 @@ def hookline_env(data_dir: Path, **settings: str) -> dict[str, str]:
     return env
 
 
-def run_cli(env: dict[str, str], *args: str) -> str:
-    """Run `hookline <args>` to completion and return its output; a failure raises with its stderr."""
-    done = subprocess.run(
+def run_hookline(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """Run `hookline <args>` until it exits by itself (within 60 s); its exit status and what it printed."""
+    return subprocess.run(
         [sys.executable, "-m", "hookline", *args],
         env=env,
         cwd=REPO_ROOT,
@@ -50,6 +50,11 @@ def run_cli(env: dict[str, str], *args: str) -> str:
         timeout=60,
         check=False,
     )
+
+
+def run_cli(env: dict[str, str], *args: str) -> str:
+    """Run `hookline <args>` to completion and return its output; a failure raises with its stderr."""
+    done = run_hookline(env, *args)
     if done.returncode != 0:
         raise RuntimeError(f"hookline {' '.join(args)} exited {done.returncode}: {done.stderr}")
     return done.stdout

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from hookline.store.base import ExecutionFilter
+from hookline.store.execution_history import ExecutionFilter
 from hookline.trigger.config import check_trigger_config
 from hookline.trigger.context import REDACTED
 from tests._workflows import chain

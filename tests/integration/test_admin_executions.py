@@ -7,30 +7,15 @@ from typing import Any, ClassVar
 
 import pytest
 
-from hookline.errors import Problem
 from hookline.models import JobStatus
-from hookline.nodes.base import NodeContext, NodeType, Outcome
-from hookline.nodes.registry import register, unregister
+from hookline.nodes.base import NodeContext, Outcome
 from hookline.types import JsonObject
 from tests._workflows import chain
 from tests.integration._admin import PAID, authorize, error_of, import_, where
+from tests.integration._node_types import CountNode, registered
 from tests.integration.conftest import Server, example
 
 AUTH = ("shop", "s3cret")
-
-
-class CountNode(NodeType):
-    """Test node: counts its runs per node key, so a rerun would show."""
-
-    type: ClassVar[str] = "test-count"
-    runs: ClassVar[dict[str, int]] = {}
-
-    def check(self, config: JsonObject) -> list[Problem]:
-        return []
-
-    async def run(self, config: JsonObject, ctx: NodeContext) -> Outcome:
-        self.runs[ctx.node.key] = self.runs.get(ctx.node.key, 0) + 1
-        return Outcome(JobStatus.RESOLVED, {"run": self.runs[ctx.node.key]})
 
 
 class FlakyNode(CountNode):
@@ -51,12 +36,8 @@ def test_nodes() -> Iterator[None]:
     """Register the test node types, with fresh counters, for one test."""
     CountNode.runs = {}
     FlakyNode.broken = True
-    kinds = [CountNode(), FlakyNode()]
-    for kind in kinds:
-        register(kind)
-    yield
-    for kind in kinds:
-        unregister(kind.type)
+    with registered(CountNode(), FlakyNode()):
+        yield
 
 
 async def run_async(api: Server, key: str, **request: Any) -> str:

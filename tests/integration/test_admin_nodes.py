@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration._admin import CONDITION, PAID, add_node, create, error_of, where
+from tests._workflows import PAID_CONDITION
+from tests.integration._admin import PAID, add_node, create, error_of, where
 from tests.integration.conftest import Server
 
 
@@ -23,7 +24,7 @@ async def detail(api: Server, workflow_id: str) -> dict[str, dict[str, object]]:
 async def test_nodes_added_over_the_api_make_a_workflow_that_runs(api: Server) -> None:
     """A condition with a response in each branch, built node by node, answers by the condition."""
     flow = await create(api)
-    paid = await add_node(api, flow["id"], type="condition", key="paid", config=CONDITION, title="Paid?")
+    paid = await add_node(api, flow["id"], type="condition", key="paid", config=PAID_CONDITION, title="Paid?")
     assert (paid["key"], paid["title"], paid["upstream_id"]) == ("paid", "Paid?", None)
     yes = {"statusCode": 200, "body": {"paid": "{{$context.body.order.id}}"}}
     ok = await add_node(api, flow["id"], type="response", config=yes, upstream_id=paid["id"], branch_index=1)
@@ -81,7 +82,7 @@ async def test_a_node_that_cannot_go_there_is_refused_with_a_message(
 async def test_a_branch_the_node_type_does_not_have_is_refused(api: Server) -> None:
     """A condition has branches 0 and 1 only."""
     flow = await create(api)
-    paid = await add_node(api, flow["id"], type="condition", key="paid", config=CONDITION)
+    paid = await add_node(api, flow["id"], type="condition", key="paid", config=PAID_CONDITION)
     response = await api.client.post(
         nodes_url(flow["id"]),
         json={"type": "end", "config": {}, "upstream_id": paid["id"], "branch_index": 7},
@@ -135,7 +136,7 @@ async def test_update_with_an_invalid_config_lists_the_problems(api: Server) -> 
 async def test_update_refuses_a_config_that_drops_a_branch_in_use(api: Server) -> None:
     """A multi-condition config with fewer conditions cannot orphan nodes in a branch."""
     flow = await create(api)
-    conditions = {"conditions": [{"engine": "basic", "calculation": CONDITION["calculation"]}] * 2}
+    conditions = {"conditions": [{"engine": "basic", "calculation": PAID_CONDITION["calculation"]}] * 2}
     multi = await add_node(api, flow["id"], type="multi-conditions", key="m", config=conditions)
     await add_node(api, flow["id"], type="end", key="two", config={}, upstream_id=multi["id"], branch_index=2)
     fewer = {"conditions": conditions["conditions"][:1]}
@@ -146,7 +147,7 @@ async def test_update_refuses_a_config_that_drops_a_branch_in_use(api: Server) -
 async def test_move_puts_a_node_into_a_branch(api: Server) -> None:
     """A node moved below a condition's branch becomes that branch's head; its follower takes its place."""
     flow = await create(api)
-    paid = await add_node(api, flow["id"], type="condition", key="paid", config=CONDITION)
+    paid = await add_node(api, flow["id"], type="condition", key="paid", config=PAID_CONDITION)
     after = await add_node(api, flow["id"], type="end", key="after", config={}, upstream_id=paid["id"])
     response = await api.client.post(
         nodes_url(flow["id"], after["id"], "move"), json={"upstream_id": paid["id"], "branch_index": 0}
@@ -160,7 +161,7 @@ async def test_move_puts_a_node_into_a_branch(api: Server) -> None:
 async def test_move_below_itself_is_refused(api: Server) -> None:
     """A node cannot move into its own branches."""
     flow = await create(api)
-    paid = await add_node(api, flow["id"], type="condition", key="paid", config=CONDITION)
+    paid = await add_node(api, flow["id"], type="condition", key="paid", config=PAID_CONDITION)
     inner = await add_node(
         api, flow["id"], type="end", key="in", config={}, upstream_id=paid["id"], branch_index=1
     )
@@ -173,7 +174,7 @@ async def test_move_below_itself_is_refused(api: Server) -> None:
 async def test_deleting_a_branching_node_deletes_its_branches(api: Server) -> None:
     """DELETE answers 204; the condition's branch nodes go with it and its follower becomes the head."""
     flow = await create(api)
-    paid = await add_node(api, flow["id"], type="condition", key="paid", config=CONDITION)
+    paid = await add_node(api, flow["id"], type="condition", key="paid", config=PAID_CONDITION)
     await add_node(api, flow["id"], type="end", key="yes", config={}, upstream_id=paid["id"], branch_index=1)
     await add_node(api, flow["id"], type="end", key="next", config={}, upstream_id=paid["id"])
     response = await api.client.delete(nodes_url(flow["id"], paid["id"]))

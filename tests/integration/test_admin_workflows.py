@@ -6,8 +6,9 @@ from dataclasses import replace
 
 import pytest
 
-from hookline.store.base import ExecutionFilter
-from tests.integration._admin import CONDITION, PAID, add_node, create, error_of, import_, where
+from hookline.store.execution_history import ExecutionFilter
+from tests._workflows import PAID_CONDITION
+from tests.integration._admin import PAID, add_node, create, error_of, import_, where
 from tests.integration.conftest import Server, example
 
 AUTH = ("shop", "s3cret")
@@ -239,7 +240,7 @@ async def test_import_lists_every_problem_of_the_file(api: Server) -> None:
 async def test_enable_refuses_an_incomplete_workflow_with_its_problems(api: Server) -> None:
     """A version with a node of a type no longer loaded (a removed plugin) cannot go live: 422."""
     flow = await create(api)
-    await add_node(api, flow["id"], type="condition", config=CONDITION)
+    await add_node(api, flow["id"], type="condition", config=PAID_CONDITION)
     store = api.runtime.store
     stored = await store.get_flow(int(flow["id"]))
     assert stored is not None

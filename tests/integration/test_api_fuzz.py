@@ -18,7 +18,8 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from hookline.api.app import create_app
 from hookline.settings import Settings
-from tests.integration._admin import CONDITION, PAID
+from tests._workflows import PAID_CONDITION
+from tests.integration._admin import PAID
 from tests.integration.conftest import example
 
 TOKEN = "fuzzing-token"
@@ -64,7 +65,9 @@ def _seed(client: Any) -> dict[str, list[str]]:
     """An editable workflow with nodes, an executed one, and an execution; their ids by parameter name."""
     editable = client.post("/api/workflows", json={"title": "fuzz", "sync": True}, headers=HEADERS).json()
     nodes_url = f"/api/workflows/{editable['id']}/nodes"
-    head = client.post(nodes_url, json={"type": "condition", "config": CONDITION}, headers=HEADERS).json()
+    head = client.post(
+        nodes_url, json={"type": "condition", "config": PAID_CONDITION}, headers=HEADERS
+    ).json()
     branch = {"type": "response", "config": {"statusCode": 200}, "upstream_id": head["id"], "branch_index": 1}
     leaf = client.post(nodes_url, json=branch, headers=HEADERS).json()
     executed = client.post("/api/workflows/import", json=example("order-paid.json"), headers=HEADERS).json()

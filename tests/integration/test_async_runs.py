@@ -12,32 +12,18 @@ import pytest
 from sqlalchemy import select
 
 from hookline.engine.flows import FlowCache
-from hookline.errors import Problem, StorageUnavailable
+from hookline.errors import StorageUnavailable
 from hookline.ids import new_id
 from hookline.models import Execution, ExecutionStatus, Job, JobStatus
-from hookline.nodes.base import NodeContext, NodeType, Outcome
-from hookline.nodes.registry import register, unregister
+from hookline.nodes.base import NodeContext, Outcome
 from hookline.queue.worker import WorkerPool
-from hookline.store.base import ExecutionFilter
+from hookline.store.execution_history import ExecutionFilter
 from hookline.store.schema import executions
 from hookline.store.sql_store import open_store
 from hookline.types import JsonObject
 from tests._workflows import chain
+from tests.integration._node_types import CountNode, registered
 from tests.integration.conftest import Server
-
-
-class CountNode(NodeType):
-    """Test node: counts its runs per node key, so a rerun would show."""
-
-    type: ClassVar[str] = "test-count"
-    runs: ClassVar[dict[str, int]] = {}
-
-    def check(self, config: JsonObject) -> list[Problem]:
-        return []
-
-    async def run(self, config: JsonObject, ctx: NodeContext) -> Outcome:
-        self.runs[ctx.node.key] = self.runs.get(ctx.node.key, 0) + 1
-        return Outcome(JobStatus.RESOLVED, {"seen": ctx.render("{{$context.body.n}}")})
 
 
 class HoldNode(CountNode):
@@ -74,12 +60,8 @@ def count_nodes() -> Iterator[None]:
     HoldNode.release = asyncio.Event()
     HoldNode.entered = asyncio.Event()
     HoldNode.stopped = asyncio.Event()
-    kinds = [CountNode(), HoldNode()]
-    for kind in kinds:
-        register(kind)
-    yield
-    for kind in kinds:
-        unregister(kind.type)
+    with registered(CountNode(), HoldNode()):
+        yield
 
 
 async def test_accepted_request_is_committed_before_the_answer(make_server: Any) -> None:
@@ -139,7 +121,7 @@ async def test_interrupted_execution_resumes_after_its_last_finished_job(make_se
             "dead-worker", limit=1, lease_seconds=60, now=now
         )
         assert [c.id for c in claimed] == [execution.id]
-        done = Job(new_id(), execution.id, first.id, "n0", JobStatus.RESOLVED, {"seen": 5}, {}, now, now)
+        done = Job(new_id(), execution.id, first.id, "n0", JobStatus.RESOLVED, {"run": 1}, {}, now, now)
         await server.runtime.store.add_job(done)
 
         assert await server.runtime.store.expire_claims("dead-worker") == 1

@@ -10,10 +10,11 @@ import httpx
 import pytest
 
 from hookline.api.auth import TOKEN_FILE
-from hookline.store.base import ExecutionFilter
+from hookline.store.execution_history import ExecutionFilter
 from hookline.trigger.context import REDACTED
 from tests._waiting import wait_until
 from tests._workflows import chain
+from tests.integration._asgi import http_scope
 from tests.integration.conftest import Server, example
 
 AUTH = ("shop", "s3cret")
@@ -166,20 +167,8 @@ async def test_a_listener_that_leaves_cancels_its_capture(server: Server) -> Non
     key = await server.load(chain("end"))
     path = f"/api/workflows/{await version_id(server, key)}/capture"
     token = (server.runtime.settings.data_dir / TOKEN_FILE).read_text().strip()
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "root_path": "",
-        "query_string": b"",
-        "headers": [(b"authorization", f"Bearer {token}".encode()), (b"content-type", b"application/json")],
-        "client": ("127.0.0.1", 50000),
-        "server": ("hookline.test", 80),
-    }
+    headers = [(b"authorization", f"Bearer {token}".encode()), (b"content-type", b"application/json")]
+    scope = http_scope("POST", path, headers)
     body = [{"type": "http.request", "body": b'{"timeout": 30}', "more_body": False}]
     leave = asyncio.Event()
 

@@ -10,7 +10,7 @@ node, docs/nodes.md#at-least-once-and-the-idempotency-key).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,8 +20,10 @@ import pytest
 
 from hookline.models import ExecutionStatus, Job, JobStatus
 from hookline.store.sql_store import SqlStore
+from hookline.types import JsonObject
 from tests._receiver import Receiver, Reply, Seen
 from tests._waiting import wait_until
+from tests._workflows import keyed_workflow
 from tests.integration._live_server import LiveServer, hookline_env, import_workflow
 
 pytestmark = pytest.mark.slow
@@ -54,19 +56,6 @@ def fails_first(count: int, *, delay: float = 0.0) -> Callable[[Seen], Reply]:
     return handle
 
 
-def workflow(key: str, *nodes: dict[str, Any]) -> dict[str, Any]:
-    """Enabled asynchronous workflow JSON from nodes given as dicts (upstream and branch set)."""
-    return {
-        "key": key,
-        "title": key,
-        "type": "webhook",
-        "sync": False,
-        "enabled": True,
-        "config": {},
-        "nodes": list(nodes),
-    }
-
-
 def node(
     key: str, kind: str, config: dict[str, Any], upstream: str | None = None, branch: int | None = None
 ) -> dict[str, Any]:
@@ -96,6 +85,40 @@ async def jobs_by_key(live_store: SqlStore, execution_id: int) -> dict[str, list
     return jobs
 
 
+async def resolved_after_a_kill(
+    env: dict[str, str],
+    tmp_path: Path,
+    live_store: SqlStore,
+    receiver: Receiver,
+    flow: JsonObject,
+    kill_when: Callable[[int], Awaitable[bool]],
+    what: str,
+    *,
+    within: float,
+    finish_within: float = 30,
+) -> tuple[int, int]:
+    """Import `flow`, POST to it, SIGKILL the server once `kill_when(execution id)` holds, start it again.
+
+    `what` names the moment of the kill, awaited at most `within` seconds. The execution must then
+    finish, resolved, within `finish_within` seconds. Gives its id and the calls `receiver` had at the kill.
+    """
+    key = import_workflow(env, flow, tmp_path)
+    async with LiveServer(env, tmp_path / "server.log") as server:
+        await server.start()
+        execution_id = await post(server, key)
+        await wait_until(lambda: kill_when(execution_id), what, within=within)
+        server.kill()
+        at_kill = len(receiver.seen)
+        await server.start()
+        await wait_until(
+            lambda: finished(live_store, execution_id), "the execution finished", within=finish_within
+        )
+    execution = await live_store.get_execution(execution_id)
+    assert execution is not None
+    assert execution.status is ExecutionStatus.RESOLVED
+    return execution_id, at_kill
+
+
 async def test_sigkill_during_a_delay_fires_it_once_and_not_early(
     tmp_path: Path, env: dict[str, str], live_store: SqlStore
 ) -> None:
@@ -103,32 +126,23 @@ async def test_sigkill_during_a_delay_fires_it_once_and_not_early(
     receiver = Receiver()
     await receiver.start()
     try:
-        key = import_workflow(
-            env,
-            workflow(
-                "crash-delay",
-                node("wait", "delay", {"duration": 2, "unit": "seconds"}),
-                node("post", "request", {"url": receiver.url(), "data": {"after": "delay"}}, "wait"),
-            ),
-            tmp_path,
+        flow = keyed_workflow(
+            "crash-delay",
+            node("wait", "delay", {"duration": 2, "unit": "seconds"}),
+            node("post", "request", {"url": receiver.url(), "data": {"after": "delay"}}, "wait"),
+            sync=False,
         )
-        async with LiveServer(env, tmp_path / "server.log") as server:
-            await server.start()
-            execution_id = await post(server, key)
 
-            async def waiting() -> bool:
-                execution = await live_store.get_execution(execution_id)
-                return execution is not None and execution.status is ExecutionStatus.WAITING
+        async def waiting(execution_id: int) -> bool:
+            execution = await live_store.get_execution(execution_id)
+            return execution is not None and execution.status is ExecutionStatus.WAITING
 
-            await wait_until(waiting, "the execution waits in its delay", within=10)
-            server.kill()
-            await server.start()
-            await wait_until(lambda: finished(live_store, execution_id), "the execution finished", within=30)
+        what = "the execution waits in its delay"
+        execution_id, _ = await resolved_after_a_kill(
+            env, tmp_path, live_store, receiver, flow, waiting, what, within=10
+        )
     finally:
         await receiver.close()
-    execution = await live_store.get_execution(execution_id)
-    assert execution is not None
-    assert execution.status is ExecutionStatus.RESOLVED
     jobs = await jobs_by_key(live_store, execution_id)
     [delay], [request] = jobs["wait"], jobs["post"]
     resume_at = datetime.fromisoformat(delay.result["resumeAt"])
@@ -146,27 +160,19 @@ async def test_sigkill_during_request_retries_goes_on_with_the_same_key(
     await receiver.start()
     retry = {"attempts": 6, "backoff": 400, "maxDelay": 800}
     try:
-        key = import_workflow(
-            env,
-            workflow("crash-retry", node("post", "request", {"url": receiver.url(), "retry": retry})),
-            tmp_path,
+        flow = keyed_workflow(
+            "crash-retry", node("post", "request", {"url": receiver.url(), "retry": retry}), sync=False
         )
-        async with LiveServer(env, tmp_path / "server.log") as server:
-            await server.start()
-            execution_id = await post(server, key)
 
-            async def two_calls() -> bool:
-                return len(receiver.seen) >= 2
+        async def two_calls(_execution_id: int) -> bool:
+            return len(receiver.seen) >= 2
 
-            await wait_until(two_calls, "the receiver refused two calls", within=10)
-            server.kill()
-            await server.start()
-            await wait_until(lambda: finished(live_store, execution_id), "the execution finished", within=30)
+        what = "the receiver refused two calls"
+        execution_id, _ = await resolved_after_a_kill(
+            env, tmp_path, live_store, receiver, flow, two_calls, what, within=10
+        )
     finally:
         await receiver.close()
-    execution = await live_store.get_execution(execution_id)
-    assert execution is not None
-    assert execution.status is ExecutionStatus.RESOLVED
     [request] = (await jobs_by_key(live_store, execution_id))["post"]
     assert request.status is JobStatus.RESOLVED
     keys = Counter(seen.header("Idempotency-Key") for seen in receiver.seen)
@@ -183,32 +189,22 @@ async def test_sigkill_in_the_middle_of_a_loop_resumes_at_its_item(
     receiver = Receiver(fails_first(0, delay=0.05))
     await receiver.start()
     try:
-        key = import_workflow(
-            env,
-            workflow(
-                "crash-loop",
-                node("each", "loop", {"target": 20}),
-                node("post", "request", {"url": receiver.url(), "data": "{{$scopes.each.item}}"}, "each", 0),
-            ),
-            tmp_path,
+        flow = keyed_workflow(
+            "crash-loop",
+            node("each", "loop", {"target": 20}),
+            node("post", "request", {"url": receiver.url(), "data": "{{$scopes.each.item}}"}, "each", 0),
+            sync=False,
         )
-        async with LiveServer(env, tmp_path / "server.log") as server:
-            await server.start()
-            execution_id = await post(server, key)
 
-            async def eight_calls() -> bool:
-                return len(receiver.seen) >= 8
+        async def eight_calls(_execution_id: int) -> bool:
+            return len(receiver.seen) >= 8
 
-            await wait_until(eight_calls, "the receiver got 8 items", within=20)
-            server.kill()
-            at_kill = len(receiver.seen)
-            await server.start()
-            await wait_until(lambda: finished(live_store, execution_id), "the execution finished", within=60)
+        what = "the receiver got 8 items"
+        execution_id, at_kill = await resolved_after_a_kill(
+            env, tmp_path, live_store, receiver, flow, eight_calls, what, within=20, finish_within=60
+        )
     finally:
         await receiver.close()
-    execution = await live_store.get_execution(execution_id)
-    assert execution is not None
-    assert execution.status is ExecutionStatus.RESOLVED
     calls = Counter(seen.header("Idempotency-Key") for seen in receiver.seen)
     expected = {f"{execution_id}-post@each#{index}" for index in range(20)}
     assert set(calls) == expected  # every item posted, each under its own key

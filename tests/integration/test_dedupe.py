@@ -14,14 +14,13 @@ import httpx
 import pytest
 
 from hookline.engine import dispatcher
-from hookline.errors import Problem
 from hookline.ids import new_id
-from hookline.models import JobStatus
-from hookline.nodes.base import NodeContext, NodeType, Outcome
-from hookline.nodes.registry import register, unregister
-from hookline.store.base import DedupeKey, ExecutionFilter, RetentionRule
+from hookline.models import DedupeKey, JobStatus
+from hookline.nodes.base import NodeContext, Outcome
+from hookline.store.execution_history import ExecutionFilter, RetentionRule
 from hookline.trigger.dedupe import RequestKey
 from hookline.types import JsonObject
+from tests.integration._node_types import AnyConfigNode, registered
 from tests.integration.conftest import Server
 
 WITHIN = 20.0
@@ -38,16 +37,13 @@ SYNC_ANSWER = {
 }
 
 
-class CountNode(NodeType):
+class CountNode(AnyConfigNode):
     """Test node: counts its runs; with `hold`, waits until released."""
 
     type: ClassVar[str] = "dedupe-count"
     runs: ClassVar[int] = 0
     entered: ClassVar[asyncio.Event]
     release: ClassVar[asyncio.Event]
-
-    def check(self, config: JsonObject) -> list[Problem]:
-        return []
 
     async def run(self, config: JsonObject, ctx: NodeContext) -> Outcome:
         cls = type(self)
@@ -63,9 +59,8 @@ def count_node() -> Iterator[None]:
     """Register the counting node type, with a fresh count and events, for one test."""
     CountNode.runs = 0
     CountNode.entered, CountNode.release = asyncio.Event(), asyncio.Event()
-    register(CountNode())
-    yield
-    unregister(CountNode.type)
+    with registered(CountNode()):
+        yield
 
 
 def deduped(

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from hookline.store.base import ExecutionFilter
+from hookline.store.execution_history import ExecutionFilter
 from hookline.store.sql_store import SqlStore
 from tests._workflows import chain
 from tests.integration._live_server import LiveServer, hookline_env, import_workflow, run_cli

@@ -24,6 +24,7 @@ from click.testing import CliRunner
 
 from hookline.api.auth import TOKEN_FILE
 from hookline.cli import main
+from tests._workflows import keyed_workflow
 from tests.integration._live_server import LiveServer, free_port, hookline_env, run_cli
 
 HOST = "127.0.0.1"
@@ -100,9 +101,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 def _workflow_file(folder: Path, key: str, *, sync: bool) -> str:
-    workflow = {"key": key, "title": key, "type": "webhook", "sync": sync, "enabled": True, "config": {}}
     path = folder / f"{key}.json"
-    path.write_text(json.dumps({**workflow, "nodes": []}))
+    path.write_text(json.dumps(keyed_workflow(key, sync=sync)))
     return str(path)
 
 

@@ -16,23 +16,22 @@ import httpx
 import pytest
 
 from hookline.engine.flows import FlowCache
-from hookline.errors import Problem
 from hookline.models import ExecutionStatus, JobStatus
-from hookline.nodes.base import NodeContext, NodeType, Outcome
-from hookline.nodes.registry import register, unregister
+from hookline.nodes.base import NodeContext, Outcome
 from hookline.queue.worker import WorkerPool
-from hookline.store.base import ExecutionFilter
+from hookline.store.execution_history import ExecutionFilter
 from hookline.store.sql_store import SqlStore
 from hookline.types import JsonObject
 from tests._waiting import wait_until
 from tests._workflows import chain
+from tests.integration._node_types import AnyConfigNode, registered
 from tests.integration.conftest import Server
 
 WITHIN = 20.0
 """The most a test waits for something the workers do at once (far above what it takes)."""
 
 
-class HoldNode(NodeType):
+class HoldNode(AnyConfigNode):
     """Test node: waits until released, keeping count of how many of its runs overlap."""
 
     type: ClassVar[str] = "limit-hold"
@@ -40,9 +39,6 @@ class HoldNode(NodeType):
     most_running: ClassVar[int] = 0
     entered: ClassVar[asyncio.Event]
     release: ClassVar[asyncio.Event]
-
-    def check(self, config: JsonObject) -> list[Problem]:
-        return []
 
     async def run(self, config: JsonObject, ctx: NodeContext) -> Outcome:
         cls = type(self)
@@ -56,13 +52,10 @@ class HoldNode(NodeType):
         return Outcome(JobStatus.RESOLVED, None)
 
 
-class PassNode(NodeType):
+class PassNode(AnyConfigNode):
     """Test node: resolves at once."""
 
     type: ClassVar[str] = "limit-pass"
-
-    def check(self, config: JsonObject) -> list[Problem]:
-        return []
 
     async def run(self, config: JsonObject, ctx: NodeContext) -> Outcome:
         return Outcome(JobStatus.RESOLVED, None)
@@ -73,12 +66,8 @@ def limit_nodes() -> Iterator[None]:
     """Register the test node types, with fresh counters and events, for one test."""
     HoldNode.running = HoldNode.most_running = 0
     HoldNode.entered, HoldNode.release = asyncio.Event(), asyncio.Event()
-    kinds = [HoldNode(), PassNode()]
-    for kind in kinds:
-        register(kind)
-    yield
-    for kind in kinds:
-        unregister(kind.type)
+    with registered(HoldNode(), PassNode()):
+        yield
 
 
 def limited(*kinds: str, sync: bool = False, **options: int) -> JsonObject:

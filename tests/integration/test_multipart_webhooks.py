@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from hookline.models import Execution
-from hookline.store.base import ExecutionFilter
+from hookline.store.execution_history import ExecutionFilter
 from hookline.store.schema import file_chunks, files
 from hookline.types import JsonObject
 from tests._workflows import chain

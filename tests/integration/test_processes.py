@@ -8,8 +8,6 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
-from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import cast
@@ -21,9 +19,17 @@ from hookline.models import ExecutionStatus
 from hookline.store.sql_store import SqlStore
 from tests._waiting import wait_until
 from tests._workflows import chain
-from tests.integration._crash_load import LEASE_SECONDS, figures, send_and_kill, some_execution_running
+from tests.integration._crash_load import (
+    CHAIN,
+    LEASE_SECONDS,
+    assert_each_ran_once,
+    assert_every_accepted_resolved,
+    left_after,
+    send_and_kill,
+    some_execution_running,
+)
 from tests.integration._executions import all_executions, job_counts, nothing_runnable
-from tests.integration._live_server import REPO_ROOT, LiveServer, free_port, hookline_env, import_workflow
+from tests.integration._live_server import LiveServer, free_port, hookline_env, import_workflow, run_hookline
 
 pytestmark = pytest.mark.slow
 
@@ -91,7 +97,7 @@ async def test_two_processes_run_each_accepted_request_exactly_once(
     assert len(_claimants(tmp_path / "data" / "hookline.db")) == PROCESSES, "one process ran everything"
     assert {e.id for e in executions} == accepted
     assert {e.status for e in executions} == {ExecutionStatus.RESOLVED}
-    assert {e: c for e, c in jobs.items() if c != Counter(["n0", "n1", "n2"])} == {}
+    assert {e: c for e, c in jobs.items() if c != CHAIN} == {}
 
 
 async def test_sigkill_of_one_process_loses_nothing_and_runs_nothing_twice(
@@ -113,25 +119,11 @@ async def test_sigkill_of_one_process_loses_nothing_and_runs_nothing_twice(
             kill_when=lambda: _runs_some(tmp_path / "data" / "hookline.db", victim),
         )
         await wait_until(lambda: _replaced(server.pid, before, victim), "the killed process is replaced")
-        backlog = len(volley.accepted) + len(volley.cut_off)
-        await wait_until(
-            lambda: nothing_runnable(live_store), "every execution has finished", 30 + backlog / 50
-        )
-        executions = await all_executions(live_store)
-        jobs = await job_counts(live_store, executions)
-        print(f"\n{figures(volley, executions, jobs)}")
+        executions, jobs = await left_after(volley, live_store)
         assert server.running, "the supervisor exited when one of its processes died"
 
-    assert volley.refused == {}, "a request was answered, but not with 2xx"
-    assert any(e.attempt > 1 for e in executions), "no execution was running in the killed process"
-    assert max(Counter(e.context["body"]["n"] for e in executions).values()) == 1, "a request ran twice"
-    by_id = {e.id: e for e in executions}
-    for n, execution_id in volley.accepted.items():
-        execution = by_id.get(execution_id)
-        assert execution is not None, f"accepted request {n} has no execution"
-        assert (execution.context["body"]["n"], execution.status) == (n, ExecutionStatus.RESOLVED)
-    assert {e.status for e in executions} == {ExecutionStatus.RESOLVED}
-    assert {e: c for e, c in jobs.items() if c != Counter(["n0", "n1", "n2"])} == {}
+    assert_every_accepted_resolved(volley, executions)
+    assert_each_ran_once(executions, jobs)
 
 
 async def test_sigterm_to_the_supervisor_stops_every_process_cleanly(
@@ -191,18 +183,9 @@ async def test_a_restart_after_all_processes_died_resumes_their_executions_at_on
             kill_when=lambda: some_execution_running(live_store),
         )
         await start_all(server)
-        backlog = len(volley.accepted) + len(volley.cut_off)
-        await wait_until(
-            lambda: nothing_runnable(live_store), "every execution has finished", 30 + backlog / 50
-        )
-        executions = await all_executions(live_store)
-        jobs = await job_counts(live_store, executions)
-        print(f"\n{figures(volley, executions, jobs)}")
-    assert any(e.attempt > 1 for e in executions), "no execution was running at the kill"
+        executions, jobs = await left_after(volley, live_store)
     assert set(volley.accepted.values()) <= {e.id for e in executions}
-    assert max(Counter(e.context["body"]["n"] for e in executions).values()) == 1, "a request ran twice"
-    assert {e.status for e in executions} == {ExecutionStatus.RESOLVED}
-    assert {e: c for e, c in jobs.items() if c != Counter(["n0", "n1", "n2"])} == {}
+    assert_each_ran_once(executions, jobs)
 
 
 def test_a_process_that_cannot_start_stops_the_supervisor(tmp_path: Path) -> None:
@@ -225,15 +208,7 @@ def test_an_in_memory_database_is_refused(tmp_path: Path) -> None:
 
 def _serve_to_the_end(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """Run `hookline serve --processes 2` until it exits by itself (within 60 s); what it printed."""
-    return subprocess.run(
-        [sys.executable, "-m", "hookline", "serve", "--processes", "2", "--port", str(free_port())],
-        env=env,
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_hookline(env, "serve", "--processes", "2", "--port", str(free_port()))
 
 
 class _Killer:

@@ -23,7 +23,7 @@ from hookline.engine.graph import Graph
 from hookline.engine.rate_limit import RateLimiter
 from hookline.errors import StorageUnavailable
 from hookline.exchange import flow_from_json
-from hookline.store.base import ExecutionFilter
+from hookline.store.execution_history import ExecutionFilter
 from hookline.store.sql_store import SqlStore, open_store
 from tests._rate_limits import admitted
 from tests._workflows import chain

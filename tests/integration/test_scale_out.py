@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from hookline.models import ExecutionStatus
-from hookline.store.base import ExecutionFilter
+from hookline.store.execution_history import ExecutionFilter
 from hookline.store.sql_store import open_store
 from tests._waiting import wait_until
 from tests._workflows import chain

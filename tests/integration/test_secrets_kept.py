@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from hookline.store.base import ExecutionFilter
+from hookline.store.execution_history import ExecutionFilter
 from hookline.trigger.secrets import PLACEHOLDER
 from tests._workflows import chain
 from tests.integration._admin import authorize, error_of, import_, where

@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from hookline.cli import main
-from hookline.store.base import ExecutionFilter
+from hookline.store.execution_history import ExecutionFilter
 from hookline.trigger.secrets import PLACEHOLDER
 from tests.integration._admin import authorize
 from tests.integration.conftest import Server

@@ -17,7 +17,7 @@ import pytest
 import stripe
 from twilio.request_validator import RequestValidator
 
-from hookline.store.base import ExecutionFilter
+from hookline.store.execution_history import ExecutionFilter
 from hookline.trigger.config import check_trigger_config
 from hookline.trigger.context import REDACTED
 from tests._workflows import chain

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from hookline.store.base import ExecutionFilter
+from hookline.store.execution_history import ExecutionFilter
 from tests.integration.conftest import Server, example
 
 

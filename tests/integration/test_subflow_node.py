@@ -6,6 +6,7 @@ from typing import Any
 
 from hookline.models import ExecutionStatus, JobStatus
 from tests._waiting import wait_until
+from tests._workflows import keyed_workflow
 from tests.integration._admin import authorize
 from tests.integration.conftest import Server
 
@@ -15,20 +16,7 @@ def node(key: str, kind: str, config: dict[str, Any], upstream: str | None = Non
     return {"key": key, "type": kind, "upstream": upstream, "branchIndex": None, "config": config}
 
 
-def workflow(key: str, *nodes: dict[str, Any], sync: bool) -> dict[str, Any]:
-    """Enabled workflow JSON with this key and these nodes."""
-    return {
-        "key": key,
-        "title": key,
-        "type": "webhook",
-        "sync": sync,
-        "enabled": True,
-        "config": {},
-        "nodes": list(nodes),
-    }
-
-
-DOUBLER = workflow(
+DOUBLER = keyed_workflow(
     "doubler",
     node("twice", "calculation", {"expression": "{{$context.body.n}} * 2"}),
     node(
@@ -38,7 +26,7 @@ DOUBLER = workflow(
 )
 """A synchronous child: answers with twice the `n` of its body."""
 
-SLOW_CHILD = workflow(
+SLOW_CHILD = keyed_workflow(
     "slow-child",
     node("pause", "delay", {"duration": 300, "unit": "milliseconds"}),
     node("done", "calculation", {"expression": "{{$context.body.n}} + 1"}, "pause"),
@@ -55,7 +43,7 @@ def calling(
     nodes = [node("call", "subflow", config)]
     if then is not None:
         nodes.append({**then, "upstream": "call"})
-    return workflow(f"calls-{child}", *nodes, sync=sync)
+    return keyed_workflow(f"calls-{child}", *nodes, sync=sync)
 
 
 async def execution_of(server: Server, execution_id: int, status: ExecutionStatus) -> None:
@@ -121,7 +109,7 @@ async def test_without_wait_the_child_is_queued_and_the_parent_goes_on(server: S
 
 async def test_a_failing_child_fails_the_step(server: Server) -> None:
     """A child that ends failed: the subflow job fails, naming the child, and so does the parent."""
-    await server.load(workflow("fails", node("stop", "end", {"endStatus": "failed"}), sync=True))
+    await server.load(keyed_workflow("fails", node("stop", "end", {"endStatus": "failed"}), sync=True))
     key = await server.load(calling("fails", sync=True))
     answer = await server.post(key, json={"n": 1})
     assert answer.status_code == 500

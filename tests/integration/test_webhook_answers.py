@@ -12,7 +12,8 @@ import httpx
 import pytest
 
 from hookline.exchange import flow_from_json
-from hookline.store.base import ExecutionFilter
+from hookline.store.execution_history import ExecutionFilter
+from tests.integration._asgi import http_scope
 from tests.integration._live_server import LiveServer, hookline_env
 from tests.integration.conftest import Server, example
 
@@ -62,20 +63,8 @@ async def test_a_client_gone_before_its_body_arrived_gets_no_answer_and_runs_not
     """A disconnect while the body is read ends the request quietly: no answer is sent, nothing runs."""
     key = await server.load(example("order-paid.json"))
     credentials = base64.b64encode(b"shop:s3cret")
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": f"/api/webhook:trigger/{key}",
-        "raw_path": f"/api/webhook:trigger/{key}".encode(),
-        "root_path": "",
-        "query_string": b"",
-        "headers": [(b"authorization", b"Basic " + credentials), (b"content-type", b"application/json")],
-        "client": ("127.0.0.1", 50000),
-        "server": ("hookline.test", 80),
-    }
+    headers = [(b"authorization", b"Basic " + credentials), (b"content-type", b"application/json")]
+    scope = http_scope("POST", f"/api/webhook:trigger/{key}", headers)
     messages = iter(
         [{"type": "http.request", "body": b'{"order": ', "more_body": True}, {"type": "http.disconnect"}]
     )

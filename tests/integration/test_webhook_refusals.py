@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from hookline.engine import flows
-from hookline.store.base import ExecutionFilter
+from hookline.store.execution_history import ExecutionFilter
 from hookline.trigger.context import REDACTED
 from tests._workflows import chain
 from tests.integration.conftest import Server

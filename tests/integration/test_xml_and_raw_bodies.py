@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from hookline.store.base import ExecutionFilter
+from hookline.store.execution_history import ExecutionFilter
 from hookline.types import JsonObject
 from tests._workflows import chain
 from tests._xml_documents import BILLION_LAUGHS, external_entity_documents

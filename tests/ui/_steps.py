@@ -53,6 +53,12 @@ def import_example(api: httpx.Client, name: str = "order-paid.json", **fields: A
     return import_workflow(api, {**workflow, "key": unique("ex"), **fields})
 
 
+def exported_nodes(api: httpx.Client, workflow: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The version's nodes as exported, by title."""
+    exported = api.get(f"/api/workflows/{workflow['id']}/export").raise_for_status().json()
+    return {node["title"]: node for node in exported["nodes"]}
+
+
 def open_trigger(page: Page, workflow_id: str | int | None = None) -> Locator:
     """Click the trigger card (of the workflow page `workflow_id`, when given); its drawer."""
     if workflow_id is not None:
@@ -69,6 +75,25 @@ def add_node(page: Page, where: str, type_label: str) -> Locator:
     page.get_by_role("menu", name="Node types").get_by_role("menuitem", name=type_label, exact=True).click()
     drawer = page.get_by_role("dialog", name=type_label)
     expect(drawer).to_be_visible()
+    return drawer
+
+
+def open_node(page: Page, title: str, type_label: str) -> Locator:
+    """Click the card of the node `title`; its drawer."""
+    page.get_by_role("button", name=f"{title} ({type_label})", exact=True).click()
+    drawer = page.get_by_role("dialog", name=type_label)
+    expect(drawer).to_be_visible()
+    return drawer
+
+
+def add_paid_response(page: Page) -> Locator:
+    """Add the Response "Paid" in the Yes branch of "Paid?", with X-Order from the picker; its drawer."""
+    drawer = add_node(page, "at the start of the Yes branch of Paid?", "Response")
+    drawer.get_by_label("Title", exact=True).fill("Paid")
+    drawer.get_by_role("button", name="Add header").click()
+    header = drawer.get_by_role("group", name="Header 1", exact=True)
+    header.get_by_label("Header 1 name").fill("X-Order")
+    pick(page, header, "Header 1 value", "Order id")
     return drawer
 
 

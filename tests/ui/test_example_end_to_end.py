@@ -13,7 +13,7 @@ import uuid
 import httpx
 from playwright.sync_api import Locator, Page, expect
 
-from tests.ui._steps import add_node, open_trigger, pick, save
+from tests.ui._steps import add_node, add_paid_response, open_trigger, pick, save
 from tests.ui.conftest import screenshot
 
 SAMPLE = '{"order": {"id": 42, "status": "paid"}}'
@@ -105,12 +105,7 @@ def test_the_sync_example_is_built_called_and_inspected_in_the_ui(signed_in: Pag
 
     add_paid_condition(page)
 
-    drawer = add_node(page, "at the start of the Yes branch of Paid?", "Response")
-    drawer.get_by_label("Title", exact=True).fill("Paid")
-    drawer.get_by_role("button", name="Add header").click()
-    header = drawer.get_by_role("group", name="Header 1", exact=True)
-    header.get_by_label("Header 1 name").fill("X-Order")
-    pick(page, header, "Header 1 value", "Order id")
+    drawer = add_paid_response(page)
     body = drawer.get_by_label("Body (JSON)", exact=True)
     body.fill('{"ok": true, "id": ')
     pick(page, drawer, "Body (JSON)", "Order id")

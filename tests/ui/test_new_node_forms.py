@@ -9,7 +9,7 @@ import httpx
 from playwright.sync_api import Locator, Page, expect
 
 from tests.ui._contrast import low_contrast
-from tests.ui._steps import add_node, new_workflow, pick, save
+from tests.ui._steps import add_node, exported_nodes, new_workflow, open_node, pick, save
 from tests.ui.conftest import screenshot
 
 ITEMS = [
@@ -25,20 +25,6 @@ def order_workflow(api: httpx.Client, title: str, *, sync: bool = False) -> dict
     config = {"request": {"headers": [], "query": [], "body": ITEMS}}
     api.patch(f"/api/workflows/{workflow['id']}", json={"config": config}).raise_for_status()
     return workflow
-
-
-def exported_nodes(api: httpx.Client, workflow: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The version's nodes as exported, by title."""
-    exported = api.get(f"/api/workflows/{workflow['id']}/export").raise_for_status().json()
-    return {node["title"]: node for node in exported["nodes"]}
-
-
-def open_node(page: Page, title: str, type_label: str) -> Locator:
-    """Click the card of the node `title`; its drawer."""
-    page.get_by_role("button", name=f"{title} ({type_label})", exact=True).click()
-    drawer = page.get_by_role("dialog", name=type_label)
-    expect(drawer).to_be_visible()
-    return drawer
 
 
 def described_as(drawer: Locator, label: str, message: str) -> None:

@@ -8,22 +8,13 @@ from typing import Any
 import httpx
 from playwright.sync_api import Page, Request, expect
 
-from tests.ui._steps import add_node, pick
+from tests._workflows import PAID_CONDITION
+from tests.ui._steps import add_node, add_paid_response, pick
 from tests.ui.conftest import screenshot
 
 BODY_ITEMS = [{"key": "order.status", "alias": "Order status"}, {"key": "order.id", "alias": "Order id"}]
 
 # The node configs of the example workflow (docs/reference/workflow-json.md#example).
-PAID_CONDITION = {
-    "rejectOnFalse": False,
-    "engine": "basic",
-    "calculation": {
-        "group": {
-            "type": "and",
-            "calculations": [{"calculator": "equal", "operands": ["{{$context.body.order.status}}", "paid"]}],
-        }
-    },
-}
 OK_RESPONSE = {
     "statusCode": 200,
     "headers": [{"name": "X-Order", "value": "{{$context.body.order.id}}"}],
@@ -72,12 +63,7 @@ def test_building_the_spec_example_saves_the_spec_configs(signed_in: Page, api: 
     drawer.get_by_role("button", name="Save").click()
     expect(drawer).to_be_hidden()
 
-    drawer = add_node(page, "at the start of the Yes branch of Paid?", "Response")
-    drawer.get_by_label("Title", exact=True).fill("Paid")
-    drawer.get_by_role("button", name="Add header").click()
-    header = drawer.get_by_role("group", name="Header 1", exact=True)
-    header.get_by_label("Header 1 name").fill("X-Order")
-    pick(page, header, "Header 1 value", "Order id")
+    drawer = add_paid_response(page)
     body = drawer.get_by_label("Body (JSON)", exact=True)
     body.fill('{"ok": true, "id": ')
     drawer.get_by_role("button", name="Insert variable into Body (JSON)").click()

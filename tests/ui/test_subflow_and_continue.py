@@ -7,27 +7,22 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Page, expect
 
 from tests.ui._contrast import low_contrast
-from tests.ui._steps import add_node, import_workflow, new_workflow, pick, save, unique
+from tests.ui._steps import (
+    add_node,
+    exported_nodes,
+    import_workflow,
+    new_workflow,
+    open_node,
+    pick,
+    save,
+    unique,
+)
 from tests.ui.conftest import screenshot
 
 ORDER_FIELDS = [{"key": "order.id", "alias": "Order id"}]
-
-
-def exported_nodes(api: httpx.Client, workflow: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The version's nodes as exported, by title."""
-    exported = api.get(f"/api/workflows/{workflow['id']}/export").raise_for_status().json()
-    return {node["title"]: node for node in exported["nodes"]}
-
-
-def open_node(page: Page, title: str, type_label: str) -> Locator:
-    """Click the card of the node `title`; its drawer."""
-    page.get_by_role("button", name=f"{title} ({type_label})", exact=True).click()
-    drawer = page.get_by_role("dialog", name=type_label)
-    expect(drawer).to_be_visible()
-    return drawer
 
 
 def node(key: str, kind: str, upstream: str | None, config: dict[str, Any]) -> dict[str, Any]:

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from hookline.trigger.config import check_options
 from hookline.trigger.dedupe import DEFAULT_WINDOW, DedupeSource, RequestKey, parse_source
+from hookline.trigger.options import check_options, parse_options
 
 CONTEXT: dict[str, Any] = {
     "headers": {"idempotency-key": "abc-1", "authorization": "[redacted]", "x-empty": ""},
@@ -18,7 +18,7 @@ CONTEXT: dict[str, Any] = {
 
 def source(text: str, **extra: Any) -> DedupeSource:
     """The setting of options naming this source."""
-    found = DedupeSource.of({"dedupe": {"source": text, **extra}})
+    found = parse_options({"dedupe": {"source": text, **extra}}).dedupe
     assert found is not None
     return found
 
@@ -31,12 +31,14 @@ def value_of(text: str) -> str | None:
 
 def test_workflows_without_the_option_have_no_source() -> None:
     """No option, a null option or an invalid one give no setting (the request runs as always)."""
-    assert DedupeSource.of({}) is None
-    assert DedupeSource.of({"dedupe": None}) is None
-    assert DedupeSource.of({"dedupe": {"source": "header:Idempotency-Key"}}) is None
-    assert DedupeSource.of({"dedupe": {"source": "body.id", "window": 0}}) is None
-    assert DedupeSource.of({"dedupe": {"source": "body.id", "window": True}}) is None
-    assert DedupeSource.of({"dedupe": {"source": "body.id", "window": 1}}) == DedupeSource("body", ("id",), 1)
+    assert parse_options({}).dedupe is None
+    assert parse_options({"dedupe": None}).dedupe is None
+    assert parse_options({"dedupe": {"source": "header:Idempotency-Key"}}).dedupe is None
+    assert parse_options({"dedupe": {"source": "body.id", "window": 0}}).dedupe is None
+    assert parse_options({"dedupe": {"source": "body.id", "window": True}}).dedupe is None
+    assert parse_options({"dedupe": {"source": "body.id", "window": 1}}).dedupe == DedupeSource(
+        "body", ("id",), 1
+    )
 
 
 def test_the_window_defaults_to_a_day() -> None:

@@ -26,6 +26,7 @@ from hookline.models import Node
 from hookline.nodes import registry
 from hookline.nodes.base import NodeContext, NodeType, Outcome
 from hookline.types import JsonObject
+from tests._factories import make_node
 
 
 class StepNode(NodeType):
@@ -59,36 +60,15 @@ def _test_node_types() -> Iterator[None]:
     registry.unregister("pause")
 
 
-def node(
-    node_id: int,
-    kind: str,
-    upstream: int | None = None,
-    branch: int | None = None,
-    downstream: int | None = None,
-    config: JsonObject | None = None,
-) -> Node:
-    """A node of workflow 1 keyed `n<id>`, with explicit links."""
-    return Node(
-        id=node_id,
-        workflow_id=1,
-        key=f"n{node_id}",
-        type=kind,
-        config=config or {},
-        upstream_id=upstream,
-        downstream_id=downstream,
-        branch_index=branch,
-    )
-
-
 def sample() -> tuple[Node, ...]:
     """1 → 2 (condition: true 20 → 21 end, false 30) → 3."""
     return (
-        node(1, "step", downstream=2),
-        node(2, "condition", upstream=1, downstream=3),
-        node(20, "step", upstream=2, branch=1, downstream=21),
-        node(21, "end", upstream=20),
-        node(30, "step", upstream=2, branch=0),
-        node(3, "step", upstream=2),
+        make_node(1, "step", downstream=2),
+        make_node(2, "condition", upstream=1, downstream=3),
+        make_node(20, "step", upstream=2, branch=1, downstream=21),
+        make_node(21, "end", upstream=20),
+        make_node(30, "step", upstream=2, branch=0),
+        make_node(3, "step", upstream=2),
     )
 
 
@@ -99,7 +79,7 @@ def links(nodes: tuple[Node, ...]) -> dict[int, tuple[int | None, int | None, in
 
 def fresh(node_id: int, kind: str = "step", config: JsonObject | None = None) -> Node:
     """A node to add, with links that must be ignored."""
-    return node(node_id, kind, upstream=777, branch=5, downstream=888, config=config)
+    return make_node(node_id, kind, upstream=777, branch=5, downstream=888, config=config)
 
 
 def problems_of(error: pytest.ExceptionInfo[InvalidWorkflow]) -> list[str]:
@@ -164,7 +144,7 @@ def test_add_into_a_branch_the_type_lacks_is_refused() -> None:
 
 def test_add_into_a_multi_conditions_branch_follows_its_config() -> None:
     """Multi-conditions has the default branch 0 and one branch per condition."""
-    nodes = (node(1, "multi-conditions", config={"conditions": [{}, {}]}),)
+    nodes = (make_node(1, "multi-conditions", config={"conditions": [{}, {}]}),)
     assert links(add_node(nodes, fresh(5), upstream_id=1, branch_index=2))[5] == (1, 2, None)
     with pytest.raises(InvalidWorkflow):
         add_node(nodes, fresh(5), upstream_id=1, branch_index=3)
@@ -325,8 +305,8 @@ def test_update_changes_only_what_is_given() -> None:
 def test_update_cannot_drop_a_branch_that_holds_nodes() -> None:
     """Removing the condition of a used branch is refused; an empty one may go."""
     nodes = (
-        node(1, "multi-conditions", config={"conditions": [{}, {}]}),
-        node(2, "step", upstream=1, branch=1),
+        make_node(1, "multi-conditions", config={"conditions": [{}, {}]}),
+        make_node(2, "step", upstream=1, branch=1),
     )
     assert update_node(nodes, 1, config={"conditions": [{}]})[0].config == {"conditions": [{}]}
     with pytest.raises(InvalidWorkflow) as error:
@@ -337,8 +317,8 @@ def test_update_cannot_drop_a_branch_that_holds_nodes() -> None:
 def test_update_cannot_make_a_followed_response_end_the_flow() -> None:
     """A response with nodes below it keeps `continue: true`: switching it off would strand them."""
     nodes = (
-        node(1, "response", downstream=2, config={"continue": True}),
-        node(2, "step", upstream=1),
+        make_node(1, "response", downstream=2, config={"continue": True}),
+        make_node(2, "step", upstream=1),
     )
     assert update_node(nodes, 1, config={"continue": True, "statusCode": 202})[0].config["statusCode"] == 202
     with pytest.raises(InvalidWorkflow) as error:
@@ -359,7 +339,7 @@ def test_update_refuses_values_of_the_wrong_type() -> None:
 
 def test_copy_version_renumbers_and_relinks() -> None:
     """The copy has new ids and workflow id, the same keys and shape, and its own configs."""
-    nodes = (*sample()[:-1], node(3, "step", upstream=2, config={"deep": {"x": 1}}))
+    nodes = (*sample()[:-1], make_node(3, "step", upstream=2, config={"deep": {"x": 1}}))
     counter = itertools.count(100)
     result = copy_version(nodes, 9, lambda: next(counter))
     assert [n.id for n in result] == list(range(100, 106))
@@ -425,7 +405,7 @@ def _valid_graph(data: st.DataObject, sync: bool) -> tuple[Node, ...]:
             break
         upstream, branch = data.draw(st.sampled_from(places))
         kind = data.draw(st.sampled_from(_KINDS[sync]))
-        nodes.append(node(node_id, kind, upstream, branch, config=_config(data, kind)))
+        nodes.append(make_node(node_id, kind, upstream=upstream, branch=branch, config=_config(data, kind)))
         if upstream is not None and branch is None:
             nodes = [replace(n, downstream_id=node_id) if n.id == upstream else n for n in nodes]
     result = tuple(nodes)

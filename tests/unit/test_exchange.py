@@ -16,7 +16,7 @@ import pytest
 
 from hookline.errors import ConfigError, InvalidWorkflow, Problem
 from hookline.exchange import export_order, flow_from_json, flow_to_json, load_flow_file
-from hookline.store.base import Flow
+from hookline.models import Flow
 
 SPEC_EXAMPLE: dict[str, Any] = orjson.loads(
     """

@@ -13,30 +13,9 @@ from hookline.models import Node
 from hookline.nodes.base import NodeContext, NodeType, Outcome
 from hookline.nodes.registry import node_type
 from hookline.types import JsonObject
+from tests._factories import make_node
 
 TWO_CONDITIONS = {"conditions": [{"engine": "basic"}, {"engine": "basic"}]}
-
-
-def node(
-    node_id: int,
-    key: str,
-    kind: str,
-    upstream: int | None = None,
-    branch: int | None = None,
-    downstream: int | None = None,
-    config: JsonObject | None = None,
-) -> Node:
-    """A node of workflow 1 with explicit links."""
-    return Node(
-        id=node_id,
-        workflow_id=1,
-        key=key,
-        type=kind,
-        config=config or {},
-        upstream_id=upstream,
-        branch_index=branch,
-        downstream_id=downstream,
-    )
 
 
 def nested_nodes() -> list[Node]:
@@ -45,13 +24,13 @@ def nested_nodes() -> list[Node]:
     `pick` is a multi-conditions node with two conditions, hanging in the true branch.
     """
     return [
-        node(10, "check", "condition", downstream=90),
-        node(20, "pick", "multi-conditions", upstream=10, branch=1, config=TWO_CONDITIONS),
-        node(30, "small", "condition", upstream=20, branch=0, downstream=31),
-        node(31, "done", "end", upstream=30),
-        node(40, "big", "response", upstream=20, branch=2),
-        node(50, "nope", "end", upstream=10, branch=0),
-        node(90, "reply", "response", upstream=10),
+        make_node(10, "condition", key="check", downstream=90),
+        make_node(20, "multi-conditions", key="pick", upstream=10, branch=1, config=TWO_CONDITIONS),
+        make_node(30, "condition", key="small", upstream=20, branch=0, downstream=31),
+        make_node(31, "end", key="done", upstream=30),
+        make_node(40, "response", key="big", upstream=20, branch=2),
+        make_node(50, "end", key="nope", upstream=10, branch=0),
+        make_node(90, "response", key="reply", upstream=10),
     ]
 
 
@@ -244,9 +223,9 @@ def test_unknown_type_of_an_upstream_is_reported_once() -> None:
 def test_check_graph_names_duplicate_keys_and_unknown_upstream_ids() -> None:
     """Stored nodes with a repeated key or an upstream id outside the workflow are reported."""
     nodes = [
-        node(1, "a", "condition"),
-        node(2, "a", "end", upstream=1, branch=0),
-        node(3, "b", "end", upstream=77),
+        make_node(1, "condition", key="a"),
+        make_node(2, "end", key="a", upstream=1, branch=0),
+        make_node(3, "end", key="b", upstream=77),
     ]
     problems = check_graph(nodes, sync=True)
     assert Problem("nodes[a]", "the key 'a' is used by another node") in problems
@@ -255,11 +234,14 @@ def test_check_graph_names_duplicate_keys_and_unknown_upstream_ids() -> None:
 
 def test_check_graph_requires_downstream_ids_to_match_the_links() -> None:
     """A downstream_id that disagrees with the upstream links is reported on the node holding it."""
-    nodes = [node(1, "a", "condition"), node(2, "b", "end", upstream=1)]
+    nodes = [make_node(1, "condition", key="a"), make_node(2, "end", key="b", upstream=1)]
     assert check_graph(nodes, sync=True) == [
         Problem("nodes[a]", "its downstream_id is empty, but 'b' follows it")
     ]
-    nodes = [node(1, "a", "condition", downstream=2), node(2, "b", "end", upstream=1, branch=1)]
+    nodes = [
+        make_node(1, "condition", key="a", downstream=2),
+        make_node(2, "end", key="b", upstream=1, branch=1),
+    ]
     assert check_graph(nodes, sync=True) == [
         Problem("nodes[a]", "its downstream_id points at 'b', but no node follows it")
     ]

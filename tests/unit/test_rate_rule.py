@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from hookline.errors import Problem
-from hookline.trigger.config import check_options
+from hookline.trigger.options import check_options, parse_options
 from hookline.trigger.rate_rule import RateRule
 
 
@@ -22,13 +22,13 @@ from hookline.trigger.rate_rule import RateRule
 def test_a_valid_rate_limit_is_read_into_a_rule(setting: dict[str, Any], rule: RateRule) -> None:
     """A valid setting passes the checks and becomes the limiter's rule; `by` defaults to workflow."""
     assert check_options({"rateLimit": setting}) == []
-    assert RateRule.of({"rateLimit": setting}) == rule
+    assert parse_options({"rateLimit": setting}).rate_limit == rule
 
 
 def test_no_rate_limit_is_no_rule() -> None:
     """Without the option, or with null, there is no rule, and nothing to complain about."""
-    assert RateRule.of({}) is None
-    assert RateRule.of({"rateLimit": None}) is None
+    assert parse_options({}).rate_limit is None
+    assert parse_options({"rateLimit": None}).rate_limit is None
     assert check_options({"rateLimit": None}) == []
 
 
@@ -75,7 +75,7 @@ def test_no_rate_limit_is_no_rule() -> None:
 def test_a_bad_rate_limit_names_each_problem(setting: Any, problems: list[Problem]) -> None:
     """Each wrong field is a problem at its own place; the invalid setting gives no rule."""
     assert check_options({"rateLimit": setting}) == problems
-    assert RateRule.of({"rateLimit": setting}) is None
+    assert parse_options({"rateLimit": setting}).rate_limit is None
 
 
 def test_every_problem_of_a_rate_limit_is_reported() -> None:

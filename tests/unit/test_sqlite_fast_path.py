@@ -19,16 +19,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hookline.errors import StorageUnavailable
 from hookline.ids import new_id
-from hookline.models import Execution, ExecutionStatus, Job, JobStatus, Workflow
+from hookline.models import Execution, ExecutionStatus, Flow, Job, JobStatus, Workflow
 from hookline.store import _statements as sql
 from hookline.store._rows import execution_row, job_row, to_execution
 from hookline.store._sqlite_writer import _encode_timestamp, column_encoder
-from hookline.store.base import Flow
 from hookline.store.database import create_engine
 from hookline.store.migrate import upgrade
 from hookline.store.schema import UtcDateTime, executions, jobs
 from hookline.store.sql_store import SqlStore, open_store
-from hookline.store.writer import Insert, Sync, Writer
+from hookline.store.write_steps import Insert, Sync
+from hookline.store.writer import Writer
 
 NOW = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
 ELSEWHERE = timezone(timedelta(hours=5, minutes=30))

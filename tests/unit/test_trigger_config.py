@@ -8,7 +8,8 @@ import pytest
 
 from hookline.errors import Problem
 from hookline.header_fields import NAME_RULE
-from hookline.trigger.config import check_options, check_trigger_config
+from hookline.trigger.config import check_trigger_config
+from hookline.trigger.options import check_options
 
 GOOD_CONFIG: dict[str, Any] = {
     "basicAuthentication": {"username": "shop", "password": "s3cret"},

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from hookline.errors import RejectedRequest, StorageUnavailable
-from hookline.store.base import StoredFile
+from hookline.store.file_store import StoredFile
 from hookline.trigger.config import check_trigger_config
 from hookline.trigger.uploads import (
     CHUNK_SIZE,

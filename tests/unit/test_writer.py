@@ -15,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hookline.errors import StorageUnavailable
 from hookline.store.database import create_engine
-from hookline.store.writer import Insert, Writer
+from hookline.store.write_steps import Insert
+from hookline.store.writer import Writer
 
 tables = MetaData()
 parents = Table("parents", tables, Column("id", Integer, primary_key=True), Column("name", String(20)))

@@ -9,7 +9,8 @@ from hookline.engine.dispatcher import Dispatched, Dispatcher
 from hookline.engine.flows import FlowCache
 from hookline.errors import Conflict, NotFound
 from hookline.models import Execution, ExecutionStatus, Job, JobStatus
-from hookline.store.base import ExecutionFilter, Store
+from hookline.store.base import Store
+from hookline.store.execution_history import ExecutionFilter
 
 RESUMABLE = (ExecutionStatus.FAILED, ExecutionStatus.ERROR, ExecutionStatus.ABORTED)
 

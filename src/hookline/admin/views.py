@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from hookline.models import Execution, Job, Node, Workflow
-from hookline.store.base import Flow
+from hookline.models import Execution, Flow, Job, Node, Workflow
 from hookline.types import JsonObject
 
 

@@ -14,9 +14,11 @@ from hookline.engine.graph import check_graph
 from hookline.errors import Conflict, InvalidWorkflow, NotFound, Problem, StorageUnavailable
 from hookline.exchange import check_node_config, flow_from_json, flow_to_json
 from hookline.ids import new_id, new_webhook_key
-from hookline.models import Node, Workflow
-from hookline.store.base import Flow, Store, WorkflowFilter
-from hookline.trigger.config import check_options, check_trigger_config
+from hookline.models import Flow, Node, Workflow
+from hookline.store.base import Store
+from hookline.store.workflow_store import WorkflowFilter
+from hookline.trigger.config import check_trigger_config
+from hookline.trigger.options import check_options
 from hookline.trigger.secrets import env_problems, keep_secrets, mask_secrets
 from hookline.types import JsonObject
 

@@ -24,7 +24,7 @@ from hookline.cli.output import (
     execution_line,
 )
 from hookline.models import ExecutionStatus
-from hookline.store.base import ExecutionFilter
+from hookline.store.execution_history import ExecutionFilter
 
 EXECUTION_ID = click.argument("execution_id", type=ID, metavar="ID")
 

@@ -12,9 +12,8 @@ import click
 import orjson
 
 from hookline.engine.graph import Graph
-from hookline.models import Answer, Execution, Node, Workflow
+from hookline.models import Answer, Execution, Flow, Node, Workflow
 from hookline.nodes.condition import ConditionNode
-from hookline.store.base import Flow
 
 CONDITION_LABELS = {1: "yes", 0: "no"}
 """A condition's branches by index: true runs branch 1, false branch 0."""

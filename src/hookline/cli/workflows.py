@@ -29,8 +29,8 @@ from hookline.cli.output import (
     workflow_summary,
 )
 from hookline.errors import ConfigError, InvalidWorkflow, NotFound, Problem
-from hookline.models import Workflow
-from hookline.store.base import Flow, WorkflowFilter
+from hookline.models import Flow, Workflow
+from hookline.store.workflow_store import WorkflowFilter
 
 LIST_PAGE = 500
 """How many workflows `workflow list` reads at a time."""

@@ -23,7 +23,8 @@ from hookline.engine.flows import CompiledFlow, FlowCache
 from hookline.errors import StorageUnavailable
 from hookline.ids import new_id
 from hookline.models import Answer
-from hookline.store.base import Capture, Store
+from hookline.store.base import Store
+from hookline.store.capture_store import Capture
 from hookline.trigger.context import REDACTED
 from hookline.trigger.samples import body_paths, query_paths
 from hookline.types import JsonObject

@@ -31,10 +31,10 @@ from hookline.expressions.scope import build_scope
 from hookline.header_fields import Unsendable
 from hookline.ids import new_id
 from hookline.metrics import Metrics
-from hookline.models import Answer, Execution, ExecutionStatus, Job
+from hookline.models import Answer, DedupeHolder, DedupeKey, Execution, ExecutionStatus, Job, Limits
 from hookline.nodes.base import Resources
 from hookline.store.backlog import Backlog
-from hookline.store.base import DedupeHolder, DedupeKey, Limits, Store
+from hookline.store.base import Store
 from hookline.trigger.dedupe import RequestKey
 from hookline.types import JsonObject
 
@@ -174,6 +174,7 @@ class Dispatcher:
             observe=self._metrics.job_finished,
             resources=self._resources,
             caller_waiting=True,
+            timeout_ms=compiled.options.timeout_ms,
         )
         result = await processor.run()
         if result.handoff and result.answer is not None:
@@ -313,7 +314,7 @@ class Dispatcher:
         self, compiled: CompiledFlow, context: JsonObject, key: RequestKey, execution_id: int
     ) -> Answered:
         """Claim the key and run; or repeat its holder's answer, waiting for it while the holder runs."""
-        timeout = _timeout_seconds(compiled.flow.workflow.options)
+        timeout = compiled.options.timeout_seconds
         hold = timeout + CLAIM_GRACE if timeout else CLAIM_WITHOUT_TIMEOUT
         deadline = asyncio.get_running_loop().time() + (timeout or DUPLICATE_WAIT)
         while True:
@@ -429,12 +430,6 @@ def _now() -> datetime:
 def _after(moment: datetime | None, seconds: float) -> datetime:
     """`seconds` after a moment (now when there is none)."""
     return (moment or _now()) + timedelta(seconds=seconds)
-
-
-def _timeout_seconds(options: Mapping[str, object]) -> float:
-    """A workflow's `timeout` option in seconds; 0 for none (as the processor reads it)."""
-    value = options.get("timeout")
-    return value / 1000 if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0.0
 
 
 def _event_key() -> str:

@@ -10,11 +10,13 @@ from dataclasses import InitVar, dataclass, field
 from hookline.answers import DEFAULT_ASYNC_TEMPLATE, AnswerTemplate
 from hookline.engine.graph import Graph
 from hookline.errors import RejectedRequest
-from hookline.store.base import Flow, Limits, Store
+from hookline.models import Flow, Limits
+from hookline.store.base import Store
 from hookline.trigger.access import AllowList
 from hookline.trigger.config import check_trigger_config
 from hookline.trigger.context import ContextPlan, context_plan
 from hookline.trigger.dedupe import DedupeSource
+from hookline.trigger.options import WorkflowOptions, parse_options
 from hookline.trigger.rate_rule import RateRule
 from hookline.trigger.secrets import resolve_secrets
 from hookline.trigger.signatures import SignatureCheck, signature_check
@@ -39,12 +41,14 @@ class CompiledFlow:
     """Its `config.signature` check built once (keys decoded), the 401 of a broken one, or None: off."""
     context: ContextPlan = field(init=False)
     """What the trigger config asks of each request's context (see `build_context`)."""
+    options: WorkflowOptions = field(init=False)
+    """Its options, parsed: what every reader of them (timeout, limits, dedupe, …) takes."""
     limits: Limits | None = field(init=False)
     """Its `concurrency` and `queueLimit` (or the default queue limit), or None without any."""
     dedupe: DedupeSource | None = field(init=False)
-    """Where its requests carry an idempotency key, or None without `options.dedupe`."""
+    """`options.dedupe`, kept here too: the webhook reads it on every request."""
     rate_limit: RateRule | None = field(init=False)
-    """How many requests it accepts per second or minute, or None without `options.rateLimit`."""
+    """`options.rateLimit`, kept here too: the webhook reads it on every request."""
     allow_from: AllowList | None = field(init=False)
     """The addresses its requests may come from (`config.allowFrom`), or None: from anywhere."""
     answer: AnswerTemplate = field(init=False)
@@ -59,10 +63,12 @@ class CompiledFlow:
         object.__setattr__(self, "locked", secrets.refusal(problems))
         object.__setattr__(self, "signature", _signature(secrets.config))
         object.__setattr__(self, "context", context_plan(workflow.config))
+        options = parse_options(workflow.options)
         default = None if workflow.sync else self.default_queue_limit  # nothing of a sync run waits
-        object.__setattr__(self, "limits", Limits.of(workflow.options, default))
-        object.__setattr__(self, "dedupe", DedupeSource.of(workflow.options))
-        object.__setattr__(self, "rate_limit", RateRule.of(workflow.options))
+        object.__setattr__(self, "options", options)
+        object.__setattr__(self, "limits", options.limits(default))
+        object.__setattr__(self, "dedupe", options.dedupe)
+        object.__setattr__(self, "rate_limit", options.rate_limit)
         object.__setattr__(self, "allow_from", AllowList.of(workflow.config))
         # Only an asynchronous workflow answers with its trigger's `response`: a synchronous one
         # never reads it, so nothing in it can break the synchronous workflow's compilation.

@@ -159,6 +159,8 @@ class Processor:
     caller_waiting: bool = False
     """A synchronous caller waits for this run's answer: retries wait in place and a response that
     continues hands the rest over (`RunResult.handoff`). False in workers, even for a sync workflow."""
+    timeout_ms: int = field(kw_only=True)
+    """The workflow's time limit in milliseconds (`WorkflowOptions.timeout_ms`); 0 means none."""
     jobs: list[Job] = field(default_factory=list)
     _done: dict[_Place, Job] = field(init=False, default_factory=dict)
     """Jobs finished by an earlier run, by node and loop frame."""
@@ -182,12 +184,6 @@ class Processor:
                 return await self._walk()
         except TimeoutError:
             return RunResult(ExecutionStatus.ABORTED, error="timeout", timed_out=True)
-
-    @property
-    def timeout_ms(self) -> int:
-        """The workflow's time limit in milliseconds; 0 means none."""
-        value = self.workflow.options.get("timeout") or 0
-        return value if isinstance(value, int) and value > 0 else 0
 
     async def _walk(self) -> RunResult:
         self._done = {}

@@ -31,7 +31,8 @@ from collections.abc import Callable
 
 from hookline.engine.flows import CompiledFlow
 from hookline.errors import RejectedRequest
-from hookline.store.base import RateWindow, Store
+from hookline.store.base import Store
+from hookline.store.rate_count_store import RateWindow
 from hookline.trigger.rate_rule import RateRule
 
 MAX_CLIENTS = 100_000

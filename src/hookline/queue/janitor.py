@@ -13,6 +13,7 @@ from hookline.errors import StorageUnavailable
 from hookline.models import Workflow
 from hookline.store.base import Store
 from hookline.store.retention import retention_rules
+from hookline.trigger.options import parse_options
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ class Janitor:
         now = now or datetime.now(UTC)
         deleted = 0
         for current, version_ids in _by_key(await self._store.list_workflows(current_only=False)):
-            for rule in retention_rules(current, version_ids, now):
+            for rule in retention_rules(parse_options(current.options).retention, version_ids, now):
                 deleted += await self._in_batches(self._store.delete_executions, rule)
         return deleted
 

@@ -354,6 +354,7 @@ class WorkerPool:
             env=self._env,
             observe=self._metrics.job_finished,
             resources=self._resources,
+            timeout_ms=compiled.options.timeout_ms,
         )
         result = await processor.run()
         if result.wait is not None and result.final_job is not None:

@@ -15,9 +15,10 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import Connection, RowMapping
 
-from hookline.store.base import Capture, Flow
+from hookline.models import Flow
+from hookline.store.capture_store import Capture
 from hookline.store.schema import captures
-from hookline.store.writer import Insert
+from hookline.store.write_steps import Insert
 from hookline.types import JsonObject
 
 _c = captures.c

@@ -17,11 +17,11 @@ from sqlalchemy import JSON, bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from hookline.models import DedupeHolder, DedupeKey
 from hookline.store import _queue as queue
 from hookline.store._sqlite_prepared import PreparedStatement
-from hookline.store.base import DedupeHolder, DedupeKey
 from hookline.store.schema import UtcDateTime, dedupe_keys, executions
-from hookline.store.writer import Lock
+from hookline.store.write_steps import Lock
 
 DEDUPE_LOCKS = 0x686C_0003
 """The advisory lock space (first int of the pair) of idempotency keys, one lock per key."""

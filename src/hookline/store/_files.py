@@ -18,7 +18,7 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Connection
 
-from hookline.store.base import StoredFile
+from hookline.store.file_store import StoredFile
 from hookline.store.schema import executions, file_chunks, files
 
 

@@ -9,7 +9,7 @@ On PostgreSQL a key's decision is taken under an advisory lock that is only trie
 never decide for one key at once, and a key that another process is deciding for is left to it
 (its executions are claimed by that process, or at the next claim) instead of being waited for.
 The queue-limit check counts and inserts under a lock of its own, taken first in the writer's
-transaction (see `writer.Lock`). On SQLite the one writer runs both, one after the other.
+transaction (see `write_steps.Lock`). On SQLite the one writer runs both, one after the other.
 `count_queued` gives the counts of every key at once, for the default queue limits (see `backlog`).
 """
 

@@ -21,7 +21,7 @@ from sqlalchemy import delete, select, tuple_
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection
 
-from hookline.store.base import RateWindow
+from hookline.store.rate_count_store import RateWindow
 from hookline.store.schema import rate_counts
 
 _c = rate_counts.c

@@ -8,8 +8,7 @@ from typing import Any
 
 from sqlalchemy import RowMapping
 
-from hookline.models import Execution, ExecutionStatus, Job, JobStatus, Node, Workflow
-from hookline.store.base import Limits
+from hookline.models import Execution, ExecutionStatus, Job, JobStatus, Limits, Node, Workflow
 
 
 def workflow_row(workflow: Workflow, *, current: bool, now: datetime) -> dict[str, Any]:

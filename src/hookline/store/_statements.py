@@ -23,10 +23,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
-from hookline.models import ExecutionStatus
+from hookline.models import ExecutionStatus, Flow
 from hookline.store._rows import node_row, to_node, to_workflow, workflow_row
-from hookline.store.base import ExecutionFilter, Flow, RetentionRule, WorkflowFilter
+from hookline.store.execution_history import ExecutionFilter, RetentionRule
 from hookline.store.schema import RUNNABLE_STATUSES, executions, jobs, nodes, workflows
+from hookline.store.workflow_store import WorkflowFilter
 
 FINAL_STATUSES = tuple(s.value for s in ExecutionStatus if s.is_final)
 """The statuses of executions that can no longer change."""
@@ -197,15 +198,8 @@ def release(execution_id: int, worker_id: str, run_after: datetime, error: str |
     It stays `started` (it has begun and may have jobs) with no claim, which the claim
     query treats as runnable once `run_after` has passed; `error` says why it waits.
     """
-    c = executions.c
-    return (
-        update(executions)
-        .where(
-            c.id == execution_id,
-            c.claimed_by == worker_id,
-            c.status == ExecutionStatus.STARTED.value,
-        )
-        .values(claimed_by=None, claim_expires_at=None, run_after=run_after, error=error)
+    return _claimed(execution_id, worker_id).values(
+        claimed_by=None, claim_expires_at=None, run_after=run_after, error=error
     )
 
 
@@ -215,20 +209,16 @@ def suspend(execution_id: int, worker_id: str, run_after: datetime) -> Update:
     Its attempt count stays: the claim that resumes a waiting row does not count one more (a wait
     is not an attempt, so a long chain of waits never uses up `max_attempts`).
     """
+    return _claimed(execution_id, worker_id).values(
+        status=ExecutionStatus.WAITING.value, claimed_by=None, claim_expires_at=None, run_after=run_after
+    )
+
+
+def _claimed(execution_id: int, worker_id: str) -> Update:
+    """An UPDATE of one execution that is still `started` under this worker's claim."""
     c = executions.c
-    return (
-        update(executions)
-        .where(
-            c.id == execution_id,
-            c.claimed_by == worker_id,
-            c.status == ExecutionStatus.STARTED.value,
-        )
-        .values(
-            status=ExecutionStatus.WAITING.value,
-            claimed_by=None,
-            claim_expires_at=None,
-            run_after=run_after,
-        )
+    return update(executions).where(
+        c.id == execution_id, c.claimed_by == worker_id, c.status == ExecutionStatus.STARTED.value
     )
 
 

@@ -4,20 +4,37 @@ The option is an object with two optional fields, in days:
 - `successDays`: resolved executions are deleted this long after they finished
   (0 keeps failed executions only);
 - `maxAgeDays`: every finished execution is deleted this long after it finished.
-Without the option (or with `{}`) every execution is kept.
+Without the option (or with `{}`) every execution is kept. `hookline.trigger.options` checks the
+option and builds a `Retention` of a valid one; the janitor turns that into rules.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from hookline.errors import Problem
-from hookline.models import ExecutionStatus, Workflow
-from hookline.store.base import RetentionRule
+from hookline.models import ExecutionStatus
+from hookline.store.execution_history import RetentionRule
 
 RETENTION_FIELDS = ("successDays", "maxAgeDays")
+
+
+@dataclass(frozen=True, slots=True)
+class Retention:
+    """A valid `retention` option: how many days after they finished executions are deleted."""
+
+    success_days: int | None = None
+    """Resolved executions go this many days after they finished; None: not for being resolved."""
+    max_age_days: int | None = None
+    """Every finished execution goes this many days after it finished; None: never for its age."""
+
+    @classmethod
+    def from_setting(cls, setting: Mapping[str, Any]) -> Retention:
+        """The retention of an option `check_retention` accepts (`parse_options` builds it only then)."""
+        return cls(setting.get("successDays"), setting.get("maxAgeDays"))
 
 
 def check_retention(retention: Any) -> list[Problem]:
@@ -40,18 +57,17 @@ def check_retention(retention: Any) -> list[Problem]:
     return problems
 
 
-def retention_rules(current: Workflow, version_ids: Sequence[int], now: datetime) -> list[RetentionRule]:
-    """The janitor's rules for every version of a key, from the current version's option."""
-    retention = current.options.get("retention")
-    if not isinstance(retention, dict):
+def retention_rules(
+    retention: Retention | None, version_ids: Sequence[int], now: datetime
+) -> list[RetentionRule]:
+    """The janitor's rules for every version of a key, from the current version's retention."""
+    if retention is None:
         return []
     ids = tuple(version_ids)
     rules = []
-    success_days = retention.get("successDays")
-    if isinstance(success_days, int):
-        cutoff = now - timedelta(days=success_days)
+    if retention.success_days is not None:
+        cutoff = now - timedelta(days=retention.success_days)
         rules.append(RetentionRule(ids, cutoff, (ExecutionStatus.RESOLVED,)))
-    max_age = retention.get("maxAgeDays")
-    if isinstance(max_age, int):
-        rules.append(RetentionRule(ids, now - timedelta(days=max_age)))
+    if retention.max_age_days is not None:
+        rules.append(RetentionRule(ids, now - timedelta(days=retention.max_age_days)))
     return rules

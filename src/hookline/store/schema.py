@@ -61,6 +61,22 @@ def _json() -> TypeEngine[Any]:
     return JSON().with_variant(JSONB(), "postgresql")
 
 
+def _id() -> Column[int]:
+    """The primary key: a snowflake id the application gives (`hookline.ids`), never the database."""
+    return Column("id", BigInteger, primary_key=True, autoincrement=False)
+
+
+def _owner(name: str, table: str, *, nullable: bool = False) -> Column[int]:
+    """The row this one belongs to (its rows found by an index): deleting that row deletes this one."""
+    return Column(
+        name,
+        BigInteger,
+        ForeignKey(f"{table}.id", ondelete="CASCADE"),
+        nullable=nullable,
+        index=True,
+    )
+
+
 metadata = MetaData(
     naming_convention={
         "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -73,7 +89,7 @@ metadata = MetaData(
 workflows = Table(
     "workflows",
     metadata,
-    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    _id(),
     Column("key", String(255), nullable=False),
     Column("title", Text, nullable=False),
     Column("description", Text, nullable=True),
@@ -92,14 +108,8 @@ workflows = Table(
 nodes = Table(
     "nodes",
     metadata,
-    Column("id", BigInteger, primary_key=True, autoincrement=False),
-    Column(
-        "workflow_id",
-        BigInteger,
-        ForeignKey("workflows.id", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-    ),
+    _id(),
+    _owner("workflow_id", "workflows"),
     Column("key", String(255), nullable=False),
     Column("type", String(64), nullable=False),
     Column("title", Text, nullable=True),
@@ -112,7 +122,7 @@ nodes = Table(
 executions = Table(
     "executions",
     metadata,
-    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    _id(),
     Column("workflow_id", BigInteger, ForeignKey("workflows.id"), nullable=False),
     Column("key", String(255), nullable=False),
     Column("event_key", Text, nullable=False, unique=True),
@@ -170,19 +180,18 @@ Index(
 # default queue limits are checked against (every execution the dispatcher queues has a limit: the
 # workflow's own, or the default).
 _bounded = and_(executions.c.status == "queued", executions.c.queue_limit.is_not(None))
-Index("ix_executions_bounded", executions.c.key, postgresql_where=_bounded, sqlite_where=_bounded)
+Index(
+    "ix_executions_bounded",
+    executions.c.key,
+    postgresql_where=_bounded,
+    sqlite_where=_bounded,
+)
 
 jobs = Table(
     "jobs",
     metadata,
-    Column("id", BigInteger, primary_key=True, autoincrement=False),
-    Column(
-        "execution_id",
-        BigInteger,
-        ForeignKey("executions.id", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-    ),
+    _id(),
+    _owner("execution_id", "executions"),
     Column("node_id", BigInteger, nullable=False),
     Column("node_key", String(255), nullable=False),
     Column("status", String(32), nullable=False),
@@ -227,7 +236,7 @@ rate_counts = Table(
 captures = Table(
     "captures",
     metadata,
-    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    _id(),
     Column("key", String(255), nullable=False),
     Column("request", _json(), nullable=True),
     Column("armed_at", UtcDateTime(), nullable=False),
@@ -245,14 +254,8 @@ captures = Table(
 files = Table(
     "files",
     metadata,
-    Column("id", BigInteger, primary_key=True, autoincrement=False),
-    Column(
-        "execution_id",
-        BigInteger,
-        ForeignKey("executions.id", ondelete="CASCADE"),
-        nullable=True,
-        index=True,
-    ),
+    _id(),
+    _owner("execution_id", "executions", nullable=True),
     # The id the request's execution gets when it is recorded (no foreign key: it does not exist yet).
     Column("planned_execution_id", BigInteger, nullable=True),
     Column("filename", Text, nullable=False),
@@ -273,7 +276,12 @@ files = Table(
 file_chunks = Table(
     "file_chunks",
     metadata,
-    Column("file_id", BigInteger, ForeignKey("files.id", ondelete="CASCADE"), primary_key=True),
+    Column(
+        "file_id",
+        BigInteger,
+        ForeignKey("files.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
     Column("position", Integer, primary_key=True, autoincrement=False),
     Column("data", LargeBinary, nullable=False),
 )

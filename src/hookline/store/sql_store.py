@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeVar, Unpack
 
 import asyncpg
 from sqlalchemy import exc, func, literal, select, update
@@ -18,7 +18,18 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hookline.errors import RejectedRequest, StorageUnavailable
-from hookline.models import Execution, ExecutionStatus, Job, JobStatus, Node, Workflow
+from hookline.models import (
+    DedupeHolder,
+    DedupeKey,
+    Execution,
+    ExecutionStatus,
+    Flow,
+    Job,
+    JobStatus,
+    Limits,
+    Node,
+    Workflow,
+)
 from hookline.store import _captures as captures
 from hookline.store import _dedupe as dedupes
 from hookline.store import _files as stored_files
@@ -26,26 +37,21 @@ from hookline.store import _queue as queue
 from hookline.store import _rate_counts as rate_counts
 from hookline.store import _statements as sql
 from hookline.store._rows import execution_row, job_row, node_row, to_execution, to_job, to_workflow
-from hookline.store.base import (
-    Capture,
-    DedupeHolder,
-    DedupeKey,
-    ExecutionFilter,
-    Flow,
-    Limits,
-    RateWindow,
-    RetentionRule,
-    StoredFile,
-    WorkflowFilter,
-)
+from hookline.store.capture_store import Capture
 from hookline.store.database import create_engine, is_memory, is_sqlite, is_unavailable, unavailable
+from hookline.store.execution_history import ExecutionFilter, RetentionRule
+from hookline.store.execution_queue import ExecutionEnd
+from hookline.store.file_store import StoredFile
 from hookline.store.migrate import upgrade
 from hookline.store.notify import EXECUTIONS_CHANNEL, WORKFLOWS_CHANNEL
+from hookline.store.rate_count_store import RateWindow
 from hookline.store.schema import executions, workflows
 from hookline.store.schema import jobs as jobs_table
 from hookline.store.schema import nodes as nodes_table
-from hookline.store.writer import Insert, Lock, Notify, Step, Sync, Update, Writer
-from hookline.types import JsonObject, JsonValue
+from hookline.store.workflow_store import WorkflowFilter
+from hookline.store.write_steps import Insert, Lock, Notify, Step, Sync, Update
+from hookline.store.writer import Writer
+from hookline.types import JsonObject
 
 T = TypeVar("T")
 
@@ -103,7 +109,7 @@ class SqlStore:
         """Raise `StorageUnavailable` unless the database answers a trivial query."""
         await self._read(lambda c: c.scalar(select(literal(1))))
 
-    # -- workflows -------------------------------------------------------------------------
+    # -- workflows (`WorkflowStore`) -------------------------------------------------------
 
     async def add_flow(self, flow: Flow) -> None:
         """Store a new workflow version with its nodes, applying the current/enabled rules."""
@@ -191,7 +197,12 @@ class SqlStore:
                 break
         return deleted + await self.writer.run(lambda c: sql.delete_versions(c, key, lock=self._locks_rows))
 
-    # -- executions and jobs ---------------------------------------------------------------
+    async def announce_workflow_change(self, key: str) -> None:
+        """Tell the other processes that a workflow key changed (PostgreSQL; nothing on SQLite)."""
+        if self._notifies:
+            await self.writer.run(lambda c: sql.notify(c, WORKFLOWS_CHANNEL, key))
+
+    # -- the execution queue (`ExecutionQueue`) --------------------------------------------
 
     async def add_execution(
         self, execution: Execution, jobs: Sequence[Job] = (), *, dedupe: DedupeKey | None = None
@@ -244,103 +255,6 @@ class SqlStore:
         """How many executions of each key are queued (recorded with a queue limit); a pooled read."""
         return await self._read(queue.count_queued)
 
-    async def add_deduplicated_execution(
-        self, execution: Execution, dedupe: DedupeKey, limits: Limits | None, *, now: datetime
-    ) -> DedupeHolder | None:
-        """Insert a queued execution unless a live holder has its key; the key's holder, None when full.
-
-        The claim, the queue-limit count and the insert share the writer's transaction, under the
-        key's advisory lock (and the workflow's queue lock, with a queue limit) on PostgreSQL.
-        """
-        row = execution_row(execution, limits)
-        bounded = limits is not None and limits.queue_limit is not None
-        steps: list[Step] = [dedupes.lock(dedupe.key)]
-        if bounded:
-            steps.append(Lock(queue.QUEUE_LOCKS, queue.lock_key(execution.key)))
-        steps.append(Sync(lambda c: dedupes.add_execution(c, dedupe, row, now, bounded=bounded)))
-        if self._notifies:
-            steps.append(Notify(EXECUTIONS_CHANNEL))  # a duplicate wakes the listeners for nothing
-        try:
-            holder: DedupeHolder | None = await self.writer.write(*steps)
-        except exc.IntegrityError as error:
-            _raise_if_duplicate(error)
-            raise
-        return holder
-
-    async def claim_dedupe_key(self, dedupe: DedupeKey, execution_id: int, *, now: datetime) -> DedupeHolder:
-        """Take a key (free or expired) for an execution about to run; the key's holder afterwards."""
-        claim = Sync(lambda c: dedupes.claim(c, dedupe, execution_id, None, now))
-        holder: DedupeHolder = await self.writer.write(dedupes.lock(dedupe.key), claim)
-        return holder
-
-    async def get_dedupe_holder(self, key: str, *, now: datetime) -> DedupeHolder | None:
-        """The live holder of a key at `now`, or None."""
-        return await self._read(lambda c: dedupes.holder(c, key, now))
-
-    async def release_dedupe_key(self, key: str, execution_id: int) -> None:
-        """Free a key this execution claimed and never answered."""
-        await self.writer.write(dedupes.lock(key), Sync(lambda c: dedupes.release(c, key, execution_id)))
-
-    async def delete_expired_dedupe_keys(self, now: datetime, *, limit: int) -> int:
-        """Delete up to `limit` keys expired at `now`, oldest first; how many."""
-        if limit <= 0:
-            return 0
-        return await self.writer.run(lambda c: dedupes.delete_expired(c, now, limit, lock=self._locks_rows))
-
-    async def count_requests(
-        self, added: Mapping[RateWindow, int], read: Collection[RateWindow] = ()
-    ) -> dict[RateWindow, int]:
-        """Add to rate-limit windows' shared counts; the totals of those and of the `read` ones.
-
-        On PostgreSQL one statement on a pooled connection (its bare asyncpg connection), beside
-        the writer: a count is not worth delaying the group commit of accepted requests. SQLite's
-        one writer takes it (a single process has nothing to share: only the tests use it there).
-        """
-        if self._claims_through_writer:
-            return await self.writer.run(lambda c: rate_counts.add(c, added, read))
-        try:
-            async with asyncio.timeout(self._timeout), self.engine.connect() as connection:
-                raw = await connection.get_raw_connection()
-                return await rate_counts.add_on_postgres(raw.driver_connection, added, read)
-        except Exception as error:
-            if is_unavailable(error) or isinstance(
-                error, asyncpg.PostgresConnectionError | asyncpg.InterfaceError
-            ):
-                raise unavailable(error) from error
-            raise
-
-    async def delete_rate_counts(self, before: datetime, *, limit: int) -> int:
-        """Delete up to `limit` rate-limit windows that started before `before`, oldest first; how many."""
-        if limit <= 0:
-            return 0
-        start = int(before.timestamp())
-        lock = self._locks_rows
-        return await self.writer.run(lambda c: rate_counts.delete_before(c, start, limit, lock=lock))
-
-    async def arm_capture(self, capture: Capture) -> None:
-        """Durably store a new, armed capture."""
-        await self.writer.write(captures.arm(capture))
-
-    async def take_capture(self, key: str, request: JsonObject, *, now: datetime) -> int | None:
-        """Give a request to the oldest capture of `key` armed at `now`; its id, or None."""
-        lock = self._locks_rows
-        return await self.writer.run(lambda c: captures.take(c, key, request, now, lock=lock))
-
-    async def get_capture(self, capture_id: int) -> Capture | None:
-        """One capture by id, or None."""
-        return await self._read(lambda c: captures.get(c, capture_id))
-
-    async def delete_capture(self, capture_id: int) -> None:
-        """Delete a capture; nothing when it is gone already."""
-        await self.writer.write(Sync(sql.run(captures.delete_one(capture_id))))
-
-    async def delete_expired_captures(self, before: datetime, *, limit: int) -> int:
-        """Delete up to `limit` captures that expired before `before`, oldest first; how many."""
-        if limit <= 0:
-            return 0
-        lock = self._locks_rows
-        return await self.writer.run(lambda c: captures.delete_expired(c, before, limit, lock=lock))
-
     async def add_job(self, job: Job) -> None:
         """Durably insert one finished job."""
         await self.writer.write(Insert(jobs_table, [job_row(job)]))
@@ -369,36 +283,26 @@ class SqlStore:
         return await self.writer.run(lambda c: self._count_and_notify(c, wake)) == 1
 
     async def finish_execution(
-        self,
-        execution_id: int,
-        status: ExecutionStatus,
-        *,
-        finished_at: datetime,
-        output: JsonValue = None,
-        response: JsonObject | None = None,
-        error: str | None = None,
-        jobs: Sequence[Job] = (),
-        updated_jobs: Sequence[Job] = (),
+        self, execution_id: int, status: ExecutionStatus, **end: Unpack[ExecutionEnd]
     ) -> None:
-        """Durably insert the last jobs and set the final status, both in one transaction.
+        """Durably insert the last jobs and set the final status (and `end`), both in one transaction.
 
         Only a `started` execution is finished: one canceled meanwhile keeps its status (its
-        last jobs are still recorded). A `response` of None keeps the one recorded at acceptance.
-        `updated_jobs` replace pending jobs of the same ids (nodes called again after a wait).
+        last jobs are still recorded).
         """
         values: dict[str, Any] = {
             "status": status.value,
-            "finished_at": finished_at,
-            "output": output,
-            "error": error,
+            "finished_at": end["finished_at"],
+            "output": end.get("output"),
+            "error": end.get("error"),
             "claim_expires_at": None,
         }
-        if response is not None:
+        if (response := end.get("response")) is not None:
             values["response"] = response
         started = ("status", ExecutionStatus.STARTED.value)
         await self.writer.write(
-            Insert(jobs_table, [job_row(j) for j in jobs]),
-            *(_job_update(j) for j in updated_jobs),
+            Insert(jobs_table, [job_row(j) for j in end.get("jobs", ())]),
+            *(_job_update(j) for j in end.get("updated_jobs", ())),
             Update(executions, execution_id, started, values),
         )
 
@@ -455,6 +359,8 @@ class SqlStore:
         release = sql.release(execution_id, worker_id, run_after, error)
         return await self.writer.run(lambda c: sql.rowcount(c, release)) == 1
 
+    # -- execution history (`ExecutionHistory`) --------------------------------------------
+
     async def get_execution(self, execution_id: int) -> Execution | None:
         """One execution by id, or None."""
         return await self._execution(select(executions).where(executions.c.id == execution_id))
@@ -497,17 +403,115 @@ class SqlStore:
             lambda c: sql.delete_executions(c, conditions, limit=limit, lock=self._locks_rows)
         )
 
-    async def announce_workflow_change(self, key: str) -> None:
-        """Tell the other processes that a workflow key changed (PostgreSQL; nothing on SQLite)."""
-        if self._notifies:
-            await self.writer.run(lambda c: sql.notify(c, WORKFLOWS_CHANNEL, key))
-
     async def count_executions_by_status(self, since: datetime | None = None) -> dict[tuple[str, str], int]:
         """How many executions each (workflow key, status) has (created since `since`, when given)."""
         rows = await self._read(lambda c: sql.fetch(c, sql.count_by_status(since)))
         return {(row["key"], row["status"]): int(row["count"]) for row in rows}
 
-    # -- files of multipart bodies -----------------------------------------------------------
+    # -- idempotency keys (`IdempotencyStore`) ---------------------------------------------
+
+    async def add_deduplicated_execution(
+        self, execution: Execution, dedupe: DedupeKey, limits: Limits | None, *, now: datetime
+    ) -> DedupeHolder | None:
+        """Insert a queued execution unless a live holder has its key; the key's holder, None when full.
+
+        The claim, the queue-limit count and the insert share the writer's transaction, under the
+        key's advisory lock (and the workflow's queue lock, with a queue limit) on PostgreSQL.
+        """
+        row = execution_row(execution, limits)
+        bounded = limits is not None and limits.queue_limit is not None
+        steps: list[Step] = [dedupes.lock(dedupe.key)]
+        if bounded:
+            steps.append(Lock(queue.QUEUE_LOCKS, queue.lock_key(execution.key)))
+        steps.append(Sync(lambda c: dedupes.add_execution(c, dedupe, row, now, bounded=bounded)))
+        if self._notifies:
+            steps.append(Notify(EXECUTIONS_CHANNEL))  # a duplicate wakes the listeners for nothing
+        try:
+            holder: DedupeHolder | None = await self.writer.write(*steps)
+        except exc.IntegrityError as error:
+            _raise_if_duplicate(error)
+            raise
+        return holder
+
+    async def claim_dedupe_key(self, dedupe: DedupeKey, execution_id: int, *, now: datetime) -> DedupeHolder:
+        """Take a key (free or expired) for an execution about to run; the key's holder afterwards."""
+        claim = Sync(lambda c: dedupes.claim(c, dedupe, execution_id, None, now))
+        holder: DedupeHolder = await self.writer.write(dedupes.lock(dedupe.key), claim)
+        return holder
+
+    async def get_dedupe_holder(self, key: str, *, now: datetime) -> DedupeHolder | None:
+        """The live holder of a key at `now`, or None."""
+        return await self._read(lambda c: dedupes.holder(c, key, now))
+
+    async def release_dedupe_key(self, key: str, execution_id: int) -> None:
+        """Free a key this execution claimed and never answered."""
+        await self.writer.write(dedupes.lock(key), Sync(lambda c: dedupes.release(c, key, execution_id)))
+
+    async def delete_expired_dedupe_keys(self, now: datetime, *, limit: int) -> int:
+        """Delete up to `limit` keys expired at `now`, oldest first; how many."""
+        if limit <= 0:
+            return 0
+        return await self.writer.run(lambda c: dedupes.delete_expired(c, now, limit, lock=self._locks_rows))
+
+    # -- rate-limit counts (`RateCountStore`) ----------------------------------------------
+
+    async def count_requests(
+        self, added: Mapping[RateWindow, int], read: Collection[RateWindow] = ()
+    ) -> dict[RateWindow, int]:
+        """Add to rate-limit windows' shared counts; the totals of those and of the `read` ones.
+
+        On PostgreSQL one statement on a pooled connection (its bare asyncpg connection), beside
+        the writer: a count is not worth delaying the group commit of accepted requests. SQLite's
+        one writer takes it (a single process has nothing to share: only the tests use it there).
+        """
+        if self._claims_through_writer:
+            return await self.writer.run(lambda c: rate_counts.add(c, added, read))
+        try:
+            async with asyncio.timeout(self._timeout), self.engine.connect() as connection:
+                raw = await connection.get_raw_connection()
+                return await rate_counts.add_on_postgres(raw.driver_connection, added, read)
+        except Exception as error:
+            if is_unavailable(error) or isinstance(
+                error, asyncpg.PostgresConnectionError | asyncpg.InterfaceError
+            ):
+                raise unavailable(error) from error
+            raise
+
+    async def delete_rate_counts(self, before: datetime, *, limit: int) -> int:
+        """Delete up to `limit` rate-limit windows that started before `before`, oldest first; how many."""
+        if limit <= 0:
+            return 0
+        start = int(before.timestamp())
+        lock = self._locks_rows
+        return await self.writer.run(lambda c: rate_counts.delete_before(c, start, limit, lock=lock))
+
+    # -- captures (`CaptureStore`) ---------------------------------------------------------
+
+    async def arm_capture(self, capture: Capture) -> None:
+        """Durably store a new, armed capture."""
+        await self.writer.write(captures.arm(capture))
+
+    async def take_capture(self, key: str, request: JsonObject, *, now: datetime) -> int | None:
+        """Give a request to the oldest capture of `key` armed at `now`; its id, or None."""
+        lock = self._locks_rows
+        return await self.writer.run(lambda c: captures.take(c, key, request, now, lock=lock))
+
+    async def get_capture(self, capture_id: int) -> Capture | None:
+        """One capture by id, or None."""
+        return await self._read(lambda c: captures.get(c, capture_id))
+
+    async def delete_capture(self, capture_id: int) -> None:
+        """Delete a capture; nothing when it is gone already."""
+        await self.writer.write(Sync(sql.run(captures.delete_one(capture_id))))
+
+    async def delete_expired_captures(self, before: datetime, *, limit: int) -> int:
+        """Delete up to `limit` captures that expired before `before`, oldest first; how many."""
+        if limit <= 0:
+            return 0
+        lock = self._locks_rows
+        return await self.writer.run(lambda c: captures.delete_expired(c, before, limit, lock=lock))
+
+    # -- files of multipart bodies (`FileStore`) -------------------------------------------
 
     async def add_file(self, file: StoredFile) -> None:
         """Durably insert a file's row, before its bytes; it belongs to no execution yet."""

@@ -1,6 +1,6 @@
-"""The checks of a webhook trigger's config and of a workflow's options.
+"""The checks of a webhook trigger's config (a workflow's options: `hookline.trigger.options`).
 
-The contract: docs/reference/trigger.md#the-trigger-config and docs/reference/workflow-json.md#options.
+The contract: docs/reference/trigger.md#the-trigger-config.
 """
 
 from __future__ import annotations
@@ -9,18 +9,12 @@ from typing import Any
 
 from hookline.errors import Problem, unknown_fields
 from hookline.header_fields import NAME_RULE, name_problem, value_problem
-from hookline.store.retention import check_retention
 from hookline.trigger.access import access_problems
-from hookline.trigger.dedupe import MAX_WINDOW, parse_source
-from hookline.trigger.rate_rule import check_rate_limit
 from hookline.trigger.signatures import signature_problems
 from hookline.trigger.uploads import files_problems
 
 TRIGGER_FIELDS = ("basicAuthentication", "signature", "apiKey", "allowFrom", "request", "response")
 """The fields a webhook trigger config may hold."""
-
-OPTION_FIELDS = ("timeout", "concurrency", "queueLimit", "dedupe", "retention", "rateLimit")
-"""The fields workflow options may hold."""
 
 REQUEST_PARTS = ("headers", "query", "body")
 """The three parts of a request that a trigger config lists items for."""
@@ -47,22 +41,6 @@ def check_trigger_config(config: Any, *, sync: bool) -> list[Problem]:
         problems += _check_request(config["request"])
     if "response" in config:
         problems += _check_response(config["response"])
-    return problems
-
-
-def check_options(options: Any) -> list[Problem]:
-    """The problems with workflow options, each at `options.<field>`; empty when valid."""
-    if not isinstance(options, dict):
-        return [Problem("options", "must be an object")]
-    problems = unknown_fields(options, OPTION_FIELDS, "options")
-    if "timeout" in options and not _is_int(options["timeout"], low=0):
-        problems.append(Problem("options.timeout", "must be a whole number of milliseconds, 0 or more"))
-    for name in ("concurrency", "queueLimit"):
-        if options.get(name) is not None and not _is_int(options[name], low=1):
-            problems.append(Problem(f"options.{name}", "must be a whole number, 1 or more, or null"))
-    problems += _check_dedupe(options.get("dedupe"))
-    problems += check_retention(options.get("retention"))
-    problems += check_rate_limit(options.get("rateLimit"))
     return problems
 
 
@@ -159,22 +137,4 @@ def _check_header(header: Any, where: str) -> list[Problem]:
     )
     if value_wrong is not None:
         problems.append(Problem(f"{where}.value", value_wrong))
-    return problems
-
-
-def _check_dedupe(dedupe: Any) -> list[Problem]:
-    """A dedupe setting names a source in the trigger context and, when given, a window in seconds."""
-    where = "options.dedupe"
-    if dedupe is None:
-        return []
-    if not isinstance(dedupe, dict):
-        return [Problem(where, 'must be an object like {"source": "headers.idempotency-key"}, or null')]
-    problems = unknown_fields(dedupe, ("source", "window"), where)
-    try:
-        parse_source(dedupe.get("source"))
-    except ValueError as error:
-        problems.append(Problem(f"{where}.source", str(error)))
-    if "window" in dedupe and not _is_int(dedupe["window"], low=1, high=MAX_WINDOW):
-        message = f"must be a whole number of seconds from 1 to {MAX_WINDOW} (30 days)"
-        problems.append(Problem(f"{where}.window", message))
     return problems

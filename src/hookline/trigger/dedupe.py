@@ -1,5 +1,5 @@
-"""Idempotency (docs/idempotency.md): where a workflow's `options.dedupe` finds a request's key, and
-the key itself.
+"""Idempotency (docs/idempotency.md): where a workflow's `options.dedupe` finds a request's key (the
+setting and its check), and the key itself.
 
 `options.dedupe = {"source": "headers.idempotency-key", "window": 86400}` names a place in the
 trigger context: a header (`headers.<name>`, any case), a query path (`query.<path>`) or a body
@@ -17,6 +17,7 @@ from typing import Any
 
 import orjson
 
+from hookline.errors import Problem, unknown_fields
 from hookline.expressions.templates import Path, parse_path, resolve_path
 from hookline.trigger.context import REDACTED, REDACTED_HEADERS
 
@@ -40,17 +41,10 @@ class DedupeSource:
     window: int
 
     @classmethod
-    def of(cls, options: Mapping[str, Any]) -> DedupeSource | None:
-        """The setting of a workflow's options, or None without one (or with an invalid one)."""
-        setting = options.get("dedupe")
-        if setting is None:
-            return None  # the usual case: one lookup on the webhook's hot path
-        if not isinstance(setting, dict):
-            return None
-        source, window = setting.get("source"), setting.get("window", DEFAULT_WINDOW)
-        if not isinstance(source, str) or not isinstance(window, int):
-            return None  # check_options refuses it when the workflow is saved
-        return _setting(source, window)
+    def from_setting(cls, setting: Mapping[str, Any]) -> DedupeSource:
+        """The source of a setting `check_dedupe` accepts (`parse_options` builds it only then)."""
+        part, path = parse_source(setting["source"])
+        return cls(part, path, setting.get("window", DEFAULT_WINDOW))
 
     def key(self, workflow_key: str, context: Mapping[str, Any]) -> RequestKey | None:
         """The idempotency key of a request with this context, or None when the source holds nothing."""
@@ -63,15 +57,26 @@ class DedupeSource:
         return RequestKey(workflow_key, text, self.window)
 
 
-def _setting(source: str, window: int) -> DedupeSource | None:
-    """A valid setting (`CompiledFlow` parses it once per workflow version), or None."""
+def check_dedupe(dedupe: Any) -> list[Problem]:
+    """The problems with an `options.dedupe`, each at `options.dedupe.<field>`; empty when valid.
+
+    A setting names a source in the trigger context and, when given, a window in seconds.
+    """
+    where = "options.dedupe"
+    if dedupe is None:
+        return []
+    if not isinstance(dedupe, dict):
+        return [Problem(where, 'must be an object like {"source": "headers.idempotency-key"}, or null')]
+    problems = unknown_fields(dedupe, ("source", "window"), where)
     try:
-        part, path = parse_source(source)
-    except ValueError:
-        return None
-    if isinstance(window, bool) or not 1 <= window <= MAX_WINDOW:
-        return None
-    return DedupeSource(part, path, window)
+        parse_source(dedupe.get("source"))
+    except ValueError as error:
+        problems.append(Problem(f"{where}.source", str(error)))
+    window = dedupe.get("window", DEFAULT_WINDOW)
+    if not isinstance(window, int) or isinstance(window, bool) or not 1 <= window <= MAX_WINDOW:
+        message = f"must be a whole number of seconds from 1 to {MAX_WINDOW} (30 days)"
+        problems.append(Problem(f"{where}.window", message))
+    return problems
 
 
 def parse_source(source: Any) -> tuple[str, Path]:

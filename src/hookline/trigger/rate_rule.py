@@ -2,7 +2,8 @@
 
 `{"requests": 100, "per": "minute", "by": "ip"}` accepts 100 requests a minute from each client
 address; `"by": "workflow"` (the default) counts every request to the workflow together. The
-`RateLimiter` (`hookline.engine.rate_limit`) applies it; this module only reads and checks it.
+`RateLimiter` (`hookline.engine.rate_limit`) applies it; this module checks a setting and reads a
+valid one into a rule (`hookline.trigger.options` does both, once per workflow version).
 """
 
 from __future__ import annotations
@@ -32,13 +33,8 @@ class RateRule:
     """Each client address has its own count (else the workflow's requests share one)."""
 
     @classmethod
-    def of(cls, options: Mapping[str, Any]) -> RateRule | None:
-        """The rule of a workflow's options, or None without one (or with an invalid one)."""
-        setting = options.get("rateLimit")
-        if setting is None:
-            return None  # the usual case: one lookup, once per workflow version
-        if check_rate_limit(setting):
-            return None  # check_options refuses it when the workflow is saved
+    def from_setting(cls, setting: Mapping[str, Any]) -> RateRule:
+        """The rule of a setting `check_rate_limit` accepts (`parse_options` builds it only then)."""
         per = setting["per"]
         return cls(setting["requests"], per, PERIODS[per], setting.get("by", "workflow") == "ip")
 

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from hookline.errors import Problem, RejectedRequest, StorageUnavailable, unknown_fields
 from hookline.ids import new_id
-from hookline.store.base import StoredFile
+from hookline.store.file_store import StoredFile
 from hookline.types import JsonObject
 
 log = logging.getLogger(__name__)

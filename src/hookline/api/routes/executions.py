@@ -22,7 +22,9 @@ from hookline.api.schemas import (
 )
 from hookline.errors import NotFound
 from hookline.models import ExecutionStatus
-from hookline.store.base import ExecutionFilter, Store, StoredFile
+from hookline.store.base import Store
+from hookline.store.execution_history import ExecutionFilter
+from hookline.store.file_store import StoredFile
 from hookline.types import JsonObject
 
 router = APIRouter(prefix="/executions", tags=["executions"], responses=error_answers(401, 422))

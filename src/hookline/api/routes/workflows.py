@@ -20,9 +20,9 @@ from hookline.api.schemas import (
     WorkflowPage,
     WorkflowPatch,
 )
-from hookline.models import Workflow
+from hookline.models import Flow, Workflow
 from hookline.runtime import Runtime
-from hookline.store.base import Flow, WorkflowFilter
+from hookline.store.workflow_store import WorkflowFilter
 from hookline.types import JsonObject
 
 router = APIRouter(prefix="/workflows", tags=["workflows"], responses=error_answers(401, 422))
