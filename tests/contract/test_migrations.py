@@ -57,5 +57,5 @@ async def test_upgrade_is_idempotent(engine: AsyncEngine) -> None:
     assert await current_revision(engine) is None
     await upgrade(engine)
     await upgrade(engine)
-    assert await current_revision(engine) == head_revision() == "0009"
+    assert await current_revision(engine) == head_revision() == "0010"
     assert await differences(engine, metadata) == []

@@ -43,7 +43,7 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from hookline.models import ExecutionStatus
 from hookline.store._sqlite_prepared import PreparedStatement
-from hookline.store.schema import RUNNABLE_STATUSES, UtcDateTime, executions
+from hookline.store.schema import RUNNABLE_STATUSES, UtcDateTime, executions, is_one_of
 
 QUEUE_LOCKS = 0x686C_0001
 """The advisory lock space (first int of the pair) of the queue-limit check, one lock per key."""
@@ -138,8 +138,8 @@ class likely(FunctionElement[bool]):
 
 @compiles(likely)
 def _condition(element: likely, compiler: SQLCompiler, **kw: Any) -> str:
-    """Elsewhere (PostgreSQL plans from its statistics): just the condition."""
-    return compiler.process(element.clauses, **kw)
+    """Elsewhere (PostgreSQL plans from its statistics): just the condition, in parentheses (an OR)."""
+    return f"({compiler.process(element.clauses, **kw)})"
 
 
 @compiles(likely, "sqlite")
@@ -159,9 +159,9 @@ def _literal(status: str) -> ColumnElement[str]:
 
 
 def _status(*statuses: str) -> ColumnElement[bool]:
-    """`status IN (…)` as the partial indexes' conditions read (`likely` does not hide it from SQLite)."""
+    """The status condition as the partial indexes write it (`likely` does not hide it from SQLite)."""
     literals = [_literal(status) for status in statuses]
-    return likely(_c.status.in_(literals) if len(literals) > 1 else _c.status == literals[0])
+    return likely(is_one_of(_c.status, literals) if len(literals) > 1 else _c.status == literals[0])
 
 
 def _runnable() -> ColumnElement[bool]:

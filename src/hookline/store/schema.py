@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,6 +11,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    ColumnElement,
     DateTime,
     Dialect,
     ForeignKey,
@@ -21,6 +23,7 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    or_,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -28,6 +31,17 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 
 RUNNABLE_STATUSES = ("queued", "started", "waiting")
 """The statuses a worker may claim; the partial indexes below cover exactly these rows."""
+
+
+def is_one_of(column: ColumnElement[str], values: Sequence[ColumnElement[str] | str]) -> ColumnElement[bool]:
+    """`column = a OR column = b OR …`: a status condition as the partial indexes and the claims write it.
+
+    Not `IN (…)`: SQLite evaluates each partial index's condition on every insert and update of a
+    row, and an IN list of three or more values builds a temporary table each time (measured: 3.4
+    µs more per insert with two such indexes; 2 values are compared one by one, so `IN` looked free
+    until `waiting` made it three).
+    """
+    return or_(*(column == value for value in values))
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -69,11 +83,7 @@ def _id() -> Column[int]:
 def _owner(name: str, table: str, *, nullable: bool = False) -> Column[int]:
     """The row this one belongs to (its rows found by an index): deleting that row deletes this one."""
     return Column(
-        name,
-        BigInteger,
-        ForeignKey(f"{table}.id", ondelete="CASCADE"),
-        nullable=nullable,
-        index=True,
+        name, BigInteger, ForeignKey(f"{table}.id", ondelete="CASCADE"), nullable=nullable, index=True
     )
 
 
@@ -155,7 +165,7 @@ executions = Table(
 # Rows waiting for their `run_after` stay in it: they are few, and the claim filters them out.
 # Rows with a concurrency limit are left to the next index, so a backlog of them held back by
 # their limit is never scanned by the claims of everything else.
-_runnable = and_(executions.c.status.in_(RUNNABLE_STATUSES), executions.c.concurrency.is_(None))
+_runnable = and_(is_one_of(executions.c.status, RUNNABLE_STATUSES), executions.c.concurrency.is_(None))
 Index(
     "ix_executions_runnable",
     executions.c.id,
@@ -166,7 +176,7 @@ Index(
 # Unfinished rows with a concurrency limit, by key: the keys that have some (a skip scan), the
 # running ones of a key (status 'started'), and the next to claim: `status DESC` puts the started
 # rows to resume (after a crash or a back-off) before the queued ones, each group oldest first.
-_limited = and_(executions.c.status.in_(RUNNABLE_STATUSES), executions.c.concurrency.is_not(None))
+_limited = and_(is_one_of(executions.c.status, RUNNABLE_STATUSES), executions.c.concurrency.is_not(None))
 Index(
     "ix_executions_limited",
     executions.c.key,
@@ -180,12 +190,7 @@ Index(
 # default queue limits are checked against (every execution the dispatcher queues has a limit: the
 # workflow's own, or the default).
 _bounded = and_(executions.c.status == "queued", executions.c.queue_limit.is_not(None))
-Index(
-    "ix_executions_bounded",
-    executions.c.key,
-    postgresql_where=_bounded,
-    sqlite_where=_bounded,
-)
+Index("ix_executions_bounded", executions.c.key, postgresql_where=_bounded, sqlite_where=_bounded)
 
 jobs = Table(
     "jobs",
@@ -276,12 +281,7 @@ files = Table(
 file_chunks = Table(
     "file_chunks",
     metadata,
-    Column(
-        "file_id",
-        BigInteger,
-        ForeignKey("files.id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
+    Column("file_id", BigInteger, ForeignKey("files.id", ondelete="CASCADE"), primary_key=True),
     Column("position", Integer, primary_key=True, autoincrement=False),
     Column("data", LargeBinary, nullable=False),
 )

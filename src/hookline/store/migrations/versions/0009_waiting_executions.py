@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa
 from alembic import op
+
+from hookline.store._migration_steps import recreate_claim_indexes
 
 revision: str = "0009"
 down_revision: str | Sequence[str] | None = "0008"
@@ -26,30 +27,12 @@ _BEFORE = "status IN ('queued', 'started')"
 _AFTER = "status IN ('queued', 'started', 'waiting')"
 
 
-def _claim_indexes(runnable: str) -> None:
-    """(Re)create both claim indexes over the rows whose status matches `runnable`."""
-    for name in ("ix_executions_runnable", "ix_executions_limited"):
-        op.drop_index(name, table_name="executions")
-    plain = sa.text(f"{runnable} AND concurrency IS NULL")
-    op.create_index(
-        "ix_executions_runnable", "executions", ["id"], postgresql_where=plain, sqlite_where=plain
-    )
-    limited = sa.text(f"{runnable} AND concurrency IS NOT NULL")
-    op.create_index(
-        "ix_executions_limited",
-        "executions",
-        ["key", sa.text("status DESC"), "id"],
-        postgresql_where=limited,
-        sqlite_where=limited,
-    )
-
-
 def upgrade() -> None:
     """Widen both claim indexes to waiting rows."""
-    _claim_indexes(_AFTER)
+    recreate_claim_indexes(_AFTER)
 
 
 def downgrade() -> None:
     """Narrow them again; a waiting row left behind would never be claimed, so make it runnable now."""
     op.execute("UPDATE executions SET status = 'started', run_after = NULL WHERE status = 'waiting'")
-    _claim_indexes(_BEFORE)
+    recreate_claim_indexes(_BEFORE)
