@@ -17,7 +17,7 @@ import pytest
 from hookline.engine.flows import FlowCache
 from hookline.errors import Problem
 from hookline.exchange import flow_from_json
-from hookline.models import ExecutionStatus, JobStatus
+from hookline.models import ExecutionStatus, Job, JobStatus
 from hookline.nodes.base import NodeContext, NodeType, Outcome, WaitReason
 from hookline.nodes.registry import register, unregister
 from hookline.queue.worker import WorkerPool
@@ -61,8 +61,8 @@ def item_node() -> Iterator[None]:
     unregister(ItemNode.type)
 
 
-async def loop_execution(store: SqlStore, **config: Any) -> int:
-    """Store an async workflow looping over 0..ITEMS-1 with the item node in its branch; queue a run."""
+async def loop_execution(store: SqlStore, branch: str = "loop-item", **config: Any) -> int:
+    """Store an async workflow looping over 0..ITEMS-1 with one `branch` node; queue a run."""
     flow = flow_from_json(
         {
             "title": "loop",
@@ -78,7 +78,7 @@ async def loop_execution(store: SqlStore, **config: Any) -> int:
                     "branchIndex": None,
                     "config": {"target": ITEMS},
                 },
-                {"key": "item", "type": "loop-item", "upstream": "loop", "branchIndex": 0, "config": config},
+                {"key": "item", "type": branch, "upstream": "loop", "branchIndex": 0, "config": config},
             ],
         }
     )
@@ -114,8 +114,10 @@ async def test_a_loop_stopped_mid_item_resumes_at_that_item(store: SqlStore) -> 
     finally:
         await second.stop()
     assert ItemNode.calls == {0: 1, 1: 1, 2: 2, 3: 1, 4: 1}
-    items = [job for job in await store.list_jobs(execution_id) if job.node_key == "item"]
+    jobs = await store.list_jobs(execution_id)
+    items = [job for job in jobs if job.node_key == "item"]
     assert [job.result for job in items] == [0, 1, 2, 3, 4]  # each item recorded once
+    assert_one_loop_job_first(jobs)
 
 
 async def test_a_wait_inside_a_loop_resumes_at_its_item(store: SqlStore) -> None:
@@ -131,5 +133,33 @@ async def test_a_wait_inside_a_loop_resumes_at_its_item(store: SqlStore) -> None
     jobs = await store.list_jobs(execution_id)
     retried = [job for job in jobs if job.node_key == "item" and job.meta["iteration"] == "loop#1/"]
     assert [(job.status, job.meta.get("attempt")) for job in retried] == [(JobStatus.RESOLVED, 2)]
+    assert_one_loop_job_first(jobs)
+
+
+def assert_one_loop_job_first(jobs: list[Job]) -> None:
+    """The loop kept one job across the resume (recorded before its items, so listed first), finished."""
+    assert jobs[0].node_key == "loop"
     [loop] = [job for job in jobs if job.node_key == "loop"]
+    assert loop.status is JobStatus.RESOLVED
     assert loop.result == {"looped": ITEMS, "done": ITEMS, "length": ITEMS}
+
+
+async def test_an_end_inside_a_loop_ends_its_job_too(store: SqlStore) -> None:
+    """An `end` in the branch ends the execution at the first item; the loop's job ends, not left pending."""
+    execution_id = await loop_execution(store, branch="end", endStatus="failed")
+    workers = pool(store)
+    workers.start()
+    try:
+        await wait_until(lambda: finished(store, execution_id), "the execution ended", within=10)
+    finally:
+        await workers.stop()
+    jobs = await store.list_jobs(execution_id)
+    expected = [("loop", JobStatus.FAILED), ("item", JobStatus.FAILED)]
+    assert [(job.node_key, job.status) for job in jobs] == expected
+    assert all(job.finished_at is not None for job in jobs)
+
+
+async def finished(store: SqlStore, execution_id: int) -> bool:
+    """Whether the execution has ended, however."""
+    execution = await store.get_execution(execution_id)
+    return execution is not None and execution.status.is_final

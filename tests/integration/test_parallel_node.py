@@ -193,6 +193,11 @@ async def test_branches_that_wait_resume_each_when_due(server: Server) -> None:
         return execution is not None and execution.status is ExecutionStatus.RESOLVED
 
     await wait_until(resolved, "both branches resolved", within=10)
-    jobs = {job.node_key: job for job in await server.runtime.store.list_jobs(execution_id)}
+    listed = await server.runtime.store.list_jobs(execution_id)
+    jobs = {job.node_key: job for job in listed}
     assert [(jobs[key].status, jobs[key].result) for key in ("b0", "b1")] == [(JobStatus.RESOLVED, 2)] * 2
     assert "after" in jobs
+    # The parallel node kept one job across both waits, recorded before its branches' jobs.
+    assert [job.node_key for job in listed].count("fork") == 1
+    assert listed[0].node_key == "fork"
+    assert jobs["fork"].status is JobStatus.RESOLVED

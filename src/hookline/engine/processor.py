@@ -99,16 +99,28 @@ class _NodeRun:
     key) is made only when asked.
     """
 
-    workflow: Workflow
+    run: Processor
     node: Node
     scope: Mapping[str, Any]
-    execution_id: int
     frame: str
     job_id: int
     attempt: int
     previous: Job | None
-    deadline: float | None
-    shared: Resources | None
+
+    @property
+    def workflow(self) -> Workflow:
+        """The workflow version this execution runs."""
+        return self.run.workflow
+
+    @property
+    def execution_id(self) -> int:
+        """The id of the execution this node runs in."""
+        return self.run.execution.id
+
+    @property
+    def deadline(self) -> float | None:
+        """The `time.monotonic()` by which the execution must end, or None."""
+        return self.run.deadline
 
     @property
     def step_key(self) -> str:
@@ -123,9 +135,10 @@ class _NodeRun:
     @property
     def resources(self) -> Resources:
         """The process's shared resources; a run started without them (a bare worker pool) has none."""
-        if self.shared is None:
+        shared = self.run.resources
+        if shared is None:
             raise RuntimeError("this run has no shared resources (no outbound HTTP client)")
-        return self.shared
+        return shared
 
     def render(self, value: JsonValue) -> JsonValue:
         """Resolve placeholders in a config value against the execution's scope."""
@@ -167,7 +180,8 @@ class Processor:
     _pending: dict[_Place, Job] = field(init=False, default_factory=dict)
     """Pending jobs of an earlier run (a node that waits), by node and loop frame."""
     _results: dict[str, JsonValue] = field(init=False, default_factory=dict)
-    _deadline: float | None = field(init=False, default=None)
+    deadline: float | None = field(init=False, default=None)
+    """The `time.monotonic()` by which the run must end (with a timeout), for the nodes to see."""
 
     async def run(self) -> RunResult:
         """Walk the graph from its head and say how the execution ended.
@@ -178,7 +192,7 @@ class Processor:
         timeout_ms = self.timeout_ms
         if not timeout_ms:
             return await self._walk()  # an unarmed asyncio.timeout still costs a few µs per run
-        self._deadline = time.monotonic() + timeout_ms / 1000
+        self.deadline = time.monotonic() + timeout_ms / 1000
         try:
             async with asyncio.timeout(timeout_ms / 1000):
                 return await self._walk()
@@ -224,7 +238,7 @@ class Processor:
 
     async def _step(self, node: Node, where: _Where) -> tuple[_Stop | None, int | None]:
         """Run one node (or replay its earlier job); say whether to stop and which branch to take."""
-        place = _place(node.id, where.frame)
+        place = (node.id, where.frame) if where.frame else node.id  # `_place`, inline: once per node
         earlier = self._done.get(place) if self._done else None
         if earlier is not None:
             return self._replay(earlier)
@@ -244,11 +258,20 @@ class Processor:
             self.jobs.append(job)
             return _Stop(ExecutionStatus.WAITING, job=job, wait=outcome.wait, job_exists=exists), None
         if outcome.iterate is not None or outcome.fork is not None:
+            if self.sink is not None and not exists:
+                # Recorded pending before its branches run: resumed after a wait or a crash, the
+                # node finds this job again and keeps its id (and its place before their jobs).
+                await self.sink.add_job(replace(job, status=JobStatus.PENDING, finished_at=None))
+                exists = True
             if outcome.iterate is not None:
                 ran = await self._iterate(node, outcome.iterate, job, where)
             else:
                 ran = await self._fork(node, outcome.fork or Fork(), job, where)
             if isinstance(ran, _Stop):
+                if exists and not ran.pauses:
+                    # A node inside ended the whole execution: the loop or fork ends with it.
+                    status = ran.job.status if ran.job is not None else JobStatus.CANCELED
+                    await self._record(replace(job, status=status, finished_at=_now()), exists)
                 return ran, None  # a wait inside, or a node that ends the whole execution
             outcome, job = ran
         self.jobs.append(job)
@@ -265,7 +288,8 @@ class Processor:
                 head = self.graph.branch_head(node, outcome.branch)
                 stop = (await self._run_chain(head, where) if head else None) or stop
             return stop, None
-        await self._record(job, exists)
+        if self.sink is not None:
+            await self._record(job, exists)
         if outcome.answer is not None and self.caller_waiting:
             # A response that lets the workflow continue: the caller is answered now, the rest runs
             # in the background once the execution (with the jobs so far) is recorded queued.
@@ -384,7 +408,7 @@ class Processor:
         check = iteration.keep_going
         if check is None or (index == 0 and iteration.checkpoint is Checkpoint.AFTER):
             return True
-        return check(self._context(node, job.id, 1, where))
+        return check(_NodeRun(self, node, where.scope, where.frame, job.id, 1, None))
 
     async def _attempt(self, node: Node, previous: Job | None, where: _Where) -> tuple[Outcome, Job]:
         """Call the node once (again, after a wait, with its pending job) and build its job.
@@ -397,49 +421,29 @@ class Processor:
             attempt, job_id, started = 1, new_id(), _now()
         else:
             attempt, job_id, started = _next_attempt(previous), previous.id, previous.started_at
-        outcome = await self._outcome(node, self._context(node, job_id, attempt, where, previous))
+        outcome = await self._outcome(
+            node, _NodeRun(self, node, where.scope, where.frame, job_id, attempt, previous)
+        )
         meta = dict(outcome.meta)
         if outcome.branch is not None:
             meta["branch"] = outcome.branch
         if outcome.ends:
             meta["ends"] = True
-        if attempt > 1:
-            meta[ATTEMPT] = attempt
-        if where.frame:
-            meta[ITERATION] = where.frame
-        if outcome.wait is not None:
-            meta[WAITING_UNTIL] = outcome.wait.until.isoformat()
-            meta[WAIT_REASON] = outcome.wait.reason.value
-        waits = outcome.wait is not None
+        wait = outcome.wait
+        if attempt > 1 or where.frame or wait is not None:  # one test on the usual path
+            _note_step(meta, attempt, where.frame, wait)
         job = Job(
             id=job_id,
             execution_id=self.execution.id,
             node_id=node.id,
             node_key=node.key,
-            status=JobStatus.PENDING if waits else outcome.status,
+            status=outcome.status if wait is None else JobStatus.PENDING,
             result=outcome.result,
             meta=meta,
             started_at=started,
-            finished_at=None if waits else _now(),
+            finished_at=_now() if wait is None else None,
         )
         return outcome, job
-
-    def _context(
-        self, node: Node, job_id: int, attempt: int, where: _Where, previous: Job | None = None
-    ) -> _NodeRun:
-        """What a node sees while it runs as this job, here."""
-        return _NodeRun(
-            self.workflow,
-            node,
-            where.scope,
-            self.execution.id,
-            where.frame,
-            job_id,
-            attempt,
-            previous,
-            self._deadline,
-            self.resources,
-        )
 
     def _replay(self, job: Job) -> tuple[_Stop | None, int | None]:
         """Follow what a job from an earlier attempt decided, without running its node again."""
@@ -487,6 +491,17 @@ def _decision(mode: ForkMode, settled: Mapping[int, JobStatus], *, open_branches
     if mode is ForkMode.ALL and failures:
         return failures[0]
     return JobStatus.RESOLVED if not open_branches else None
+
+
+def _note_step(meta: JsonObject, attempt: int, frame: str, wait: Wait | None) -> None:
+    """Add to a job's meta what only some steps have: a later attempt, a loop item, a wait."""
+    if attempt > 1:
+        meta[ATTEMPT] = attempt
+    if frame:
+        meta[ITERATION] = frame
+    if wait is not None:
+        meta[WAITING_UNTIL] = wait.until.isoformat()
+        meta[WAIT_REASON] = wait.reason.value
 
 
 def _waiting_until(job: Job) -> datetime | None:
