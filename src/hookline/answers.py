@@ -1,4 +1,11 @@
-"""The answers the webhook trigger gives: configured, default, and hookline's own errors."""
+"""The answers the webhook trigger gives: configured, default, and hookline's own errors.
+
+hookline calls what it sends back over HTTP an *answer*, everywhere: `Answer` (models.py) is a
+workflow's, `AnswerTemplate` the trigger's configured one, `EncodedAnswer` either made ready for
+ASGI (`encode_answer`, `encode_error`), `error_answer` an error's as a Starlette response. The word
+*response* is kept for what users configure (`config.response`, the `response` node) and for the
+answers of other servers (the `request` node).
+"""
 
 from __future__ import annotations
 
@@ -135,15 +142,17 @@ def timeout_answer(timeout_ms: int, execution_id: int) -> Answer:
     return Answer(408, (), body)
 
 
-Reply = tuple[int, list[tuple[bytes, bytes]], bytes]
+EncodedAnswer = tuple[int, list[tuple[bytes, bytes]], bytes]
 """An answer ready for ASGI: status, raw headers (lower-case names) and body."""
 
 
-def answer_reply(answer: Answer, execution_id: int | None = None, *, duplicate: bool = False) -> Reply:
-    """The reply for an answer, from its wire form (made now for an answer without one).
+def encode_answer(
+    answer: Answer, execution_id: int | None = None, *, duplicate: bool = False
+) -> EncodedAnswer:
+    """An answer encoded for ASGI, from its wire form (made now for an answer without one).
 
     `duplicate` marks the repeated answer of an idempotency key's holder (`DUPLICATE_HEADER`).
-    Every reply ends with `SECURITY_HEADERS`. An answer made before it was checked (one stored
+    Every encoded answer ends with `SECURITY_HEADERS`. An answer made before it was checked (one stored
     with an execution by an older hookline) that cannot be sent is refused with `500 answer_invalid`.
     """
     wire = answer.wire or _wire_of(answer)
@@ -156,8 +165,8 @@ def answer_reply(answer: Answer, execution_id: int | None = None, *, duplicate: 
     return answer.status_code, headers, wire.body
 
 
-def error_reply(error: HooklineError) -> Reply:
-    """hookline's own JSON error answer for an error, with the headers it carries."""
+def encode_error(error: HooklineError) -> EncodedAnswer:
+    """hookline's own JSON error answer for an error, with the headers it carries, encoded for ASGI."""
     body = orjson.dumps(error.to_json())
     headers = [
         (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in error.headers.items()
@@ -179,8 +188,8 @@ def _wire_of(answer: Answer) -> WireForm:
         raise invalid_answer(error) from None
 
 
-def error_response(error: HooklineError, execution_id: int | None = None) -> Response:
-    """hookline's own JSON error answer for an error, with the headers it carries."""
+def error_answer(error: HooklineError, execution_id: int | None = None) -> Response:
+    """hookline's own JSON error answer for an error, with the headers it carries, as a Starlette response."""
     headers = dict(error.headers)
     if execution_id is not None:
         headers[EXECUTION_HEADER] = str(execution_id)

@@ -16,7 +16,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 import hookline
-from hookline.answers import error_response
+from hookline.answers import error_answer
 from hookline.api.auth import check_bearer
 from hookline.api.errors import CatchAll, hookline_error, http_error, invalid_request
 from hookline.api.reference import reference_page
@@ -103,7 +103,7 @@ class TokenGate:
             try:
                 check_bearer(authorization.decode("latin-1"), self.token())
             except HooklineError as error:
-                await error_response(error)(scope, receive, send)
+                await error_answer(error)(scope, receive, send)
                 return
         await self.app(scope, receive, send)
 

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hookline.answers import error_response
+from hookline.answers import error_answer
 from hookline.errors import HooklineError, Problem, RejectedRequest
 
 log = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ async def hookline_error(request: Request, exc: Exception) -> Response:
     """Answer a HooklineError with its own status, code and headers."""
     assert isinstance(exc, HooklineError)
     log_error_answer(request.method, request.url.path, exc)
-    return error_response(exc)
+    return error_answer(exc)
 
 
 def log_error_answer(method: str, path: str, error: HooklineError) -> None:
@@ -96,7 +96,7 @@ async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     code = _HTTP_CODES.get(exc.status_code, "http_error")
     error = RejectedRequest(exc.status_code, code, str(exc.detail), headers=exc.headers)
-    return error_response(error)
+    return error_answer(error)
 
 
 async def invalid_request(request: Request, exc: Exception) -> Response:
@@ -144,4 +144,4 @@ class CatchAll:
             log.exception("%s %s failed", scope.get("method"), scope.get("path"))
             if started:
                 raise
-            await error_response(UNEXPECTED)(scope, receive, send)
+            await error_answer(UNEXPECTED)(scope, receive, send)

@@ -39,7 +39,7 @@ from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
-from hookline.answers import error_reply
+from hookline.answers import encode_error
 from hookline.api.errors import ThrottledLog
 from hookline.errors import RejectedRequest
 from hookline.metrics import Metrics
@@ -268,7 +268,7 @@ class HooklineHttpProtocol(HttpToolsProtocol):
             if cycle.response_started:
                 self.transport.close()  # half an answer is out: only the connection can go
                 return
-        status, headers, body = error_reply(error)
+        status, headers, body = encode_error(error)
         lines = [f"HTTP/1.1 {status} {http.HTTPStatus(status).phrase}\r\n".encode()]
         lines += [
             name + b": " + value + b"\r\n" for name, value in (*self.server_state.default_headers, *headers)

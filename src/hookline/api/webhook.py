@@ -17,7 +17,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.types import Receive, Scope, Send
 
-from hookline.answers import Reply, answer_reply, error_reply
+from hookline.answers import EncodedAnswer, encode_answer, encode_error
 from hookline.api.errors import UNEXPECTED, ThrottledLog
 from hookline.api.request_url import PublicUrl, request_url
 from hookline.engine.captures import CAPTURED_ANSWER, Captures, captured_request
@@ -90,16 +90,16 @@ class WebhookEndpoint:
         except HooklineError as error:
             self._metrics.rejected(error.code, workflow)
             log_refusal(scope, workflow, error)
-            status, headers, body = error_reply(error)
+            status, headers, body = encode_error(error)
         except ClientGone:
             return
         except Exception:
             # Nothing was sent yet: answer for the failure, as CatchAll does for the other routes.
             log.exception("%s %s failed", scope["method"], scope["path"])
-            status, headers, body = error_reply(UNEXPECTED)
+            status, headers, body = encode_error(UNEXPECTED)
         else:
             self._metrics.answered(key, status)
-        await send_reply(send, (status, headers, body))
+        await send_answer(send, (status, headers, body))
 
     async def _live(self, scope: Scope, key: str) -> CompiledFlow:
         """The live workflow of a POST to `key`; 405 for any other method, 404 for an unknown key."""
@@ -112,7 +112,7 @@ class WebhookEndpoint:
             raise NotFound("No enabled workflow has this webhook key.")
         return compiled
 
-    async def _answer(self, scope: Scope, receive: Receive, compiled: CompiledFlow) -> Reply:
+    async def _answer(self, scope: Scope, receive: Receive, compiled: CompiledFlow) -> EncodedAnswer:
         headers = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"]]
         wanted = _wanted_headers(headers)
         config = compiled.trigger_config()  # secrets resolved; a 401 while one is unavailable
@@ -132,7 +132,7 @@ class WebhookEndpoint:
         context = build_context(
             headers, self._query(scope["query_string"]), body, config, plan=compiled.context, raw=raw
         )
-        return _reply(await self._run(scope, wanted, compiled, context))
+        return _encoded(await self._run(scope, wanted, compiled, context))
 
     def _check_signature(
         self, scope: Scope, compiled: CompiledFlow, first_values: dict[str, str], raw: bytes
@@ -151,7 +151,7 @@ class WebhookEndpoint:
         headers: list[tuple[str, str]],
         wanted: dict[str, str],
         first_values: dict[str, str],
-    ) -> Reply:
+    ) -> EncodedAnswer:
         """Answer a multipart request: its files are stored as they stream when `request.files` says so.
 
         They are stored under the id its execution will get, kept with that execution once it is
@@ -184,7 +184,7 @@ class WebhookEndpoint:
                 await form.keep(None if answered.duplicate else answered.execution_id)
         finally:
             await form.release()
-        return _reply(answered)
+        return _encoded(answered)
 
     async def _run(
         self,
@@ -249,7 +249,7 @@ class WebhookFirst(Starlette):
         if self._webhook_port is not None and scope["type"] == "http":
             refused = self._not_on_this_port(scope, key)
             if refused is not None:
-                await send_reply(send, error_reply(refused))
+                await send_answer(send, encode_error(refused))
                 return
         if key is None:
             await super().__call__(scope, receive, send)
@@ -349,11 +349,11 @@ def _admit(
     return first_values
 
 
-def _reply(answered: Answered | None) -> Reply:
+def _encoded(answered: Answered | None) -> EncodedAnswer:
     """The answer to a request that was run, queued or repeated; 202 captured for a captured one."""
     if answered is None:
-        return answer_reply(CAPTURED_ANSWER)
-    return answer_reply(answered.answer, answered.execution_id, duplicate=answered.duplicate)
+        return encode_answer(CAPTURED_ANSWER)
+    return encode_answer(answered.answer, answered.execution_id, duplicate=answered.duplicate)
 
 
 _READ_HEADERS = frozenset({"authorization", "content-length", "content-type"})
@@ -368,9 +368,9 @@ def _wanted_headers(headers: list[tuple[str, str]]) -> dict[str, str]:
     return wanted
 
 
-async def send_reply(send: Send, reply: Reply) -> None:
+async def send_answer(send: Send, answer: EncodedAnswer) -> None:
     """Send a whole answer (status, raw headers, body) as its two ASGI messages."""
-    status, headers, body = reply
+    status, headers, body = answer
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
