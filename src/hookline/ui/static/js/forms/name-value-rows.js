@@ -7,13 +7,15 @@ import { withPicker } from "./variable-picker.js";
 /**
  * The fieldset of {name, value} rows at the config path `where` (e.g. "config.headers"); `noun`
  * names one row ("Header" → "Header 1 name"). Each value has a variable picker. Entries keep the
- * fields the rows do not show (a multipart file's `filename`). Gives {element, read() → entries}.
+ * fields the rows do not show (a multipart file's `filename`). A value that is not a string shows
+ * as JSON (a form field may be a number), or with `jsonValues` off as the browser writes it.
+ * Gives {element, read() → entries}.
  */
-export function nameValueRows({ given, ctx, where, legend, noun, addLabel, hint = null, namePlaceholder = "" }) {
+export function nameValueRows({ given, ctx, where, legend, noun, addLabel, hint = null, namePlaceholder = "", jsonValues = true }) {
   return pairRows({
     given: Array.isArray(given) ? given : [],
     ctx,
-    row: (entry, rowCtx, remove) => nameValueRow(entry, rowCtx, remove, { where, noun, namePlaceholder }),
+    row: (entry, rowCtx, remove) => nameValueRow(entry, rowCtx, remove, { where, noun, namePlaceholder, jsonValues }),
     blank: { name: "", value: "" },
     where,
     legend,
@@ -22,10 +24,11 @@ export function nameValueRows({ given, ctx, where, legend, noun, addLabel, hint 
   });
 }
 
-function nameValueRow(entry, ctx, remove, { where, noun, namePlaceholder }) {
+function nameValueRow(entry, ctx, remove, { where, noun, namePlaceholder, jsonValues }) {
   const original = entry && typeof entry === "object" ? entry : {};
   const name = h("input", { type: "text", value: original.name ?? "", placeholder: namePlaceholder, spellcheck: "false" });
-  const shown = typeof original.value === "string" || original.value == null ? original.value ?? "" : JSON.stringify(original.value);
+  const asText = typeof original.value === "string" || original.value == null || !jsonValues;
+  const shown = asText ? original.value ?? "" : JSON.stringify(original.value);
   const value = h("input", { type: "text", value: shown, placeholder: "Text or {{ variable }}", spellcheck: "false" });
   const nameCell = h("div", { class: "pair-name" }, name);
   const valueBox = ctx.disabled ? value : withPicker(value, { label: `${noun} value`, variables: ctx.variables });

@@ -2,8 +2,7 @@
 
 import { field, h, toggle, uid } from "../dom.js";
 import { FormProblem, jsonField, parseJson } from "./json-form.js";
-import { pairRows } from "./pair-rows.js";
-import { withPicker } from "./variable-picker.js";
+import { nameValueRows } from "./name-value-rows.js";
 
 /** A new Response: 200 with an empty JSON object. */
 export function defaultConfig() {
@@ -13,7 +12,17 @@ export function defaultConfig() {
 /** The form; read() gives the config (it throws a FormProblem when the body is not JSON). */
 export function form(config, ctx) {
   const status = h("input", { type: "number", min: 200, max: 599, step: 1, value: config.statusCode ?? "", class: "short" });
-  const headers = headerRows(Array.isArray(config.headers) ? config.headers : [], ctx);
+  // A header value is a string (the server refuses others); one that is not shows as it always has.
+  const headers = nameValueRows({
+    given: config.headers,
+    ctx,
+    where: "config.headers",
+    legend: "Headers",
+    noun: "Header",
+    addLabel: "Add header",
+    namePlaceholder: "X-Order",
+    jsonValues: false,
+  });
   const body = jsonField("Body (JSON)", config.body, ctx, {
     where: "config.body",
     hint: 'Any JSON: an object, a list, or "text" in quotes. Empty: no body. Strings may hold {{ variables }}.',
@@ -57,45 +66,4 @@ function continueSwitch(config) {
   );
   input.setAttribute("aria-describedby", hint.id);
   return { element: h("div", {}, element, hint), input };
-}
-
-/** Header rows (name, value with a variable picker), with Add and Remove buttons. */
-function headerRows(given, ctx) {
-  return pairRows({
-    given,
-    ctx,
-    row: headerRow,
-    blank: { name: "", value: "" },
-    where: "config.headers",
-    legend: "Headers",
-    addLabel: "Add header",
-  });
-}
-
-function headerRow(entry, ctx, remove) {
-  const original = entry && typeof entry === "object" ? entry : {};
-  const name = h("input", { type: "text", value: original.name ?? "", placeholder: "X-Order", spellcheck: "false" });
-  const value = h("input", { type: "text", value: original.value ?? "", placeholder: "Text or {{ variable }}", spellcheck: "false" });
-  const nameCell = h("div", { class: "pair-name" }, name);
-  const valueBox = ctx.disabled ? value : withPicker(value, { label: "Header value", variables: ctx.variables });
-  const valueCell = h("div", { class: "pair-value" }, valueBox);
-  const removeButton = h("button", { type: "button", class: "icon danger-icon" }, "×");
-  removeButton.addEventListener("click", remove);
-  const element = h("div", { class: "pair", role: "group" }, nameCell, valueCell, ctx.disabled ? null : removeButton);
-  return {
-    element,
-    first: name,
-    read: () => ({ ...original, name: name.value.trim(), value: value.value }),
-    renumber(i) {
-      const where = `config.headers[${i}]`;
-      element.dataset.where = where;
-      nameCell.dataset.where = `${where}.name`;
-      valueCell.dataset.where = `${where}.value`;
-      element.setAttribute("aria-label", `Header ${i + 1}`);
-      name.setAttribute("aria-label", `Header ${i + 1} name`);
-      value.setAttribute("aria-label", `Header ${i + 1} value`);
-      removeButton.setAttribute("aria-label", `Remove header ${i + 1}`);
-      valueBox.relabel?.(`Header ${i + 1} value`);
-    },
-  };
 }
