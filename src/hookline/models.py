@@ -81,6 +81,20 @@ class Workflow:
     created_at: datetime | None = None
     updated_at: datetime | None = None
 
+    def settings(self) -> JsonObject:
+        """What its author sets (key, title, description, type, sync, enabled, config, options), by
+        the names both its stored row and its API view use."""
+        return {
+            "key": self.key,
+            "title": self.title,
+            "description": self.description,
+            "type": self.type,
+            "sync": self.sync,
+            "enabled": self.enabled,
+            "config": self.config,
+            "options": self.options,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class Node:

@@ -14,14 +14,7 @@ from hookline.models import ExecutionStatus
 from hookline.store.sql_store import SqlStore
 from tests._waiting import wait_until
 from tests._workflows import chain
-from tests.integration._crash_load import (
-    LEASE_SECONDS,
-    assert_each_ran_once,
-    assert_every_accepted_resolved,
-    left_after,
-    send_and_kill,
-    some_execution_running,
-)
+from tests.integration import _crash_load as load
 from tests.integration._live_server import LiveServer, hookline_env, import_workflow
 
 pytestmark = pytest.mark.slow
@@ -29,27 +22,31 @@ pytestmark = pytest.mark.slow
 
 async def test_sigkill_loses_no_accepted_request(tmp_path: Path, live_store: SqlStore) -> None:
     """A server killed under load still runs every accepted request once, and no node twice."""
-    env = hookline_env(tmp_path / "data", HOOKLINE_LEASE_SECONDS=LEASE_SECONDS)
+    env = hookline_env(tmp_path / "data", HOOKLINE_LEASE_SECONDS=load.LEASE_SECONDS)
     work = ("crash-work", {"seconds": 0.02})
     key = import_workflow(env, chain(work, work, work, key="crash-load"), tmp_path)
     async with LiveServer(env, tmp_path / "server.log") as server:
         await server.start()
-        volley = await send_and_kill(
-            server, key, concurrency=50, kill_after=150, kill_when=lambda: some_execution_running(live_store)
+        volley = await load.send_and_kill(
+            server,
+            key,
+            concurrency=50,
+            kill_after=150,
+            kill_when=lambda: load.some_execution_running(live_store),
         )
         await server.start()
-        executions, jobs = await left_after(volley, live_store)
+        executions, jobs = await load.left_after(volley, live_store)
 
         assert volley.cut_off, "the kill came too late to cut any request off"
-        assert_every_accepted_resolved(volley, executions)
-        assert_each_ran_once(executions, jobs)
+        load.assert_every_accepted_resolved(volley, executions)
+        load.assert_each_ran_once(executions, jobs)
 
 
 async def test_execution_interrupted_between_nodes_resumes_after_its_last_job(
     tmp_path: Path, live_store: SqlStore
 ) -> None:
     """After a SIGKILL at the third node, the restarted server runs the third and fourth only."""
-    env = hookline_env(tmp_path / "data", HOOKLINE_LEASE_SECONDS=LEASE_SECONDS)
+    env = hookline_env(tmp_path / "data", HOOKLINE_LEASE_SECONDS=load.LEASE_SECONDS)
     log, marker = tmp_path / "nodes.log", tmp_path / "marker"
     append, block = ("crash-append", {"log": str(log)}), ("crash-block", {"marker": str(marker)})
     key = import_workflow(env, chain(append, append, block, append, key="crash-steps"), tmp_path)

@@ -19,15 +19,7 @@ from hookline.models import ExecutionStatus
 from hookline.store.sql_store import SqlStore
 from tests._waiting import wait_until
 from tests._workflows import chain
-from tests.integration._crash_load import (
-    CHAIN,
-    LEASE_SECONDS,
-    assert_each_ran_once,
-    assert_every_accepted_resolved,
-    left_after,
-    send_and_kill,
-    some_execution_running,
-)
+from tests.integration import _crash_load as load
 from tests.integration._executions import all_executions, job_counts, nothing_runnable
 from tests.integration._live_server import LiveServer, free_port, hookline_env, import_workflow, run_hookline
 
@@ -85,7 +77,7 @@ async def test_two_processes_run_each_accepted_request_exactly_once(
     tmp_path: Path, live_store: SqlStore
 ) -> None:
     """Requests spread by the kernel over two processes on one SQLite file each run once, node by node."""
-    env = hookline_env(tmp_path / "data", HOOKLINE_LEASE_SECONDS=LEASE_SECONDS)
+    env = hookline_env(tmp_path / "data", HOOKLINE_LEASE_SECONDS=load.LEASE_SECONDS)
     key = import_workflow(env, chain(*[("crash-work", {"seconds": 0.001})] * 3, key="spread"), tmp_path)
     async with serve_processes(env, tmp_path / "server.log") as server:
         await start_all(server)
@@ -97,21 +89,21 @@ async def test_two_processes_run_each_accepted_request_exactly_once(
     assert len(_claimants(tmp_path / "data" / "hookline.db")) == PROCESSES, "one process ran everything"
     assert {e.id for e in executions} == accepted
     assert {e.status for e in executions} == {ExecutionStatus.RESOLVED}
-    assert {e: c for e, c in jobs.items() if c != CHAIN} == {}
+    assert {e: c for e, c in jobs.items() if c != load.CHAIN} == {}
 
 
 async def test_sigkill_of_one_process_loses_nothing_and_runs_nothing_twice(
     tmp_path: Path, live_store: SqlStore
 ) -> None:
     """One of two processes killed under load: it is replaced, and every accepted request runs once."""
-    env = hookline_env(tmp_path / "data", HOOKLINE_LEASE_SECONDS=LEASE_SECONDS)
+    env = hookline_env(tmp_path / "data", HOOKLINE_LEASE_SECONDS=load.LEASE_SECONDS)
     work = ("crash-work", {"seconds": 0.02})
     key = import_workflow(env, chain(work, work, work, key="crash-one"), tmp_path)
     async with serve_processes(env, tmp_path / "server.log") as server:
         await start_all(server)
         before = children(server.pid)
         victim = min(before)
-        volley = await send_and_kill(
+        volley = await load.send_and_kill(
             cast(LiveServer, _Killer(server.url, lambda: os.kill(victim, signal.SIGKILL))),
             key,
             concurrency=50,
@@ -119,11 +111,11 @@ async def test_sigkill_of_one_process_loses_nothing_and_runs_nothing_twice(
             kill_when=lambda: _runs_some(tmp_path / "data" / "hookline.db", victim),
         )
         await wait_until(lambda: _replaced(server.pid, before, victim), "the killed process is replaced")
-        executions, jobs = await left_after(volley, live_store)
+        executions, jobs = await load.left_after(volley, live_store)
         assert server.running, "the supervisor exited when one of its processes died"
 
-    assert_every_accepted_resolved(volley, executions)
-    assert_each_ran_once(executions, jobs)
+    load.assert_every_accepted_resolved(volley, executions)
+    load.assert_each_ran_once(executions, jobs)
 
 
 async def test_sigterm_to_the_supervisor_stops_every_process_cleanly(
@@ -175,17 +167,17 @@ async def test_a_restart_after_all_processes_died_resumes_their_executions_at_on
             for pid in served:
                 os.kill(pid, signal.SIGKILL)
 
-        volley = await send_and_kill(
+        volley = await load.send_and_kill(
             cast(LiveServer, _Killer(server.url, kill_all)),
             key,
             concurrency=50,
             kill_after=150,
-            kill_when=lambda: some_execution_running(live_store),
+            kill_when=lambda: load.some_execution_running(live_store),
         )
         await start_all(server)
-        executions, jobs = await left_after(volley, live_store)
+        executions, jobs = await load.left_after(volley, live_store)
     assert set(volley.accepted.values()) <= {e.id for e in executions}
-    assert_each_ran_once(executions, jobs)
+    load.assert_each_ran_once(executions, jobs)
 
 
 def test_a_process_that_cannot_start_stops_the_supervisor(tmp_path: Path) -> None:

@@ -10,60 +10,27 @@ import asyncio
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 
 from hookline.engine.dispatcher import Dispatcher
 from hookline.engine.flows import CompiledFlow, FlowCache
-from hookline.errors import Problem, RejectedRequest
+from hookline.errors import RejectedRequest
 from hookline.exchange import flow_from_json
-from hookline.models import Answer, Execution, ExecutionStatus, JobStatus
-from hookline.nodes.base import NodeContext, NodeType, Outcome
-from hookline.nodes.registry import register, unregister
+from hookline.models import Answer, Execution, ExecutionStatus
 from hookline.store.sql_store import SqlStore, open_store
 from hookline.trigger.dedupe import RequestKey
 from hookline.types import JsonObject
 from tests._workflows import condition, node, respond, sync_workflow
-
-
-class RecordNode(NodeType):
-    """Test node: notes its key in `ran` and resolves with its rendered `value`."""
-
-    type: ClassVar[str] = "unit-record"
-    ran: ClassVar[list[str]] = []
-
-    def check(self, config: JsonObject) -> list[Problem]:
-        return []
-
-    async def run(self, config: JsonObject, ctx: NodeContext) -> Outcome:
-        self.ran.append(ctx.node.key)
-        return Outcome(JobStatus.RESOLVED, ctx.render(config.get("value")))
-
-
-class HangNode(RecordNode):
-    """Test node: notes its key, sets `entered`, and never returns (only a timeout or a cancel ends it)."""
-
-    type: ClassVar[str] = "unit-hang"
-    entered: ClassVar[asyncio.Event]
-
-    async def run(self, config: JsonObject, ctx: NodeContext) -> Outcome:
-        self.ran.append(ctx.node.key)
-        self.entered.set()
-        await asyncio.Event().wait()
-        raise AssertionError("unreachable")
+from tests.unit._engine_nodes import HangNode, RecordNode, registered_fresh
 
 
 @pytest.fixture(autouse=True)
 def test_nodes() -> Iterator[None]:
     """Register the test node types, with fresh notes, for one test."""
-    RecordNode.ran, HangNode.entered = [], asyncio.Event()
-    kinds = [RecordNode(), HangNode()]
-    for kind in kinds:
-        register(kind)
-    yield
-    for kind in kinds:
-        unregister(kind.type)
+    with registered_fresh():
+        yield
 
 
 @pytest.fixture

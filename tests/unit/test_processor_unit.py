@@ -8,99 +8,32 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 
 from hookline.engine.flows import CompiledFlow
 from hookline.engine.graph import Graph
 from hookline.engine.processor import ATTEMPT, WAIT_REASON, Processor, RunResult
-from hookline.errors import Problem
 from hookline.exchange import flow_from_json
 from hookline.models import Execution, ExecutionStatus, Flow, Job, JobStatus
-from hookline.nodes.base import NodeContext, NodeType, Outcome, WaitReason
-from hookline.nodes.registry import register, unregister
 from hookline.store.sql_store import SqlStore, open_store
 from hookline.types import JsonObject
 from tests._factories import make_execution
 from tests._workflows import condition, node, sync_workflow
+from tests.unit._engine_nodes import HangNode, RecordNode, RetryNode, registered_fresh
 
 WORKER = "unit-worker"
 """The worker id the tests claim executions as."""
 
 
-class RecordNode(NodeType):
-    """Test node: notes its step in `ran` and resolves with its rendered `value`."""
-
-    type: ClassVar[str] = "unit-record"
-    ran: ClassVar[list[str]] = []
-
-    def check(self, config: JsonObject) -> list[Problem]:
-        return []
-
-    async def run(self, config: JsonObject, ctx: NodeContext) -> Outcome:
-        self.ran.append(ctx.step_key)
-        return Outcome(JobStatus.RESOLVED, ctx.render(config.get("value")))
-
-
-class RaiseNode(RecordNode):
-    """Test node: notes its step, then raises, as a failing node would."""
-
-    type: ClassVar[str] = "unit-raise"
-
-    async def run(self, config: JsonObject, ctx: NodeContext) -> Outcome:
-        self.ran.append(ctx.step_key)
-        raise RuntimeError("the third party said no")
-
-
-class HangNode(RecordNode):
-    """Test node: notes its step; while `hangs`, sets `entered` and never returns, else resolves."""
-
-    type: ClassVar[str] = "unit-hang"
-    hangs: ClassVar[bool] = True
-    entered: ClassVar[asyncio.Event]
-
-    async def run(self, config: JsonObject, ctx: NodeContext) -> Outcome:
-        self.ran.append(ctx.step_key)
-        if self.hangs:
-            self.entered.set()
-            await asyncio.Event().wait()
-        return Outcome(JobStatus.RESOLVED, "done")
-
-
-class RetryNode(RecordNode):
-    """Test node: asks to be called again `waits` times (after `seconds`, for `reason`), then resolves.
-
-    Every call is noted in `calls` as (attempt, job id, the state of the pending job it was given).
-    """
-
-    type: ClassVar[str] = "unit-retry"
-    calls: ClassVar[list[tuple[int, int, Any]]] = []
-
-    async def run(self, config: JsonObject, ctx: NodeContext) -> Outcome:
-        state = ctx.previous.result if ctx.previous is not None else None
-        self.calls.append((ctx.attempt, ctx.job_id, state))
-        if len(self.calls) <= config.get("waits", 1):
-            until = datetime.now(UTC) + timedelta(seconds=config.get("seconds", 0.0))
-            return Outcome.later(
-                until, {"waited": len(self.calls)}, WaitReason(config.get("reason", "retry"))
-            )
-        return Outcome(JobStatus.RESOLVED, {"calls": len(self.calls)})
-
-
 @pytest.fixture(autouse=True)
 def test_nodes() -> Iterator[None]:
     """Register the test node types, with fresh notes, for one test."""
-    RecordNode.ran, RetryNode.calls = [], []
-    HangNode.hangs, HangNode.entered = True, asyncio.Event()
-    kinds = [RecordNode(), RaiseNode(), HangNode(), RetryNode()]
-    for kind in kinds:
-        register(kind)
-    yield
-    for kind in kinds:
-        unregister(kind.type)
+    with registered_fresh():
+        yield
 
 
 @pytest.fixture

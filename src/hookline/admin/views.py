@@ -15,15 +15,8 @@ def workflow_view(workflow: Workflow, webhook_url: str) -> JsonObject:
     """One workflow version, with the full URL that triggers it."""
     return {
         "id": str(workflow.id),
-        "key": workflow.key,
-        "title": workflow.title,
-        "description": workflow.description,
-        "type": workflow.type,
-        "sync": workflow.sync,
-        "enabled": workflow.enabled,
+        **workflow.settings(),
         "current": workflow.current,
-        "config": workflow.config,
-        "options": workflow.options,
         "webhook_url": webhook_url,
         "created_at": _time(workflow.created_at),
         "updated_at": _time(workflow.updated_at),

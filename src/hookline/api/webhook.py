@@ -289,21 +289,16 @@ async def read_body(receive: Receive, declared: str | None, limit: int) -> bytes
 
     `declared` is the Content-Length header: a body announced as too large is refused unread.
     """
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise _too_large(limit)
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ClientGone
-        chunk: bytes = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise _too_large(limit)
+    _check_declared(declared, limit)
+    chunk, more = await _next_chunk(receive, 0, limit)
+    if not more:
+        return chunk  # the usual request: the whole body in one message
+    chunks, size = [chunk], len(chunk)
+    while more:
+        chunk, more = await _next_chunk(receive, size, limit)
         chunks.append(chunk)
-        if not message.get("more_body", False):
-            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 async def received(receive: Receive, declared: str | None, limit: int) -> AsyncIterator[bytes]:
@@ -311,21 +306,30 @@ async def received(receive: Receive, declared: str | None, limit: int) -> AsyncI
 
     For bodies parsed as they stream (multipart); `read_body` reads the others whole.
     """
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise _too_large(limit)
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ClientGone
-        chunk: bytes = message.get("body", b"")
+    _check_declared(declared, limit)
+    size, more = 0, True
+    while more:
+        chunk, more = await _next_chunk(receive, size, limit)
         size += len(chunk)
-        if size > limit:
-            raise _too_large(limit)
         if chunk:
             yield chunk
-        if not message.get("more_body", False):
-            return
+
+
+def _check_declared(declared: str | None, limit: int) -> None:
+    """Refuse with 413 a body whose Content-Length already passes `limit` bytes."""
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
+
+
+async def _next_chunk(receive: Receive, size: int, limit: int) -> tuple[bytes, bool]:
+    """The next chunk of a body that has `size` bytes so far, and whether more follow; 413 past `limit`."""
+    message = await receive()
+    if message["type"] == "http.disconnect":
+        raise ClientGone
+    chunk: bytes = message.get("body", b"")
+    if size + len(chunk) > limit:
+        raise _too_large(limit)
+    return chunk, message.get("more_body", False)
 
 
 def _admit(

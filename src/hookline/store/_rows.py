@@ -15,15 +15,8 @@ def workflow_row(workflow: Workflow, *, current: bool, now: datetime) -> dict[st
     """A workflows row; `current` is TRUE or NULL so the unique index allows one per key."""
     return {
         "id": workflow.id,
-        "key": workflow.key,
-        "title": workflow.title,
-        "description": workflow.description,
-        "type": workflow.type,
-        "sync": workflow.sync,
-        "enabled": workflow.enabled,
+        **workflow.settings(),
         "current": True if current else None,
-        "config": workflow.config,
-        "options": workflow.options,
         "created_at": workflow.created_at or now,
         "updated_at": workflow.updated_at or now,
     }
