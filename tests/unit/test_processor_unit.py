@@ -84,7 +84,8 @@ def processor(
     return Processor(
         flow.workflow,
         compiled.graph,
-        execution,
+        execution.id,
+        execution.context,
         store,
         previous_jobs=previous,
         caller_waiting=caller_waiting,

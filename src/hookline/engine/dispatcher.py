@@ -20,7 +20,7 @@ import contextlib
 import os
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from hookline.answers import invalid_answer, outcome_answer, timeout_answer
@@ -155,21 +155,11 @@ class Dispatcher:
         """Run the workflow now, record the execution with its jobs (and its answer under `dedupe`)."""
         workflow = compiled.flow.workflow
         started = _now()
-        execution = Execution(
-            id=execution_id,
-            workflow_id=workflow.id,
-            key=workflow.key,
-            event_key=event_key,
-            context=context,
-            status=ExecutionStatus.STARTED,
-            created_at=started,
-            started_at=started,
-            attempt=1,
-        )
         processor = Processor(
             workflow,
             compiled.graph,
-            execution,
+            execution_id,
+            context,
             env=self._env,
             observe=self._metrics.job_finished,
             resources=self._resources,
@@ -178,24 +168,35 @@ class Dispatcher:
         )
         result = await processor.run()
         if result.handoff and result.answer is not None:
-            return await self._hand_off(execution, processor.jobs, result.answer, dedupe)
+            queued = Execution(
+                id=execution_id,
+                workflow_id=workflow.id,
+                key=workflow.key,
+                event_key=event_key,
+                context=context,
+                status=ExecutionStatus.QUEUED,
+                created_at=started,
+                response=result.answer.to_json(),
+                started_at=started,
+            )
+            return await self._hand_off(queued, processor.jobs, result.answer, dedupe)
         if result.timed_out:
-            answer = timeout_answer(processor.timeout_ms, execution.id)
+            answer = timeout_answer(processor.timeout_ms, execution_id)
         else:
-            answer = result.answer or outcome_answer(result.status, execution.id)
-        # Built directly rather than with dataclasses.replace, which is several times slower.
+            answer = result.answer or outcome_answer(result.status, execution_id)
+        # Only now is the execution built: the processor needs its id and context alone.
         finished = Execution(
-            id=execution.id,
-            workflow_id=execution.workflow_id,
-            key=execution.key,
-            event_key=execution.event_key,
+            id=execution_id,
+            workflow_id=workflow.id,
+            key=workflow.key,
+            event_key=event_key,
             context=context,
             status=result.status,
             created_at=started,
             response=answer.to_json(),
             started_at=started,
             finished_at=_now(),
-            attempt=execution.attempt,
+            attempt=1,
             error=result.error,
         )
         if dedupe is None:
@@ -207,15 +208,14 @@ class Dispatcher:
         return Dispatched(finished, answer)
 
     async def _hand_off(
-        self, execution: Execution, jobs: list[Job], answer: Answer, dedupe: RequestKey | None
+        self, queued: Execution, jobs: list[Job], answer: Answer, dedupe: RequestKey | None
     ) -> Dispatched:
         """Record a synchronous run that answered early queued, with its jobs, for the workers to go on.
 
         A response that lets the workflow continue gave `answer`: the execution is committed with
         that answer and the jobs so far before the caller hears it, so the rest cannot be lost. A
-        worker claims it (its first attempt) and resumes after the response node.
+        worker claims it (its first attempt: `attempt` 0 until then) and resumes after the response node.
         """
-        queued = replace(execution, status=ExecutionStatus.QUEUED, response=answer.to_json(), attempt=0)
         if dedupe is None:
             await self._store.add_execution(queued, jobs)
         else:  # a duplicate within the window gets this same early answer

@@ -15,7 +15,7 @@ from hookline.engine.graph import Graph
 from hookline.expressions.scope import build_scope
 from hookline.expressions.templates import render
 from hookline.ids import instance_id, new_id
-from hookline.models import Answer, Execution, ExecutionStatus, Job, JobStatus, Node, Workflow
+from hookline.models import Answer, ExecutionStatus, Job, JobStatus, Node, Workflow
 from hookline.nodes.base import (
     Checkpoint,
     Fork,
@@ -115,7 +115,7 @@ class _NodeRun:
     @property
     def execution_id(self) -> int:
         """The id of the execution this node runs in."""
-        return self.run.execution.id
+        return self.run.execution_id
 
     @property
     def deadline(self) -> float | None:
@@ -161,7 +161,9 @@ class Processor:
 
     workflow: Workflow
     graph: Graph
-    execution: Execution
+    execution_id: int
+    context: JsonObject
+    """The execution's trigger context (`$context`)."""
     sink: JobRecorder | None = None
     previous_jobs: Sequence[Job] = ()
     env: Mapping[str, str] = field(default_factory=dict)
@@ -175,11 +177,12 @@ class Processor:
     timeout_ms: int = field(kw_only=True)
     """The workflow's time limit in milliseconds (`WorkflowOptions.timeout_ms`); 0 means none."""
     jobs: list[Job] = field(default_factory=list)
-    _done: dict[_Place, Job] = field(init=False, default_factory=dict)
+    _done: dict[_Place, Job] = field(init=False)
     """Jobs finished by an earlier run, by node and loop frame."""
-    _pending: dict[_Place, Job] = field(init=False, default_factory=dict)
+    _pending: dict[_Place, Job] = field(init=False)
     """Pending jobs of an earlier run (a node that waits), by node and loop frame."""
-    _results: dict[str, JsonValue] = field(init=False, default_factory=dict)
+    _results: dict[str, JsonValue] = field(init=False)
+    """Each node's result by key, as `$jobsMapByNodeKey` shows them (the three are set by `_walk`)."""
     deadline: float | None = field(init=False, default=None)
     """The `time.monotonic()` by which the run must end (with a timeout), for the nodes to see."""
 
@@ -207,7 +210,7 @@ class Processor:
             (self._pending if job.status is JobStatus.PENDING else self._done)[place] = job
         self._results = results_by_node_key(self.previous_jobs)  # assignments applied in order
         scope = build_scope(
-            context=self.execution.context,
+            context=self.context,
             jobs_by_node_key=self._results,
             env=self.env,
             instance_id=instance_id(),
@@ -434,7 +437,7 @@ class Processor:
             _note_step(meta, attempt, where.frame, wait)
         job = Job(
             id=job_id,
-            execution_id=self.execution.id,
+            execution_id=self.execution_id,
             node_id=node.id,
             node_key=node.key,
             status=outcome.status if wait is None else JobStatus.PENDING,
@@ -460,7 +463,7 @@ class Processor:
         try:
             outcome = await kind.run(node.config, context)
         except Exception as exc:  # a node must never crash the engine
-            log.info("node %s of execution %s raised %r", node.key, self.execution.id, exc)
+            log.info("node %s of execution %s raised %r", node.key, self.execution_id, exc)
             return Outcome(JobStatus.ERROR, {"message": _describe(exc)})
         return checked_assignment(self.graph, node, outcome) if outcome.meta else outcome
 

@@ -348,7 +348,8 @@ class WorkerPool:
         processor = Processor(
             compiled.flow.workflow,
             compiled.graph,
-            execution,
+            execution.id,
+            execution.context,
             self._store,
             previous_jobs=previous,
             env=self._env,
