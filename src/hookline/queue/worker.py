@@ -95,8 +95,11 @@ class WorkerPool:
         self._resources = resources
         self._due: list[float] = []
         """When the executions this pool let wait are due (loop time), earliest first (a heap)."""
-        self._timer: asyncio.TimerHandle | None = None
+        self._timer: asyncio.Handle | None = None
         """The one wake-up set, for the earliest of `_due`: thousands of waits cost one timer."""
+        self._timer_at = 0.0
+        """When `_timer` fires (loop time). Kept here: uvloop's `call_at` gives a plain `Handle`,
+        without `when()`, for a time less than a millisecond away."""
 
     def wake(self) -> None:
         """Say that new work may be waiting (called after an enqueue commits)."""
@@ -105,10 +108,10 @@ class WorkerPool:
     def _wake_at(self, when: float) -> None:
         """Look for work at loop time `when` (an execution let wait is due then), besides the polls."""
         heapq.heappush(self._due, when)
-        if self._timer is None or when < self._timer.when():
+        if self._timer is None or when < self._timer_at:
             if self._timer is not None:
                 self._timer.cancel()
-            self._timer = asyncio.get_running_loop().call_at(when, self._wake_timer)
+            self._timer, self._timer_at = asyncio.get_running_loop().call_at(when, self._wake_timer), when
 
     def _wake_timer(self) -> None:
         """Waiting executions are due: look for work, and set the wake-up for the next ones."""
@@ -116,7 +119,9 @@ class WorkerPool:
         now = loop.time()
         while self._due and self._due[0] <= now:
             heapq.heappop(self._due)
-        self._timer = loop.call_at(self._due[0], self._wake_timer) if self._due else None
+        self._timer = None
+        if self._due:
+            self._timer, self._timer_at = loop.call_at(self._due[0], self._wake_timer), self._due[0]
         self._wakeup.set()
 
     @property
