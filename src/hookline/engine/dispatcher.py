@@ -31,7 +31,7 @@ from hookline.expressions.scope import build_scope
 from hookline.header_fields import Unsendable
 from hookline.ids import new_id
 from hookline.metrics import Metrics
-from hookline.models import Answer, DedupeHolder, DedupeKey, Execution, ExecutionStatus, Job, Limits
+from hookline.models import Answer, DedupeHolder, DedupeKey, Execution, ExecutionStatus, Job, Limits, Workflow
 from hookline.nodes.base import Resources
 from hookline.store.backlog import Backlog
 from hookline.store.base import Store
@@ -168,36 +168,16 @@ class Dispatcher:
         )
         result = await processor.run()
         if result.handoff and result.answer is not None:
-            queued = Execution(
-                id=execution_id,
-                workflow_id=workflow.id,
-                key=workflow.key,
-                event_key=event_key,
-                context=context,
-                status=ExecutionStatus.QUEUED,
-                created_at=started,
-                response=result.answer.to_json(),
-                started_at=started,
-            )
+            # Started already: the worker that claims it sees that it ran before (`_ran_before`).
+            queued = _execution(workflow, execution_id, event_key, context, result.answer, started, started)
             return await self._hand_off(queued, processor.jobs, result.answer, dedupe)
         if result.timed_out:
             answer = timeout_answer(processor.timeout_ms, execution_id)
         else:
             answer = result.answer or outcome_answer(result.status, execution_id)
         # Only now is the execution built: the processor needs its id and context alone.
-        finished = Execution(
-            id=execution_id,
-            workflow_id=workflow.id,
-            key=workflow.key,
-            event_key=event_key,
-            context=context,
-            status=result.status,
-            created_at=started,
-            response=answer.to_json(),
-            started_at=started,
-            finished_at=_now(),
-            attempt=1,
-            error=result.error,
+        finished = _execution(
+            workflow, execution_id, event_key, context, answer, started, started, result.status, result.error
         )
         if dedupe is None:
             await self._store.add_execution(finished, processor.jobs)
@@ -410,17 +390,39 @@ def _queued(
     except Unsendable as error:
         # The webhook route logs the refusal (throttled, with the workflow's URL and the reason).
         raise invalid_answer(error) from None
-    execution = Execution(
+    return _execution(workflow, execution_id, event_key, context, answer, _now()), answer
+
+
+def _execution(
+    workflow: Workflow,
+    execution_id: int,
+    event_key: str,
+    context: JsonObject,
+    answer: Answer,
+    created_at: datetime,
+    started_at: datetime | None = None,
+    finished: ExecutionStatus | None = None,
+    error: str | None = None,
+) -> Execution:
+    """The record of an execution of a workflow version that answered (or will answer) `answer`.
+
+    Queued, unless it is `finished` with that status (a synchronous run: its first attempt, ended now).
+    """
+    queued = finished is None
+    return Execution(
         id=execution_id,
         workflow_id=workflow.id,
         key=workflow.key,
         event_key=event_key,
         context=context,
-        status=ExecutionStatus.QUEUED,
-        created_at=_now(),
+        status=ExecutionStatus.QUEUED if finished is None else finished,
+        created_at=created_at,
         response=answer.to_json(),
+        started_at=started_at,
+        finished_at=None if queued else _now(),
+        attempt=0 if queued else 1,
+        error=error,
     )
-    return execution, answer
 
 
 def _now() -> datetime:
