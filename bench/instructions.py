@@ -8,14 +8,18 @@ so a change's effect shows in one comparison:
     .venv/bin/python bench/instructions.py --scenario async --requests 4000
     .venv/bin/python bench/instructions.py --scenario bare,floor
     .venv/bin/python bench/instructions.py --scenario sync,signed,form   # what signatures and forms add
+    .venv/bin/python bench/instructions.py --scenario async,async+run    # accepting, and running too
 
 Each scenario runs twice under `valgrind --tool=callgrind`: once with the warm-up requests only,
 once with `--requests` more. The difference, divided by `--requests`, is what one request costs,
 without Python's start-up and the imports. The requests go through the ASGI app in process (as
 bench/inprocess.py sends them, 32 callers at once, so the writer commits in batches as under load),
-with no workers (`HOOKLINE_WORKERS=0`): it counts the answer, not the background run. Every thread
-counts (the event loop and the SQLite writer). valgrind runs everything about 50 times slower:
-about a minute per scenario with the defaults. It is installed with apt-get as root when missing.
+with no workers (`HOOKLINE_WORKERS=0`): it counts the answer, not the background run. A scenario
+named `<name>+run` (an asynchronous one) has 8 workers and waits until they have run every execution:
+it counts accepting and running one, and the script prints what running adds when `<name>` is counted
+in the same call. Every thread counts (the event loop and the SQLite writer). valgrind runs
+everything about 50 times slower: about a minute per scenario with the defaults. It is installed
+with apt-get as root when missing.
 
 Instructions are not time: a system call or a cache miss costs far more than its instructions.
 Use this for A/B comparisons of code changes, and run.py for what the server does over HTTP.
@@ -37,6 +41,10 @@ from inprocess import EXAMPLES, REFERENCE_APPS, ROOT, App, _call, _cli, _lifespa
 
 WARMUP = 300
 """Requests sent in both runs: connections, caches and the writer's statements are warm after these."""
+RUN = "+run"
+"""The suffix of a scenario whose executions the workers run too (see the module docstring)."""
+RUN_WORKERS = "8"
+"""The workers of a `+run` scenario: the server's default."""
 
 
 def main() -> None:
@@ -47,7 +55,7 @@ def main() -> None:
     parser.add_argument("--count", type=int, help=argparse.SUPPRESS)  # the child run under valgrind
     args = parser.parse_args()
     scenarios = args.scenario.split(",")
-    if unknown := [name for name in scenarios if name not in EXAMPLES]:
+    if unknown := [name for name in scenarios if name.removesuffix(RUN) not in EXAMPLES]:
         parser.error(f"unknown scenario {', '.join(unknown)}")
     if args.count is not None:
         _send(scenarios[0], args.count)
@@ -55,9 +63,15 @@ def main() -> None:
     try:
         if shutil.which("valgrind") is None:
             install_tool("valgrind")
+        counted: dict[str, float] = {}
         for name in scenarios:
             few, many = _instructions(name, 0), _instructions(name, args.requests)
-            print(f"{name}: {(many - few) / args.requests / 1000:,.0f}k instructions per request", flush=True)
+            counted[name] = (many - few) / args.requests / 1000
+            print(f"{name}: {counted[name]:,.0f}k instructions per request", flush=True)
+            accepting = counted.get(name.removesuffix(RUN)) if name.endswith(RUN) else None
+            if accepting is not None:
+                running = counted[name] - accepting
+                print(f"  running one: {running:,.0f}k, {running / accepting:.2f} x accepting it", flush=True)
     except BenchError as error:
         raise SystemExit(f"error: {error}") from None
 
@@ -83,14 +97,20 @@ def _send(scenario: str, count: int) -> None:
         # Under valgrind a second holds about 50 times fewer requests, so work done once a second
         # (re-reading the workflow) would weigh 50 times more per request than in a server: the
         # cache keeps the workflow for the whole run instead, and only per-request work is counted.
-        env = {"HOOKLINE_DATA_DIR": data, "HOOKLINE_WORKERS": "0", "HOOKLINE_CACHE_SECONDS": "3600"}
+        runs = scenario.endswith(RUN)
+        scenario = scenario.removesuffix(RUN)
+        workers = RUN_WORKERS if runs else "0"
+        env = {"HOOKLINE_DATA_DIR": data, "HOOKLINE_WORKERS": workers, "HOOKLINE_CACHE_SECONDS": "3600"}
         if scenario not in REFERENCE_APPS:
             _cli(env, "workflow", "import", str(ROOT / "examples" / EXAMPLES[scenario][0]))
-        uvloop.run(_load(build_app(scenario, env), scenario, count))
+        uvloop.run(_load(build_app(scenario, env), scenario, count, drain=runs))
 
 
-async def _load(app: App, scenario: str, count: int) -> None:
-    """Send `count` of the scenario's requests from 32 callers; fail on any answer but a 2xx."""
+async def _load(app: App, scenario: str, count: int, *, drain: bool = False) -> None:
+    """Send `count` of the scenario's requests from 32 callers; fail on any answer but a 2xx.
+
+    With `drain`, wait until the workers have run every execution before stopping.
+    """
     task, inbox, outbox = await _lifespan(app)
     _, key, request = EXAMPLES[scenario]
     left = count
@@ -105,6 +125,8 @@ async def _load(app: App, scenario: str, count: int) -> None:
 
     try:
         await asyncio.gather(*(caller() for _ in range(32)))
+        if drain:
+            await app.state.runtime.workers.drain()  # type: ignore[attr-defined]
     finally:
         await inbox.put({"type": "lifespan.shutdown"})
         await outbox.get()
