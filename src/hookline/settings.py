@@ -92,7 +92,7 @@ class Settings:
         if self.public_url:
             return self.public_url.rstrip("/")
         host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host  # noqa: S104
-        return f"http://{host}:{self.port}"
+        return f"http://[{host}]:{self.port}" if ":" in host else f"http://{host}:{self.port}"
 
     def webhook_url(self, key: str) -> str:
         """The full URL that triggers the workflow with this key (on the webhook port, if there is one)."""

@@ -52,3 +52,11 @@ def test_the_public_url_replaces_scheme_host_and_path_but_keeps_the_query() -> N
     received = scope(query_string=b"bodySHA256=ab")
     url = request_url(received, {"host": "10.0.0.5:8000"}, KEY, public)
     assert url == f"https://hooks.example.com/api/webhook:trigger/{KEY}?bodySHA256=ab"
+
+
+def test_printed_urls_bracket_an_ipv6_host() -> None:
+    """A server bound to one IPv6 address prints URLs that a client can use: the address in brackets."""
+    settings = Settings(host="::1", port=8000)
+    assert settings.base_url == "http://[::1]:8000"
+    assert settings.webhook_url("abc") == "http://[::1]:8000/api/webhook:trigger/abc"
+    assert Settings(host="::", port=8000).base_url == "http://127.0.0.1:8000"  # every address: the loopback
