@@ -96,10 +96,8 @@ class WorkerPool:
         self._due: list[float] = []
         """When the executions this pool let wait are due (loop time), earliest first (a heap)."""
         self._timer: asyncio.Handle | None = None
-        """The one wake-up set, for the earliest of `_due`: thousands of waits cost one timer."""
-        self._timer_at = 0.0
-        """When `_timer` fires (loop time). Kept here: uvloop's `call_at` gives a plain `Handle`,
-        without `when()`, for a time less than a millisecond away."""
+        """The one wake-up set, always for `_due[0]`: thousands of waits cost one timer. (Its time is
+        read from `_due`: uvloop gives a plain `Handle`, without `when()`, for a time under 1 ms away.)"""
 
     def wake(self) -> None:
         """Say that new work may be waiting (called after an enqueue commits)."""
@@ -107,11 +105,12 @@ class WorkerPool:
 
     def _wake_at(self, when: float) -> None:
         """Look for work at loop time `when` (an execution let wait is due then), besides the polls."""
+        earliest = self._timer is None or when < self._due[0]
         heapq.heappush(self._due, when)
-        if self._timer is None or when < self._timer_at:
+        if earliest:
             if self._timer is not None:
                 self._timer.cancel()
-            self._timer, self._timer_at = asyncio.get_running_loop().call_at(when, self._wake_timer), when
+            self._timer = asyncio.get_running_loop().call_at(when, self._wake_timer)
 
     def _wake_timer(self) -> None:
         """Waiting executions are due: look for work, and set the wake-up for the next ones."""
@@ -119,9 +118,7 @@ class WorkerPool:
         now = loop.time()
         while self._due and self._due[0] <= now:
             heapq.heappop(self._due)
-        self._timer = None
-        if self._due:
-            self._timer, self._timer_at = loop.call_at(self._due[0], self._wake_timer), self._due[0]
+        self._timer = loop.call_at(self._due[0], self._wake_timer) if self._due else None
         self._wakeup.set()
 
     @property
