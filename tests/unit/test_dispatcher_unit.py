@@ -100,8 +100,8 @@ def context(body: Any, headers: JsonObject | None = None) -> JsonObject:
 
 def request_key(compiled: CompiledFlow, value: str) -> RequestKey:
     """The idempotency key a request whose `idempotency-key` header is `value` has."""
-    assert compiled.dedupe is not None
-    key = compiled.dedupe.key(compiled.flow.workflow.key, context({}, {"idempotency-key": value}))
+    assert compiled.options.dedupe is not None
+    key = compiled.options.dedupe.key(compiled.flow.workflow.key, context({}, {"idempotency-key": value}))
     assert key is not None
     return key
 

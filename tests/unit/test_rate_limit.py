@@ -51,7 +51,7 @@ async def test_a_workflow_without_a_rate_limit_is_never_refused(clock: Clock) ->
     """Without `options.rateLimit` every request passes and nothing is counted."""
     limiter = RateLimiter(clock=clock)
     flow = compiled(None)
-    assert flow.rate_limit is None
+    assert flow.options.rate_limit is None
     assert await admitted(limiter, flow, 1000) == 1000
 
 

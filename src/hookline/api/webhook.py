@@ -117,10 +117,10 @@ class WebhookEndpoint:
         wanted = _wanted_headers(headers)
         config = compiled.trigger_config()  # secrets resolved; a 401 while one is unavailable
         # Worked out once, and only for the workflows whose options need it.
-        by_client = compiled.allow_from is not None or compiled.rate_limit is not None
+        by_client = compiled.allow_from is not None or compiled.options.rate_limit is not None
         client = self._client(scope, headers) if by_client else ""
         first_values = _admit(client, headers, wanted, compiled, config)
-        if compiled.rate_limit is not None:  # only these pay for a call (a coroutine) per request
+        if compiled.options.rate_limit is not None:  # only these pay for a call (a coroutine) per request
             await self._rate_limiter.admit(compiled, client)
         content_type = wanted.get("content-type")
         if is_multipart(content_type):
@@ -205,7 +205,7 @@ class WebhookEndpoint:
             if await self._captures.take(compiled, request):
                 return None
         workflow = compiled.flow.workflow
-        dedupe = compiled.dedupe
+        dedupe = compiled.options.dedupe
         if dedupe is not None:
             request_key = dedupe.key(workflow.key, context)
             if request_key is not None:

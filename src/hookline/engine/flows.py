@@ -15,9 +15,7 @@ from hookline.store.base import Store
 from hookline.trigger.access import AllowList
 from hookline.trigger.config import check_trigger_config
 from hookline.trigger.context import ContextPlan, context_plan
-from hookline.trigger.dedupe import DedupeSource
 from hookline.trigger.options import WorkflowOptions, parse_options
-from hookline.trigger.rate_rule import RateRule
 from hookline.trigger.secrets import resolve_secrets
 from hookline.trigger.signatures import SignatureCheck, signature_check
 from hookline.types import JsonObject
@@ -45,10 +43,6 @@ class CompiledFlow:
     """Its options, parsed: what every reader of them (timeout, limits, dedupe, …) takes."""
     limits: Limits | None = field(init=False)
     """Its `concurrency` and `queueLimit` (or the default queue limit), or None without any."""
-    dedupe: DedupeSource | None = field(init=False)
-    """`options.dedupe`, kept here too: the webhook reads it on every request."""
-    rate_limit: RateRule | None = field(init=False)
-    """`options.rateLimit`, kept here too: the webhook reads it on every request."""
     allow_from: AllowList | None = field(init=False)
     """The addresses its requests may come from (`config.allowFrom`), or None: from anywhere."""
     answer: AnswerTemplate = field(init=False)
@@ -67,8 +61,6 @@ class CompiledFlow:
         default = None if workflow.sync else self.default_queue_limit  # nothing of a sync run waits
         object.__setattr__(self, "options", options)
         object.__setattr__(self, "limits", options.limits(default))
-        object.__setattr__(self, "dedupe", options.dedupe)
-        object.__setattr__(self, "rate_limit", options.rate_limit)
         object.__setattr__(self, "allow_from", AllowList.of(workflow.config))
         # Only an asynchronous workflow answers with its trigger's `response`: a synchronous one
         # never reads it, so nothing in it can break the synchronous workflow's compilation.

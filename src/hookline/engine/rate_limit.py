@@ -92,7 +92,7 @@ class RateLimiter:
 
     async def admit(self, compiled: CompiledFlow, client: str | None) -> None:
         """Count a request to this workflow from `client` (its address), or refuse it with a `429`."""
-        rule = compiled.rate_limit
+        rule = compiled.options.rate_limit
         if rule is None:
             return  # the usual case: one attribute read
         bucket = (compiled.flow.workflow.key, rule.period, _address(client) if rule.by_ip else None)
