@@ -127,9 +127,11 @@ _LIMIT = bindparam("claim_limit", type_=Integer())
 class likely(FunctionElement[bool]):
     """A condition that most rows meet: SQLite's `likely(…)`, the condition itself elsewhere.
 
-    Without statistics SQLite takes `status IN (…)` for a selective filter and reads the status
+    Without statistics SQLite takes a status condition for a selective filter and reads the status
     index, then sorts: every claim and count would cost as much as the whole backlog. Told the
-    condition is likely, it reads the partial index whose condition it is (in index order).
+    condition is likely, it reads the partial index whose condition it is (in index order). The
+    runnable statuses also write the column `+status` (`schema.is_one_of`): an OR of equalities
+    would otherwise be answered from the status index, term by term.
     """
 
     name = "likely"
