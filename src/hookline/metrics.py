@@ -5,13 +5,14 @@ from __future__ import annotations
 import bisect
 import time
 from collections.abc import Iterator, Mapping
+from datetime import datetime
 
 from prometheus_client import CONTENT_TYPE_LATEST as CONTENT_TYPE
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from hookline.models import Execution, Job, Node
+from hookline.models import Execution, ExecutionStatus, Job, Node
 
 __all__ = ["CONTENT_TYPE", "Metrics"]
 
@@ -67,10 +68,15 @@ class Metrics:
 
     def execution_finished(self, execution: Execution) -> None:
         """Count an execution that reached its final status, with how long it ran."""
-        key = execution.key
-        self._counts.executions.add((key, execution.status.value))
-        if execution.started_at is not None and execution.finished_at is not None:
-            seconds = (execution.finished_at - execution.started_at).total_seconds()
+        self.execution_ended(execution.key, execution.status, execution.started_at, execution.finished_at)
+
+    def execution_ended(
+        self, key: str, status: ExecutionStatus, started_at: datetime | None, finished_at: datetime | None
+    ) -> None:
+        """Count an execution of workflow `key` that reached `status`, with how long it ran."""
+        self._counts.executions.add((key, status.value))
+        if started_at is not None and finished_at is not None:
+            seconds = (finished_at - started_at).total_seconds()
             self._counts.execution_seconds.observe((key,), seconds)
 
     def set_stored(self, counts: Mapping[tuple[str, str], int], running: int) -> None:

@@ -153,6 +153,15 @@ makes the child start once per parent step, whatever crashes and retries happen.
 """
 
 
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A worker's hold on an execution it runs: taken `at`, lapsing at `expires_at` unless renewed."""
+
+    worker_id: str
+    at: datetime
+    expires_at: datetime
+
+
 def subflow_event_key(parent_id: int, step_key: str) -> str:
     """The event key of the execution a parent's subflow step starts."""
     return f"{SUBFLOW_EVENT_PREFIX}{parent_id}:{step_key}"

@@ -98,6 +98,7 @@ class Runtime:
             retry_after=retry_after,
             backlog=backlog,
             resources=resources,
+            starter=workers if serve else None,
         )
         subflows.attach(dispatcher)
         if serve and not shared:

@@ -151,7 +151,7 @@ async def test_release_keeps_it_started_with_its_jobs_and_error(store: SqlStore,
     await store.add_execution(execution)
     await store.claim_executions("w1", limit=1, lease_seconds=LEASE, now=NOW)
     job = make_job(execution)
-    await store.add_job(job)
+    await store.add_jobs([job])
     assert await store.release_execution(execution.id, "w1", run_after=LATER, error="db down") is True
     row = await claim_row(store, execution.id)
     assert dict(row) == {
@@ -290,7 +290,7 @@ async def test_outage_releases_the_attempt_with_a_back_off(
     """A run cut short by StorageUnavailable frees its claim until now + back-off, keeping the error."""
     execution = make_execution(flow)
     await store.add_execution(execution)
-    store.add_job = outage  # type: ignore[method-assign]
+    store.add_jobs = outage  # type: ignore[method-assign]
     store.finish_execution = outage  # type: ignore[method-assign]
     before = datetime.now(UTC)
     await asyncio.wait_for(make_pool(store, retry_base_seconds=30.0).drain(), WITHIN)

@@ -167,7 +167,7 @@ async def test_finish_execution_records_jobs_and_final_status(store: SqlStore, f
     await store.add_execution(execution)
     await store.claim_executions("w1", limit=1, lease_seconds=LEASE, now=NOW)
     first = make_job(execution)
-    await store.add_job(first)
+    await store.add_jobs([first])
     last = make_job(execution, status=JobStatus.ERROR, result="boom")
     end = NOW + timedelta(seconds=5)
     await store.finish_execution(
@@ -208,11 +208,11 @@ async def test_finish_execution_is_all_or_nothing(store: SqlStore, flow: Flow) -
 
 
 async def test_list_jobs_keeps_recorded_order(store: SqlStore, flow: Flow) -> None:
-    """Jobs list in the order they were recorded, across add_execution, add_job and finish."""
+    """Jobs list in the order they were recorded, across add_execution, add_jobs and finish."""
     execution = make_execution(flow)
     first, second, third = (make_job(execution, node_key=k) for k in ("a", "b", "c"))
     await store.add_execution(execution, [first])
-    await store.add_job(second)
+    await store.add_jobs([second])
     await store.finish_execution(execution.id, ExecutionStatus.RESOLVED, finished_at=NOW, jobs=[third])
     assert [j.node_key for j in await store.list_jobs(execution.id)] == ["a", "b", "c"]
     assert await store.list_jobs(12345) == []

@@ -349,7 +349,7 @@ async def test_requeue_drops_the_named_jobs_and_queues_again(store: SqlStore, fl
     await store.add_execution(execution)
     await store.claim_executions("w1", limit=1, lease_seconds=LEASE, now=NOW)
     good, bad = make_job(execution, node_key="a"), make_job(execution, node_key="b")
-    await store.add_job(good)
+    await store.add_jobs([good])
     await store.finish_execution(execution.id, ExecutionStatus.FAILED, finished_at=NOW, error="b", jobs=[bad])
     assert await store.requeue_execution(execution.id, drop_job_ids=[bad.id]) is True
     stored = await store.get_execution(execution.id)
@@ -368,7 +368,7 @@ async def test_requeue_refuses_unfinished_or_missing_executions(store: SqlStore,
     await store.claim_executions("w1", limit=1, lease_seconds=LEASE, now=NOW)
     await store.add_execution(queued)
     job = make_job(started)
-    await store.add_job(job)
+    await store.add_jobs([job])
     assert await store.requeue_execution(queued.id) is False
     assert await store.requeue_execution(started.id, drop_job_ids=[job.id]) is False
     assert await store.list_jobs(started.id) == [job]

@@ -122,7 +122,7 @@ async def test_interrupted_execution_resumes_after_its_last_finished_job(make_se
         )
         assert [c.id for c in claimed] == [execution.id]
         done = Job(new_id(), execution.id, first.id, "n0", JobStatus.RESOLVED, {"run": 1}, {}, now, now)
-        await server.runtime.store.add_job(done)
+        await server.runtime.store.add_jobs([done])
 
         assert await server.runtime.store.expire_claims("dead-worker") == 1
         # Workers of its own: the server's would race the dead worker's claim above.

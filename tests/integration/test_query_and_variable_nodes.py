@@ -166,9 +166,11 @@ async def _record_a_run_cut_off_after_the_assignment(server: Server, workflow: J
     await store.add_execution(execution)
     claimed = await store.claim_executions("dead", limit=1, lease_seconds=60, now=now)
     assert [c.id for c in claimed] == [execution.id]
-    await store.add_job(Job(new_id(), execution.id, ids["v"], "v", JobStatus.RESOLVED, 1, {}, now, now))
+    await store.add_jobs([Job(new_id(), execution.id, ids["v"], "v", JobStatus.RESOLVED, 1, {}, now, now)])
     meta = {ASSIGNS: "v"}
-    await store.add_job(Job(new_id(), execution.id, ids["set"], "set", JobStatus.RESOLVED, 5, meta, now, now))
+    await store.add_jobs(
+        [Job(new_id(), execution.id, ids["set"], "set", JobStatus.RESOLVED, 5, meta, now, now)]
+    )
     assert await store.expire_claims("dead") == 1
     return execution.id
 

@@ -10,7 +10,6 @@ import asyncio
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -21,8 +20,8 @@ from hookline.exchange import flow_from_json
 from hookline.models import Answer, Execution, ExecutionStatus
 from hookline.store.sql_store import SqlStore, open_store
 from hookline.trigger.dedupe import RequestKey
-from hookline.types import JsonObject
 from tests._workflows import condition, node, respond, sync_workflow
+from tests.unit._dispatching import async_workflow, context, live
 from tests.unit._engine_nodes import HangNode, RecordNode, registered_fresh
 
 
@@ -75,27 +74,6 @@ def wakes() -> Wakes:
 def dispatcher(store: SqlStore, wakes: Wakes) -> Dispatcher:
     """A dispatcher over the store, whose `429`s say `Retry-After: 5`."""
     return Dispatcher(store, wake=wakes, retry_after=5)
-
-
-def async_workflow(
-    *nodes: JsonObject, config: JsonObject | None = None, options: JsonObject | None = None
-) -> JsonObject:
-    """An asynchronous webhook workflow made of these nodes, with this trigger config."""
-    return {**sync_workflow(*nodes, options=options), "sync": False, "config": config or {}}
-
-
-async def live(store: SqlStore, workflow: JsonObject) -> CompiledFlow:
-    """Store the workflow and give its live compiled version, as the webhook route gets it."""
-    flow = flow_from_json(workflow)
-    await store.add_flow(flow)
-    compiled = await FlowCache(store).live(flow.workflow.key)
-    assert compiled is not None
-    return compiled
-
-
-def context(body: Any, headers: JsonObject | None = None) -> JsonObject:
-    """A trigger context with this body (and headers)."""
-    return {"headers": headers or {}, "query": {}, "body": body}
 
 
 def request_key(compiled: CompiledFlow, value: str) -> RequestKey:

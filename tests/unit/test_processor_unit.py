@@ -10,7 +10,7 @@ import asyncio
 from collections.abc import AsyncIterator, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -19,10 +19,12 @@ from hookline.engine.graph import Graph
 from hookline.engine.processor import ATTEMPT, WAIT_REASON, Processor, RunResult
 from hookline.exchange import flow_from_json
 from hookline.models import Execution, ExecutionStatus, Flow, Job, JobStatus
+from hookline.nodes.base import NodeContext, Outcome
 from hookline.store.sql_store import SqlStore, open_store
 from hookline.types import JsonObject
 from tests._factories import make_execution
 from tests._workflows import condition, node, sync_workflow
+from tests.integration._node_types import registered
 from tests.unit._engine_nodes import HangNode, RecordNode, RetryNode, registered_fresh
 
 WORKER = "unit-worker"
@@ -94,15 +96,15 @@ def processor(
 
 
 async def finish(store: SqlStore, execution: Execution, result: RunResult) -> None:
-    """End the execution as a worker does: its last job and its status in one transaction."""
-    final = [result.final_job] if result.final_job is not None else []
+    """End the execution as a worker does: its last jobs and its status in one transaction."""
+    added, replaced = result.last_jobs()
     await store.finish_execution(
         execution.id,
         result.status,
         finished_at=datetime.now(UTC),
         error=result.error,
-        jobs=[] if result.final_job_exists else final,
-        updated_jobs=final if result.final_job_exists else [],
+        jobs=added,
+        updated_jobs=replaced,
     )
 
 
@@ -333,3 +335,59 @@ async def test_a_node_running_past_the_workflow_timeout_aborts_the_execution(sto
     await finish(store, execution, result)
     assert await stored_jobs(store, execution.id) == ["a:resolved"]
     assert await stored_status(store, execution.id) == (ExecutionStatus.ABORTED, "timeout")
+
+
+class PeekNode(RecordNode):
+    """Test node with outside effects: notes the jobs of its execution committed when it starts."""
+
+    type: ClassVar[str] = "unit-peek"
+    reader: ClassVar[SqlStore]
+    seen: ClassVar[list[list[str]]] = []
+
+    async def run(self, config: JsonObject, ctx: NodeContext) -> Outcome:
+        """Note the committed jobs, then resolve."""
+        self.seen.append(await stored_jobs(self.reader, ctx.execution_id))
+        return Outcome(JobStatus.RESOLVED, None)
+
+
+async def test_nodes_without_effects_are_recorded_with_the_next_write_before_a_node_with_effects(
+    store: SqlStore,
+) -> None:
+    """A condition's job is not written alone: it is committed together with what comes next, and always
+    before a node with outside effects starts; the ones after the last such node come back with the result."""
+    PeekNode.reader, PeekNode.seen = store, []
+    with registered(PeekNode()):
+        flow, execution = await claimed(
+            store,
+            condition("c", "{{$context.body.x}}", 1),
+            node("peek", "unit-peek", "c"),
+            condition("c2", "{{$context.body.x}}", 1, upstream="peek"),
+            condition("c3", "{{$context.body.x}}", 1, upstream="c2"),
+            body={"x": 1},
+        )
+        result = await processor(flow, execution, store).run()
+    assert result.status is ExecutionStatus.RESOLVED
+    assert PeekNode.seen == [["c:resolved"]]  # committed before the node with effects started
+    assert await stored_jobs(store, execution.id) == ["c:resolved", "peek:resolved"]
+    assert [job.node_key for job in result.unrecorded] == ["c2", "c3"]
+    await finish(store, execution, result)
+    assert await stored_jobs(store, execution.id) == [
+        "c:resolved",
+        "peek:resolved",
+        "c2:resolved",
+        "c3:resolved",
+    ]
+
+
+async def test_a_run_cut_short_by_its_timeout_still_returns_the_jobs_without_effects(store: SqlStore) -> None:
+    """Timed out in a node with effects, after one without: that one's job was committed before it began."""
+    flow, execution = await claimed(
+        store,
+        condition("c", "{{$context.body.x}}", 1),
+        node("slow", "unit-hang", "c"),
+        body={"x": 1},
+        options={"timeout": 50},
+    )
+    result = await asyncio.wait_for(processor(flow, execution, store).run(), 5)
+    assert (result.status, result.timed_out, result.unrecorded) == (ExecutionStatus.ABORTED, True, [])
+    assert await stored_jobs(store, execution.id) == ["c:resolved"]

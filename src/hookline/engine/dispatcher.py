@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from hookline.answers import invalid_answer, outcome_answer, timeout_answer
 from hookline.engine.flows import CompiledFlow
@@ -31,7 +32,17 @@ from hookline.expressions.scope import build_scope
 from hookline.header_fields import Unsendable
 from hookline.ids import new_id
 from hookline.metrics import Metrics
-from hookline.models import Answer, DedupeHolder, DedupeKey, Execution, ExecutionStatus, Job, Limits, Workflow
+from hookline.models import (
+    Answer,
+    Claim,
+    DedupeHolder,
+    DedupeKey,
+    Execution,
+    ExecutionStatus,
+    Job,
+    Limits,
+    Workflow,
+)
 from hookline.nodes.base import Resources
 from hookline.store.backlog import Backlog
 from hookline.store.base import Store
@@ -44,6 +55,26 @@ CLAIM_WITHOUT_TIMEOUT = 120.0
 """Seconds a synchronous run of a workflow without a timeout holds its key before it is recorded."""
 DUPLICATE_WAIT = 30.0
 """Seconds a duplicate waits for a running original without a timeout (else: that timeout)."""
+
+
+NO_LIMITS = Limits()
+"""The limits of a workflow without any: what a claimed insert records for it."""
+
+
+class Starter(Protocol):
+    """The workers of this process, able to run a new execution at once (`queue.worker.WorkerPool`)."""
+
+    def claim_new(self) -> Claim | None:
+        """A claim to insert a new execution under, or None to queue it as usual."""
+        ...
+
+    def start_claimed(self, execution: Execution) -> None:
+        """Run the execution inserted under that claim, now committed."""
+        ...
+
+    def unclaim(self) -> None:
+        """Give back a claim whose execution was not stored."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +100,8 @@ class Dispatcher:
 
     `retry_after` is the `Retry-After` (seconds) of a `429` answered over a workflow's limit.
     `backlog` applies the default queue limits (per workflow and in all); without one, only the
-    workflows' own `queueLimit` does.
+    workflows' own `queueLimit` does. With a `starter`, a queued execution that the local workers
+    can run at once is inserted claimed by them and handed over once committed, skipping the queue.
     """
 
     def __init__(
@@ -82,9 +114,11 @@ class Dispatcher:
         retry_after: int = 1,
         backlog: Backlog | None = None,
         resources: Resources | None = None,
+        starter: Starter | None = None,
     ) -> None:
         self._store = store
         self._resources = resources
+        self._starter = starter
         self._backlog = backlog
         self._env = dict(env or {})
         self._wake = wake or (lambda: None)
@@ -221,21 +255,35 @@ class Dispatcher:
         limits, key, backlog = compiled.limits, compiled.flow.workflow.key, self._backlog
         if backlog is not None:
             self._take_place(backlog, key, limits)
+        claim = self._claim_new(limits)
         try:
             key_of_event = event_key or _event_key()
-            execution, answer = _queued(compiled, context, execution_id or new_id(), key_of_event)
-            if limits is None:
+            execution, answer = _queued(compiled, context, execution_id or new_id(), key_of_event, claim)
+            if limits is None and claim is None:
                 await self._store.add_execution(execution)
-            elif not await self._store.add_limited_execution(execution, limits):
-                raise self._queue_full(limits.queue_limit)
+            elif not await self._store.add_limited_execution(execution, limits or NO_LIMITS, claim=claim):
+                raise self._queue_full(limits.queue_limit if limits is not None else None)
         except BaseException as error:
+            if claim is not None and self._starter is not None:
+                self._starter.unclaim()
             if backlog is not None:  # cancelled while its write is queued: it may yet be stored
                 backlog.settle(key, stored=isinstance(error, asyncio.CancelledError))
             raise
         if backlog is not None:
-            backlog.settle(key, stored=True)
-        self.wake()
+            # One run at once never waits queued: its place in the backlog is given back.
+            backlog.settle(key, stored=claim is None)
+        if claim is not None and self._starter is not None:
+            self._starter.start_claimed(execution)
+        else:
+            self.wake()
         return Dispatched(execution, answer)
+
+    def _claim_new(self, limits: Limits | None) -> Claim | None:
+        """A claim of the local workers to run a new execution at once, unless its workflow limits how
+        many run at once (the claim of the queue counts those) or no worker can take it now."""
+        if self._starter is None or (limits is not None and limits.concurrency is not None):
+            return None
+        return self._starter.claim_new()
 
     async def dispatch_once(
         self, compiled: CompiledFlow, context: JsonObject, key: RequestKey, execution_id: int | None = None
@@ -376,9 +424,11 @@ class Dispatcher:
 
 
 def _queued(
-    compiled: CompiledFlow, context: JsonObject, execution_id: int, event_key: str
+    compiled: CompiledFlow, context: JsonObject, execution_id: int, event_key: str, claim: Claim | None = None
 ) -> tuple[Execution, Answer]:
     """A new queued execution with the trigger's configured answer, and that answer.
+
+    With a `claim` it is `started` instead, in its first attempt, for the claiming worker to run.
 
     The answer is rendered and encoded here, before anything is committed: one that cannot be
     sent is refused with `500 answer_invalid` and nothing is queued (a caller told `500` after
@@ -390,7 +440,21 @@ def _queued(
     except Unsendable as error:
         # The webhook route logs the refusal (throttled, with the workflow's URL and the reason).
         raise invalid_answer(error) from None
-    return _execution(workflow, execution_id, event_key, context, answer, _now()), answer
+    if claim is None:
+        return _execution(workflow, execution_id, event_key, context, answer, _now()), answer
+    started = Execution(
+        id=execution_id,
+        workflow_id=workflow.id,
+        key=workflow.key,
+        event_key=event_key,
+        context=context,
+        status=ExecutionStatus.STARTED,
+        created_at=claim.at,
+        response=answer.to_json(),
+        started_at=claim.at,
+        attempt=1,
+    )
+    return started, answer
 
 
 def _execution(

@@ -45,8 +45,8 @@ ITERATION = "iteration"
 class JobRecorder(Protocol):
     """Where the jobs of a run go before the processor moves on (the store)."""
 
-    async def add_job(self, job: Job) -> None:
-        """Durably record a new job."""
+    async def add_jobs(self, jobs: Sequence[Job]) -> None:
+        """Durably record new jobs, in this order, in one transaction."""
         ...
 
     async def update_job(self, job: Job) -> None:
@@ -69,6 +69,18 @@ class RunResult:
     """The caller got `answer` from a response that continues: record the execution queued, unfinished."""
     final_job_exists: bool = False
     """`final_job` replaces a pending job recorded earlier (same id), rather than being new."""
+    unrecorded: list[Job] = field(default_factory=list)
+    """Finished jobs of nodes without outside effects not handed to the sink yet, in order: the
+    caller records them with the final status (before `final_job`). Empty when the run waits."""
+
+    def last_jobs(self) -> tuple[list[Job], list[Job]]:
+        """What the caller records with the final status: the new jobs in order, and the replaced ones."""
+        final = self.final_job
+        if final is None:
+            return self.unrecorded, []
+        if self.final_job_exists:
+            return self.unrecorded, [final]
+        return [*self.unrecorded, final], []
 
 
 @dataclass(slots=True)
@@ -152,6 +164,8 @@ class Processor:
     Every job run is kept in `jobs`. A job that does not end the execution is also handed
     to `sink` (when given) before the next node starts; the job that ends it is returned in
     `RunResult.final_job`, so the caller can store it with the final status in one transaction.
+    The job of a node without outside effects (`NodeType.outside_effects`) joins the sink's next
+    write instead (before the next node with effects, or the caller's final one: `RunResult.unrecorded`).
 
     A node may ask to be called again later (`Outcome.wait`). In an asynchronous execution the
     run stops there with status `waiting` and the pending job as `final_job`, for the caller to
@@ -185,6 +199,8 @@ class Processor:
     """Each node's result by key, as `$jobsMapByNodeKey` shows them (the three are set by `_walk`)."""
     deadline: float | None = field(init=False, default=None)
     """The `time.monotonic()` by which the run must end (with a timeout), for the nodes to see."""
+    _unrecorded: list[Job] = field(init=False, default_factory=list)
+    """Finished jobs of nodes without outside effects, for the sink's next write (only with a sink)."""
 
     async def run(self) -> RunResult:
         """Walk the graph from its head and say how the execution ended.
@@ -194,13 +210,16 @@ class Processor:
         """
         timeout_ms = self.timeout_ms
         if not timeout_ms:
-            return await self._walk()  # an unarmed asyncio.timeout still costs a few µs per run
-        self.deadline = time.monotonic() + timeout_ms / 1000
-        try:
-            async with asyncio.timeout(timeout_ms / 1000):
-                return await self._walk()
-        except TimeoutError:
-            return RunResult(ExecutionStatus.ABORTED, error="timeout", timed_out=True)
+            result = await self._walk()  # an unarmed asyncio.timeout still costs a few µs per run
+        else:
+            self.deadline = time.monotonic() + timeout_ms / 1000
+            try:
+                async with asyncio.timeout(timeout_ms / 1000):
+                    result = await self._walk()
+            except TimeoutError:
+                result = RunResult(ExecutionStatus.ABORTED, error="timeout", timed_out=True)
+        result.unrecorded = self._unrecorded
+        return result
 
     async def _walk(self) -> RunResult:
         self._done = {}
@@ -219,6 +238,7 @@ class Processor:
         if stop is None:
             return RunResult(ExecutionStatus.RESOLVED)
         if stop.wait is not None:
+            await self._flush()  # (a wait inside a fork, after another branch's nodes without effects)
             return RunResult(
                 ExecutionStatus.WAITING, final_job=stop.job, wait=stop.wait, final_job_exists=stop.job_exists
             )
@@ -251,6 +271,8 @@ class Processor:
             # Resumed before its time (another branch of a fork was due first): it waits on.
             self.jobs.append(pending)
             return _Stop(ExecutionStatus.WAITING, job=pending, wait=_wait_of(pending), job_exists=True), None
+        if self._unrecorded and _has_effects(node):
+            await self._flush()  # what ran before a node with effects is committed before it starts
         outcome, job = await self._attempt(node, pending, where)
         while outcome.wait is not None and self.caller_waiting:
             # A synchronous caller is waiting on this run: wait in place (within the workflow's
@@ -264,7 +286,7 @@ class Processor:
             if self.sink is not None and not exists:
                 # Recorded pending before its branches run: resumed after a wait or a crash, the
                 # node finds this job again and keeps its id (and its place before their jobs).
-                await self.sink.add_job(replace(job, status=JobStatus.PENDING, finished_at=None))
+                await self._record(replace(job, status=JobStatus.PENDING, finished_at=None), False)
                 exists = True
             if outcome.iterate is not None:
                 ran = await self._iterate(node, outcome.iterate, job, where)
@@ -292,7 +314,10 @@ class Processor:
                 stop = (await self._run_chain(head, where) if head else None) or stop
             return stop, None
         if self.sink is not None:
-            await self._record(job, exists)
+            if exists or _has_effects(node):
+                await self._record(job, exists)
+            else:
+                self._unrecorded.append(job)
         if outcome.answer is not None and self.caller_waiting:
             # A response that lets the workflow continue: the caller is answered now, the rest runs
             # in the background once the execution (with the jobs so far) is recorded queued.
@@ -300,9 +325,24 @@ class Processor:
         return None, outcome.branch
 
     async def _record(self, job: Job, exists: bool) -> None:
-        """Hand a finished job that does not end the execution to the sink."""
-        if self.sink is not None:
-            await (self.sink.update_job(job) if exists else self.sink.add_job(job))
+        """Hand a job that does not end the execution to the sink, after the jobs waiting for its next write.
+
+        A new job goes in the same write as those.
+        """
+        if self.sink is None:
+            return
+        if exists:
+            await self._flush()
+            await self.sink.update_job(job)
+            return
+        jobs, self._unrecorded = [*self._unrecorded, job], []
+        await self.sink.add_jobs(jobs)
+
+    async def _flush(self) -> None:
+        """Hand the jobs of nodes without outside effects to the sink now, in one write."""
+        if self._unrecorded and self.sink is not None:
+            jobs, self._unrecorded = self._unrecorded, []
+            await self.sink.add_jobs(jobs)
 
     async def _iterate(
         self, node: Node, iteration: Iteration, job: Job, where: _Where
@@ -466,6 +506,12 @@ class Processor:
             log.info("node %s of execution %s raised %r", node.key, self.execution_id, exc)
             return Outcome(JobStatus.ERROR, {"message": _describe(exc)})
         return checked_assignment(self.graph, node, outcome) if outcome.meta else outcome
+
+
+def _has_effects(node: Node) -> bool:
+    """Whether a node may change something outside its execution (an unknown type is assumed to)."""
+    kind = node_type(node.type)
+    return kind is None or kind.outside_effects
 
 
 @dataclass(frozen=True, slots=True)

@@ -238,6 +238,12 @@ class NodeType(ABC):
     """Only allowed in asynchronous workflows (nodes that wait on purpose, such as `delay`)."""
     terminal: ClassVar[bool] = False
     """Nothing may follow it, whatever its config: it always ends the execution."""
+    outside_effects: ClassVar[bool] = True
+    """Its run may change something outside the execution (a call, a child run, a wait). In an
+    asynchronous run the jobs before it are committed before it starts, and its own job once it ends.
+    A node without (a condition, a calculation) says False: its job is committed with the execution's
+    next write (the next such node's, the wait, the finish), and a crash before that runs it again,
+    which changes nothing."""
 
     @abstractmethod
     def check(self, config: JsonObject) -> list[Problem]:

@@ -17,6 +17,7 @@ class CalculationNode(NodeType):
     """Compute a value (a total, a text, a date, a yes/no) from the execution's variables."""
 
     type = "calculation"
+    outside_effects = False
 
     def check(self, config: JsonObject) -> list[Problem]:
         """The problems with `engine` (one of ENGINES) and `expression` (parsed, constants computed)."""

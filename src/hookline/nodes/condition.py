@@ -60,6 +60,7 @@ class ConditionNode(NodeType):
     """Branch on a condition: true runs branch 1, false branch 0 (or fails with rejectOnFalse)."""
 
     type = "condition"
+    outside_effects = False
 
     def check(self, config: JsonObject) -> list[Problem]:
         """The problems with `rejectOnFalse`, `engine` and `calculation` or `expression`."""

@@ -31,6 +31,7 @@ class EndNode(NodeType):
     """Stop the whole execution with the configured status."""
 
     type = "end"
+    outside_effects = False
     terminal = True
 
     def check(self, config: JsonObject) -> list[Problem]:

@@ -45,6 +45,7 @@ class JsonQueryNode(NodeType):
     """Run a JMESPath or JSONata expression over a source value; the result is the query's value."""
 
     type = "json-query"
+    outside_effects = False
 
     def check(self, config: JsonObject) -> list[Problem]:
         """The problems with `engine`, `source`, `expression` (compiled here) and `model`."""

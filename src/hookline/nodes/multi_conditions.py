@@ -23,6 +23,7 @@ class MultiConditionsNode(NodeType):
     """Run the branch of the first true condition, or the default branch 0 when none matches."""
 
     type = "multi-conditions"
+    outside_effects = False
 
     def check(self, config: JsonObject) -> list[Problem]:
         """The problems with `conditions` (each like a condition node's) and `continueOnNoMatch`."""

@@ -22,6 +22,7 @@ class ResponseNode(NodeType):
     """Give the synchronous caller a configured status, headers and body, then end (or go on)."""
 
     type = "response"
+    outside_effects = False
     sync_only = True
     terminal = True
     """Without `continue` (see `ends_flow`), nothing may follow a response node."""

@@ -28,6 +28,7 @@ class VariableNode(NodeType):
     """
 
     type = VARIABLE_TYPE
+    outside_effects = False
 
     def check(self, config: JsonObject) -> list[Problem]:
         """The problem with `target`: null, or the key of a variable node upstream; `value` is any JSON."""

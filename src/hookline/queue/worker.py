@@ -15,7 +15,6 @@ import os
 import random
 import socket
 from collections.abc import Callable, Mapping
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from hookline.engine.flows import FlowCache
@@ -23,7 +22,7 @@ from hookline.engine.processor import Processor
 from hookline.errors import StorageUnavailable
 from hookline.ids import new_id
 from hookline.metrics import Metrics
-from hookline.models import Execution, ExecutionStatus, Job
+from hookline.models import Claim, Execution, ExecutionStatus, Job
 from hookline.nodes.base import Resources
 from hookline.store.base import Store
 
@@ -58,6 +57,10 @@ class WorkerPool:
     they run), resumes each one after its last finished job, and records the final status.
     A claim that is not renewed — the process died — expires and any worker takes it over.
     An execution claimed for more than `max_attempts` times is not run: it ends `failed`.
+
+    A new execution skips the queue when a place is free and nothing waits queued: the dispatcher
+    inserts it already claimed (`claim_new`) and hands it over once committed (`start_claimed`),
+    so it runs at once without a claim statement, from the record the dispatcher built.
     """
 
     def __init__(
@@ -90,6 +93,16 @@ class WorkerPool:
         self._running: dict[int, asyncio.Task[None]] = {}
         self._lost_claims: datetime | None = None
         """The expiry of the latest claim whose answer never came (it may have committed), until released."""
+        self._reserved = 0
+        """Places taken by `claim_new` for executions on their way to the database."""
+        self._settled = asyncio.Event()
+        """Set while no place is taken by `claim_new` (`stop` waits for those executions to commit)."""
+        self._settled.set()
+        self._caught_up = False
+        """The last claim found fewer executions than it had places for, and nothing was queued since
+        (`wake` says when something was, and so does `claim_new` when it finds no place)."""
+        self._stranded = False
+        """An execution claimed by `claim_new` was committed after `stop` began: it did not run here."""
         self._claimer: asyncio.Task[None] | None = None
         self._renewer: asyncio.Task[None] | None = None
         self._resources = resources
@@ -101,6 +114,7 @@ class WorkerPool:
 
     def wake(self) -> None:
         """Say that new work may be waiting (called after an enqueue commits)."""
+        self._caught_up = False  # it goes before any new execution that `claim_new` would take
         self._wakeup.set()
 
     def _wake_at(self, when: float) -> None:
@@ -119,7 +133,46 @@ class WorkerPool:
         while self._due and self._due[0] <= now:
             heapq.heappop(self._due)
         self._timer = loop.call_at(self._due[0], self._wake_timer) if self._due else None
+        self.wake()
+
+    def claim_new(self) -> Claim | None:
+        """A claim for an execution about to be accepted, to run here once committed; None to queue it.
+
+        None when the pool does not run (not started, stopping), when every place is taken, or when
+        executions may be waiting queued: those go first, and the new one queues behind them.
+        """
+        if self._claimer is None or not self._caught_up:
+            return None
+        if len(self._running) + self._reserved >= self._concurrency:
+            self._caught_up = False  # this one queues: the next claim must find it first
+            return None
+        self._reserved += 1
+        self._settled.clear()
+        now = _now()
+        return Claim(self.worker_id, now, now + timedelta(seconds=self._lease))
+
+    def start_claimed(self, execution: Execution) -> None:
+        """Run an execution that its `claim_new` claim committed (`started`, first attempt)."""
+        self._settle()
+        if self._claimer is None:
+            # Stopping: it is not run here, and `stop` frees its claim for the next process.
+            self._stranded = True
+            return
+        self._spawn(execution, execution.started_at or _now())
+
+    def unclaim(self) -> None:
+        """Give back the place of a `claim_new` claim whose execution was not stored.
+
+        (One whose write was cancelled may be stored after all: its claim lapses, and it is claimed then.)
+        """
+        self._settle()
         self._wakeup.set()
+
+    def _settle(self) -> None:
+        """One place taken by `claim_new` is settled: its execution runs here, or was not stored."""
+        self._reserved -= 1
+        if not self._reserved:
+            self._settled.set()
 
     @property
     def running(self) -> int:
@@ -145,10 +198,16 @@ class WorkerPool:
 
         Claims stay renewed during the grace period. The executions canceled at its end have
         their claims removed at once, so another process takes them over (resuming after
-        their last finished job) without waiting for the lease to run out.
+        their last finished job) without waiting for the lease to run out. So are the executions
+        that `claim_new` claimed and that commit during the stop (waited for within `grace` too).
         """
         await _stop_task(self._claimer)
         self._claimer = None
+        with contextlib.suppress(TimeoutError):
+            # Executions claimed for this pool on their way to the database: once committed, they
+            # are released below rather than left to their lease.
+            async with asyncio.timeout(grace):
+                await self._settled.wait()
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -162,7 +221,7 @@ class WorkerPool:
             await asyncio.wait(interrupted)
         await _stop_task(self._renewer)
         self._renewer = None
-        if interrupted:
+        if interrupted or self._stranded:
             await self._release_claims(len(interrupted))
 
     async def drain(self) -> None:
@@ -199,7 +258,7 @@ class WorkerPool:
                         await self._wakeup.wait()
 
     async def _claim(self) -> int:
-        free = self._concurrency - len(self._running)
+        free = self._concurrency - len(self._running) - self._reserved
         if free <= 0:
             return 0
         claimed_at = _now()
@@ -212,14 +271,20 @@ class WorkerPool:
             # those executions would wait for the lease to end, held by a claim nobody runs.
             self._lost_claims = claimed_at + timedelta(seconds=self._lease)
             raise
+        # Fewer than asked for: nothing more is queued (until `wake`, or `claim_new` finds no place).
+        self._caught_up = len(executions) < free
         for execution in executions:
             if execution.id in self._running:
                 # Our own claim lapsed (renewals failed) and we took it again: it still runs here.
                 continue
-            task = asyncio.create_task(self._run(execution, claimed_at))
-            self._running[execution.id] = task
-            task.add_done_callback(functools.partial(self._finished, execution.id))
+            self._spawn(execution, claimed_at)
         return len(executions)
+
+    def _spawn(self, execution: Execution, claimed_at: datetime) -> None:
+        """Run a claimed execution in a task of its own, in the pool's places."""
+        task = asyncio.create_task(self._run(execution, claimed_at))
+        self._running[execution.id] = task
+        task.add_done_callback(functools.partial(self._finished, execution.id))
 
     async def _release_lost_claims(self) -> None:
         """After a claim whose answer was lost, free what it may have taken, until its lease would end.
@@ -240,7 +305,8 @@ class WorkerPool:
 
     def _finished(self, execution_id: int, _task: asyncio.Task[None]) -> None:
         self._running.pop(execution_id, None)
-        self._wakeup.set()  # a slot is free again
+        if not self._caught_up:
+            self._wakeup.set()  # a place is free again, and executions may wait queued for it
 
     async def _renew_loop(self) -> None:
         while True:
@@ -331,9 +397,7 @@ class WorkerPool:
         except StorageUnavailable as exc:
             log.warning("execution %s not finished, storage unavailable: %s", execution.id, exc)
             return
-        self._metrics.execution_finished(
-            replace(execution, status=status, finished_at=finished_at, error=error)
-        )
+        self._metrics.execution_ended(execution.key, status, execution.started_at, finished_at)
         await self._wake_parent(execution)
 
     async def _execute(self, execution: Execution, claimed_at: datetime) -> None:
@@ -363,20 +427,20 @@ class WorkerPool:
         if result.wait is not None and result.final_job is not None:
             await self._suspend(execution, result.wait.until, result.final_job, result.final_job_exists)
             return
-        final = [result.final_job] if result.final_job else []
-        finished = replace(execution, status=result.status, finished_at=_now(), error=result.error)
+        added, replaced = result.last_jobs()
+        finished_at = _now()
         await self._store.finish_execution(
             execution.id,
             result.status,
-            finished_at=finished.finished_at or _now(),
+            finished_at=finished_at,
             # `response` is the answer a caller got: given at acceptance (asynchronous) or by the first
             # run (a resumed synchronous one). An answer a resumed run's node makes reaches nobody.
             response=None,
             error=result.error,
-            jobs=[] if result.final_job_exists else final,
-            updated_jobs=final if result.final_job_exists else [],
+            jobs=added,
+            updated_jobs=replaced,
         )
-        self._metrics.execution_finished(finished)
+        self._metrics.execution_ended(execution.key, result.status, execution.started_at, finished_at)
         await self._wake_parent(execution)
 
     async def _wake_parent(self, execution: Execution) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import RowMapping
 
-from hookline.models import Execution, ExecutionStatus, Job, JobStatus, Limits, Node, Workflow
+from hookline.models import Claim, Execution, ExecutionStatus, Job, JobStatus, Limits, Node, Workflow
 
 
 def workflow_row(workflow: Workflow, *, current: bool, now: datetime) -> dict[str, Any]:
@@ -70,8 +70,10 @@ def to_node(row: RowMapping) -> Node:
     )
 
 
-def execution_row(execution: Execution, limits: Limits | None = None) -> dict[str, Any]:
-    """An executions row (every column), not claimed by anyone, with its workflow's limits if any.
+def execution_row(
+    execution: Execution, limits: Limits | None = None, claim: Claim | None = None
+) -> dict[str, Any]:
+    """An executions row (every column), with its workflow's limits and the worker's claim if any.
 
     Every row has the same keys, limits or not: the writer merges the rows of one batch into
     one executemany, whose columns are those of its first row.
@@ -87,8 +89,8 @@ def execution_row(execution: Execution, limits: Limits | None = None) -> dict[st
         "response": execution.response,
         "error": execution.error,
         "attempt": execution.attempt,
-        "claimed_by": None,
-        "claim_expires_at": None,
+        "claimed_by": claim.worker_id if claim is not None else None,
+        "claim_expires_at": claim.expires_at if claim is not None else None,
         "run_after": None,
         "concurrency": limits.concurrency if limits is not None else None,
         "queue_limit": limits.stored_queue_limit if limits is not None else None,

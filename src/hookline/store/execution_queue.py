@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol, Required, TypedDict, Unpack
 
-from hookline.models import DedupeKey, Execution, ExecutionStatus, Job, Limits
+from hookline.models import Claim, DedupeKey, Execution, ExecutionStatus, Job, Limits
 from hookline.types import JsonObject, JsonValue
 
 
@@ -45,7 +45,9 @@ class ExecutionQueue(Protocol):
         """
         ...
 
-    async def add_limited_execution(self, execution: Execution, limits: Limits) -> bool:
+    async def add_limited_execution(
+        self, execution: Execution, limits: Limits, *, claim: Claim | None = None
+    ) -> bool:
         """Durably insert a queued execution with its workflow's limits; False when its queue is full.
 
         The limits are stored with the execution, for the claim and the counts. With a queue
@@ -53,6 +55,10 @@ class ExecutionQueue(Protocol):
         a queue limit, the default one included) are `queued` than that; the count and the
         insert share one transaction, and no two such transactions of one key overlap. When the
         queue is full nothing is stored. A default queue limit is recorded, not checked.
+
+        With a `claim`, the execution (`started`, its first attempt) is inserted already claimed by
+        the worker that runs it as soon as this returns (`WorkerPool.claim_new`): no other worker
+        takes it unless the claim lapses, and on PostgreSQL no listener is told of it.
         """
         ...
 
@@ -63,8 +69,8 @@ class ExecutionQueue(Protocol):
         """
         ...
 
-    async def add_job(self, job: Job) -> None:
-        """Durably insert one finished job."""
+    async def add_jobs(self, jobs: Sequence[Job]) -> None:
+        """Durably insert finished jobs, in this order, in one transaction."""
         ...
 
     async def update_job(self, job: Job) -> None:

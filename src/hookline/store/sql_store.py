@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hookline.errors import RejectedRequest, StorageUnavailable
 from hookline.models import (
+    Claim,
     DedupeHolder,
     DedupeKey,
     Execution,
@@ -229,20 +230,23 @@ class SqlStore:
             _raise_if_duplicate(error)
             raise
 
-    async def add_limited_execution(self, execution: Execution, limits: Limits) -> bool:
+    async def add_limited_execution(
+        self, execution: Execution, limits: Limits, *, claim: Claim | None = None
+    ) -> bool:
         """Durably insert a queued execution with its limits; False, storing nothing, when its queue is full.
 
         With a queue limit the count and the insert run in the writer's transaction, under the
-        key's advisory lock on PostgreSQL (taken before anything else of the batch).
+        key's advisory lock on PostgreSQL (taken before anything else of the batch). With a
+        `claim` the execution is inserted `started` under it, and nobody else is told of it.
         """
-        row = execution_row(execution, limits)
+        row = execution_row(execution, limits, claim)
         steps: list[Step] = []
         if limits.queue_limit is None:
             steps.append(Insert(executions, [row]))
         else:
             steps.append(Lock(queue.QUEUE_LOCKS, queue.lock_key(execution.key)))
             steps.append(Sync(lambda c: queue.insert_bounded(c, row)))
-        if self._notifies:
+        if self._notifies and claim is None:
             steps.append(Notify(EXECUTIONS_CHANNEL))  # a refused one wakes the listeners for nothing
         try:
             stored = await self.writer.write(*steps)
@@ -255,9 +259,9 @@ class SqlStore:
         """How many executions of each key are queued (recorded with a queue limit); a pooled read."""
         return await self._read(queue.count_queued)
 
-    async def add_job(self, job: Job) -> None:
-        """Durably insert one finished job."""
-        await self.writer.write(Insert(jobs_table, [job_row(job)]))
+    async def add_jobs(self, jobs: Sequence[Job]) -> None:
+        """Durably insert finished jobs, in this order, in one transaction."""
+        await self.writer.write(Insert(jobs_table, [job_row(job) for job in jobs]))
 
     async def update_job(self, job: Job) -> None:
         """Durably replace the pending job with this id (a node called again after a wait)."""

@@ -156,9 +156,9 @@ async def cancel_execution(runtime: RuntimeDep, execution_id: ExecutionId) -> Js
     },
 )
 async def replay_execution(runtime: RuntimeDep, execution_id: ExecutionId, response: Response) -> JsonObject:
-    """A new execution with the same trigger data: run at once (201) or queued (202)."""
+    """A new execution with the same trigger data: run at once (201) or left to the workers (202)."""
     replayed = await runtime.executions.replay(path_id(execution_id, "execution"))
-    if replayed.execution.status is ExecutionStatus.QUEUED:
+    if not replayed.execution.status.is_final:  # queued, or started by a worker that was free
         response.status_code = 202
     return {"execution": execution_view(replayed.execution), "answer": replayed.answer.to_json()}
 
