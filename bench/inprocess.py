@@ -107,8 +107,8 @@ def _scope(key: str, request: BenchRequest) -> Message:
     }
 
 
-async def _call(app: App, key: str, request: BenchRequest) -> int:
-    """One request through the ASGI app; its status."""
+async def _call(app: App, key: str, request: BenchRequest, headers: dict[bytes, bytes] | None = None) -> int:
+    """One request through the ASGI app; its status (its answer's headers go into `headers`, when given)."""
     status = 0
     sent = False
 
@@ -124,6 +124,8 @@ async def _call(app: App, key: str, request: BenchRequest) -> int:
         nonlocal status
         if message["type"] == "http.response.start":
             status = message["status"]
+            if headers is not None:
+                headers.update(message["headers"])
 
     await app(_scope(key, request), receive, send)
     return status
