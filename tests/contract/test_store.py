@@ -218,6 +218,20 @@ async def test_list_jobs_keeps_recorded_order(store: SqlStore, flow: Flow) -> No
     assert await store.list_jobs(12345) == []
 
 
+async def test_the_jobs_a_worker_resumes_with_are_the_jobs_listed(store: SqlStore, flow: Flow) -> None:
+    """`resume_jobs` (on SQLite the writer's own read) gives the very jobs `list_jobs` gives, in order."""
+    execution = make_execution(flow)
+    jobs = [
+        make_job(execution, node_key="a", meta={"branch": 1, "iteration": "each#0/"}),
+        make_job(execution, node_key="b", result={"deep": [1, "two", None]}, status=JobStatus.FAILED),
+        make_job(execution, node_key="c", finished_at=None, status=JobStatus.PENDING),
+    ]
+    await store.add_execution(execution, jobs[:1])
+    await store.add_jobs(jobs[1:])
+    assert await store.resume_jobs(execution.id) == await store.list_jobs(execution.id) == jobs
+    assert await store.resume_jobs(12345) == []
+
+
 async def test_list_executions_filters_newest_first(store: SqlStore, flow: Flow) -> None:
     """Executions list newest first, filtered by workflow key, status and id, up to the limit."""
     other = make_flow("other")

@@ -410,7 +410,7 @@ class WorkerPool:
                 error="the workflow version of this execution no longer exists",
             )
             return
-        previous = await self._store.list_jobs(execution.id) if _ran_before(execution, claimed_at) else []
+        previous = await self._store.resume_jobs(execution.id) if _ran_before(execution, claimed_at) else []
         processor = Processor(
             compiled.flow.workflow,
             compiled.graph,

@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Insert,
     Integer,
@@ -43,7 +44,7 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from hookline.models import ExecutionStatus
 from hookline.store._sqlite_prepared import PreparedStatement
-from hookline.store.schema import RUNNABLE_STATUSES, UtcDateTime, executions, is_one_of
+from hookline.store.schema import RUNNABLE_STATUSES, UtcDateTime, executions, is_one_of, jobs
 
 QUEUE_LOCKS = 0x686C_0001
 """The advisory lock space (first int of the pair) of the queue-limit check, one lock per key."""
@@ -70,6 +71,11 @@ def claim(
     if len(rows) < limit:
         rows += _plain_claim(lock).fetch(connection, {**values, "claim_limit": limit - len(rows)})
     return rows
+
+
+def jobs_of(connection: Connection, execution_id: int) -> list[Mapping[str, Any]]:
+    """The jobs rows of an execution in the order they were recorded (by id), for a worker resuming it."""
+    return list(_JOBS_OF.fetch(connection, {"execution_id": execution_id}))
 
 
 def insert_bounded(connection: Connection, row: Mapping[str, Any]) -> bool:
@@ -306,6 +312,11 @@ _KEY_STATE = PreparedStatement(_key_state())
 _INSERT_BOUNDED = PreparedStatement(_insert_bounded())
 _COUNT_QUEUED = PreparedStatement(
     select(_c.key, func.count().label("queued")).where(*_bounded()).group_by(_c.key).order_by(_c.key)
+)
+_JOBS_OF = PreparedStatement(
+    select(jobs)
+    .where(jobs.c.execution_id == bindparam("execution_id", type_=BigInteger()))
+    .order_by(jobs.c.id)
 )
 _TRY_LOCK = select(
     func.pg_try_advisory_xact_lock(bindparam("space", type_=Integer()), bindparam("key", type_=Integer()))

@@ -134,7 +134,7 @@ def job_row(job: Job) -> dict[str, Any]:
     }
 
 
-def to_job(row: RowMapping) -> Job:
+def to_job(row: Mapping[Any, Any]) -> Job:
     """A Job from its row."""
     return Job(
         id=row["id"],

@@ -69,6 +69,10 @@ class ExecutionQueue(Protocol):
         """
         ...
 
+    async def resume_jobs(self, execution_id: int) -> list[Job]:
+        """The jobs of an execution a worker resumes, in the order they were recorded (as `list_jobs`)."""
+        ...
+
     async def add_jobs(self, jobs: Sequence[Job]) -> None:
         """Durably insert finished jobs, in this order, in one transaction."""
         ...
