@@ -40,6 +40,19 @@ async def _pending_count(store: SqlStore) -> int:
         return int((await connection.execute(query)).scalar_one())
 
 
+async def queue_sample(store: SqlStore) -> tuple[int, int]:
+    """How many executions there are and how many are not finished, read in one statement.
+
+    Each accepted request adds one execution. The total is a scan of the narrowest index (tens of
+    ms at half a million rows); the pending count reads only their entries of the status index.
+    """
+    total = select(func.count()).select_from(executions).scalar_subquery()
+    pending = select(func.count()).where(executions.c.status.in_(PENDING_STATUSES)).scalar_subquery()
+    async with store.engine.connect() as connection:
+        row = (await connection.execute(select(total, pending))).one()
+    return int(row[0]), int(row[1])
+
+
 async def count_statuses(url: str) -> dict[str, int]:
     """Execution counts by status in the database at `url`, read beside the running server."""
     store = await open_store(url, migrate=False)

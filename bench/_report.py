@@ -6,10 +6,22 @@ import json
 import statistics
 from dataclasses import asdict, dataclass
 
-from _measure import Run
-from _scenarios import CPU_TARGET, SCENARIOS, Options, Scenario
+from _measure import Results, Run
+from _scenarios import (
+    CPU_TARGET,
+    NODE_RED_TARGETS,
+    PROCESSES_TARGET,
+    RSS_TARGET_MB,
+    SCENARIOS,
+    SUSTAINED_TARGET,
+    Comparison,
+    Options,
+    Scenario,
+)
+from _sustained import FLAT_MIN, FLAT_SHARE, REFERENCE_SECONDS, Sustained, Trial
 
 P99_TARGET_MS = 20.0
+NOT_RUN = "n/a (node-red not run)"
 
 
 @dataclass(slots=True)
@@ -24,11 +36,15 @@ class Summary:
     non_2xx: int
     socket_errors: int
     ratio: float | None
+    """To the bare endpoint's median: information only (issue 14 retired those targets)."""
+    peak_rss_mb: float | None
+    """The largest peak RSS of one server process over the runs."""
 
 
 def summarise(scenario: Scenario, runs: list[Run], bare_rate: float | None) -> Summary:
     """Median throughput and latencies over the runs; the ratio to the bare endpoint's median."""
     rate = statistics.median(r.wrk.requests_per_s for r in runs)
+    peaks = [mb for r in runs for mb in r.peak_rss_mb]
     return Summary(
         scenario,
         runs,
@@ -38,6 +54,7 @@ def summarise(scenario: Scenario, runs: list[Run], bare_rate: float | None) -> S
         sum(r.wrk.non_2xx for r in runs),
         sum(r.wrk.socket_errors for r in runs),
         rate / bare_rate if bare_rate else None,
+        max(peaks) if peaks else None,
     )
 
 
@@ -46,30 +63,30 @@ def _verdict(ok: bool) -> str:
 
 
 def ratio_cell(summary: Summary) -> str:
-    """The ratio to bare with its verdict when the scenario has a target (in brackets)."""
+    """The ratio to bare, as information (no target)."""
     if summary.scenario.name == "bare":
         return "1.00"
     if summary.ratio is None:
         return "n/a (bare not run)"
-    target = summary.scenario.ratio_target
-    if target is None:
-        return f"{summary.ratio:.2f}"
-    return f"{summary.ratio:.2f} {_verdict(summary.ratio >= target)} (≥ {target:.1f})"
+    return f"{summary.ratio:.2f}"
 
 
 def table(summaries: list[Summary]) -> str:
     """The Markdown table of all scenarios."""
     lines = [
-        f"| scenario | req/s | vs bare | p50 ms | p99 ms (< {P99_TARGET_MS:.0f}) "
+        f"| scenario | connections | req/s | vs bare (information) | p50 ms | p99 ms (< {P99_TARGET_MS:.0f}) "
         "| non-2xx (= 0) | runs (req/s) | other CPU, max |",
-        "|---|---:|---|---:|---|---|---|---:|",
+        "|---|---:|---:|---|---:|---|---|---|---:|",
     ]
     for s in summaries:
         runs = " / ".join(f"{r.wrk.requests_per_s:,.0f}" for r in s.runs)
         errors = f", {s.socket_errors} socket errors" if s.socket_errors else ""
+        p99 = f"{s.p99_ms:.2f}" + (
+            "" if s.scenario.node_red_path else f" {_verdict(s.p99_ms < P99_TARGET_MS)}"
+        )
         lines.append(
-            f"| {s.scenario.title} | {s.requests_per_s:,.0f} | {ratio_cell(s)} | {s.p50_ms:.2f} "
-            f"| {s.p99_ms:.2f} {_verdict(s.p99_ms < P99_TARGET_MS)} "
+            f"| {s.scenario.title} | {s.scenario.connections} | {s.requests_per_s:,.0f} | {ratio_cell(s)} "
+            f"| {s.p50_ms:.2f} | {p99} "
             f"| {s.non_2xx} {_verdict(s.non_2xx == 0)}{errors} | {runs} "
             f"| {max(r.other_cpu_pct for r in s.runs):.1f}% |"
         )
@@ -104,14 +121,16 @@ def baseline_table(pairs: list[tuple[Summary, Summary]]) -> str:
 
 
 def cpu_table(summaries: list[Summary]) -> str:
-    """The Markdown table of where the CPU went during the load (medians over the runs).
+    """The Markdown table of where the CPU went during the load (medians over the runs), and memory.
 
     The µs per request divide that CPU by the requests answered, so for the async scenarios they
-    include what the workers spent meanwhile on the executions they resolved.
+    include what the workers spent meanwhile on the executions they resolved. The peak RSS is the
+    largest of one server process (VmHWM) over the runs.
     """
     lines = [
-        "| scenario | server processes | … per request | PostgreSQL | … per request | other processes, max |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| scenario | server processes | … per request | PostgreSQL | … per request | other processes, max "
+        "| peak RSS of a server process |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for s in summaries:
         server = statistics.median(r.server_cpu_pct for r in s.runs)
@@ -122,9 +141,13 @@ def cpu_table(summaries: list[Summary]) -> str:
         )
         lines.append(
             f"| {s.scenario.title} | {server:.0f}% of a core | {cpu_per_request(s):.0f} µs | {pg} "
-            f"| {max(r.other_cpu_pct for r in s.runs):.1f}% of the machine |"
+            f"| {max(r.other_cpu_pct for r in s.runs):.1f}% of the machine | {_mb(s.peak_rss_mb)} |"
         )
     return "\n".join(lines)
+
+
+def _mb(megabytes: float | None) -> str:
+    return "—" if megabytes is None else f"{megabytes:,.0f} MB"
 
 
 def cpu_per_request(summary: Summary) -> float:
@@ -145,9 +168,12 @@ def cpu_pairs(summaries: list[Summary]) -> list[tuple[Summary, Summary, float]]:
 
 
 def queue_table(runs: dict[str, list[Run]], seconds: int) -> str:
-    """The Markdown table of the async runs' queues: resolved during the load, backlog, drain."""
+    """The Markdown table of the async runs' queues: resolved during the load, backlog, drain.
+
+    For Node-RED, "resolved" are its background runs finished (GET /bg-count) and "left" those not.
+    """
     lines = [
-        "| scenario | run | accepted (2xx) | resolved during load (per s) | queued/started at end of load "
+        "| scenario | run | accepted (2xx) | resolved (finished) during load (per s) | left at end of load "
         "| drain after load (per s) | final statuses |",
         "|---|---:|---:|---:|---:|---:|---|",
     ]
@@ -171,18 +197,14 @@ def queue_table(runs: dict[str, list[Run]], seconds: int) -> str:
 
 
 def verdict_lines(summaries: list[Summary]) -> list[str]:
-    """One line per target with PASS or FAIL."""
+    """One line per target with PASS or FAIL: latency and errors, signed/form CPU, PostgreSQL."""
     lines = []
     for s in summaries:
-        if s.scenario.ratio_target is not None and s.ratio is not None:
+        if s.scenario.node_red_path is None:
             lines.append(
-                f"{_verdict(s.ratio >= s.scenario.ratio_target)}  {s.scenario.name}: "
-                f"{s.ratio:.2f} of bare (target ≥ {s.scenario.ratio_target})"
+                f"{_verdict(s.p99_ms < P99_TARGET_MS)}  {s.scenario.name}: "
+                f"p99 {s.p99_ms:.2f} ms (target < {P99_TARGET_MS:.0f} ms)"
             )
-        lines.append(
-            f"{_verdict(s.p99_ms < P99_TARGET_MS)}  {s.scenario.name}: "
-            f"p99 {s.p99_ms:.2f} ms (target < {P99_TARGET_MS:.0f} ms)"
-        )
         lines.append(f"{_verdict(s.non_2xx == 0)}  {s.scenario.name}: {s.non_2xx} non-2xx (target 0)")
     for s, base, ratio in cpu_pairs(summaries):
         lines.append(
@@ -199,26 +221,171 @@ def verdict_lines(summaries: list[Summary]) -> list[str]:
     return lines
 
 
-def report(options: Options, runs: dict[str, list[Run]], machine: list[str]) -> None:
+_FIGURES = {
+    "requests_per_s": ("req/s", "{:,.0f}"),
+    "p50_ms": ("p50", "{:.2f} ms"),
+    "p99_ms": ("p99", "{:.2f} ms"),
+}
+
+
+def comparison_line(target: Comparison, by_name: dict[str, Summary]) -> str | None:
+    """One issue 14 target against Node-RED: PASS/FAIL, or n/a when Node-RED did not run."""
+    ours = by_name.get(target.scenario)
+    if ours is None:
+        return None
+    label, number = _FIGURES[target.figure]
+    higher = target.figure == "requests_per_s"
+    goal = f"target {'≥' if higher else '≤'} {target.factor:.1f} × {target.reference}"
+    value = getattr(ours, target.figure)
+    reference = by_name.get(target.reference)
+    if reference is None:
+        return f"n/a   {target.scenario}: {label} {number.format(value)}: {NOT_RUN} ({goal})"
+    theirs = getattr(reference, target.figure)
+    ratio = value / theirs if theirs else float("inf")
+    ok = ratio >= target.factor if higher else ratio <= target.factor
+    return (
+        f"{_verdict(ok)}  {target.scenario}: {label} {number.format(value)} = {ratio:.2f} × "
+        f"{target.reference}'s {number.format(theirs)} ({goal})"
+    )
+
+
+def sustained_lines(sustained: dict[str, Sustained], by_name: dict[str, Summary]) -> list[str]:
+    """Targets 1 and 5: the sustained rate against Node-RED's async rate, two processes against one."""
+    lines = []
+    one, two = sustained.get("sustained"), sustained.get("sustained-2")
+    if one is not None:
+        reference = by_name.get("node-red-async")
+        rate = reference.requests_per_s if reference else None
+        lines.append(_rate_line(one, "node-red-async", rate, SUSTAINED_TARGET, NOT_RUN))
+    if two is not None:
+        rate = one.rate if one is not None and one.confirmed else None
+        lines.append(
+            _rate_line(two, "sustained", rate, PROCESSES_TARGET, "n/a (sustained not run or not found)")
+        )
+    return lines
+
+
+def _rate_line(found: Sustained, reference: str, rate: float | None, factor: float, missing: str) -> str:
+    """PASS/FAIL for a sustained rate ≥ `factor` x the reference's `rate` (n/a without one)."""
+    goal = f"target ≥ {factor} × {reference}"
+    if found.confirmed is None:
+        return f"FAIL  {found.scenario}: no rate confirmed flat ({goal})"
+    if rate is None:
+        return f"n/a   {found.scenario}: {found.rate:,.0f}/s: {missing} ({goal})"
+    ratio = found.rate / rate
+    return (
+        f"{_verdict(ratio >= factor)}  {found.scenario}: {found.rate:,.0f}/s = {ratio:.2f} × "
+        f"{reference}'s {rate:,.0f}/s ({goal})"
+    )
+
+
+def memory_lines(summaries: list[Summary], sustained: dict[str, Sustained]) -> list[str]:
+    """Target 6: the peak RSS of every hookline server process, per scenario."""
+    peaks = {s.scenario.name: [r.peak_rss_mb for r in s.runs] for s in summaries}
+    peaks.update({name: [t.peak_rss_mb for t in _trials(found)] for name, found in sustained.items()})
+    lines = []
+    for name, runs in peaks.items():
+        values = [mb for run in runs for mb in run]
+        if not SCENARIOS[name].hookline or not values:
+            continue
+        worst = max(values)
+        lines.append(
+            f"{_verdict(worst <= RSS_TARGET_MB)}  {name}: peak RSS {worst:,.0f} MB, the largest server "
+            f"process of {len(runs)} run(s) (target ≤ {RSS_TARGET_MB:.0f} MB per process)"
+        )
+    return lines
+
+
+def _trials(found: Sustained) -> list[Trial]:
+    return [*found.steps, *found.confirmations]
+
+
+def sustained_report(found: Sustained) -> str:
+    """One sustained scenario: the search, the confirmed rate, and the queue depth over time."""
+    steps = ", ".join(f"{t.rate:,.0f} {'yes' if t.sustained else 'no'}" for t in found.steps)
+    seconds = found.steps[0].seconds if found.steps else 0
+    lines = [
+        f"{found.scenario}: started at {found.start:,.0f}/s ({found.start_from}); "
+        f"{seconds} s trials, sustained? {steps or 'none'}"
+    ]
+    for trial in found.confirmations:
+        lines.append(f"  full length: {trial.describe()}")
+    last = found.confirmed or (found.confirmations[-1] if found.confirmations else None)
+    if last is None:
+        lines.append("  no rate was sustained in the short trials: nothing to confirm")
+        return "\n".join(lines)
+    lines += [
+        "",
+        f"| {found.scenario} at {last.rate:,.0f}/s: t (s) | accepted so far | finished so far | depth |",
+        "|---:|---:|---:|---:|",
+    ]
+    shown = [sample for sample in last.samples if round(sample.t) % 5 == 0 or sample is last.end]
+    lines += [f"| {p.t:.0f} | {p.accepted:,} | {p.finished:,} | {p.depth:,} |" for p in shown]
+    return "\n".join(lines)
+
+
+def sustained_table(sustained: dict[str, Sustained]) -> str:
+    """The Markdown table of the sustained scenarios' confirmed (or last full-length) trials."""
+    lines = [
+        "| scenario | rate found | accepted/s | finished/s (after 10 s) | depth at 10 s | depth at end "
+        "| p99 ms | server CPU | peak RSS of a process |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, found in sustained.items():
+        last = found.confirmed or (found.confirmations[-1] if found.confirmations else None)
+        if last is None:
+            lines.append(f"| {name} | none | | | | | | | |")
+            continue
+        rate = f"{last.rate:,.0f}/s" + ("" if last.sustained else " (not flat)")
+        lines.append(
+            f"| {name} | {rate} | {last.accepted_per_s:,.0f} | {last.finished_per_s:,.0f} "
+            f"| {last.depth_at_reference:,} | {last.depth_at_end:,} | {last.load.p99_ms:.1f} "
+            f"| {last.server_cpu_pct:.0f}% | {_mb(max(last.peak_rss_mb, default=None))} |"
+        )
+    return "\n".join(lines)
+
+
+def report(options: Options, results: Results, machine: list[str]) -> None:
     """Print the verdicts and the Markdown tables; write the raw results when asked."""
+    runs = results.runs
     bare = statistics.median(r.wrk.requests_per_s for r in runs["bare"]) if "bare" in runs else None
-    summaries = [summarise(SCENARIOS[name], runs[name], bare) for name in options.scenarios]
-    print("\nTargets:")
-    print("\n".join(verdict_lines(summaries)))
-    print(f"\n{table(summaries)}")
+    summaries = [summarise(SCENARIOS[name], runs[name], bare) for name in runs]
+    by_name = {s.scenario.name: s for s in summaries}
+    issue = [line for target in NODE_RED_TARGETS if (line := comparison_line(target, by_name))]
+    issue += sustained_lines(results.sustained, by_name)
+    issue += memory_lines(summaries, results.sustained)
+    if issue:
+        print("\nIssue 14 targets (Node-RED and hookline in the same run):")
+        print("\n".join(issue))
+    if summaries:
+        print("\nTargets:")
+        print("\n".join(verdict_lines(summaries)))
+        print(f"\n{table(summaries)}")
     pairs = baseline_pairs(summaries)
     if pairs:
         print(f"\nPostgreSQL against SQLite (same run, medians):\n\n{baseline_table(pairs)}")
-    print(f"\nCPU used during the load (medians; 100% = one core):\n\n{cpu_table(summaries)}")
-    queued = {name: runs[name] for name in options.scenarios if SCENARIOS[name].queued}
+    if summaries:
+        print(f"\nCPU used during the load (medians; 100% = one core):\n\n{cpu_table(summaries)}")
+    queued = {name: runs[name] for name in runs if SCENARIOS[name].queued}
     if queued:
         queue = queue_table(queued, options.seconds)
         print(f"\nAsync queues ({options.seconds} s of load per run):\n\n{queue}")
+    if results.sustained:
+        print(
+            f"\nSustained async at a fixed offered rate (flat: the depth at the end ≤ the depth at "
+            f"{REFERENCE_SECONDS:.0f} s, or half a shorter trial, + {FLAT_SHARE:.0%} of the rate, at least "
+            f"{FLAT_MIN}; depths are medians of 3 samples a second apart; sustained: "
+            "flat and every request answered 2xx):\n"
+        )
+        print("\n\n".join(sustained_report(found) for found in results.sustained.values()))
+        print(f"\n{sustained_table(results.sustained)}")
     if options.json_path is not None:
         raw = {
             "machine": machine,
             "options": _jsonable(options),
             "runs": {k: [asdict(r) for r in v] for k, v in runs.items()},
+            "sustained": {k: asdict(v) for k, v in results.sustained.items()},
+            "skipped": results.skipped,
         }
         options.json_path.parent.mkdir(parents=True, exist_ok=True)
         options.json_path.write_text(json.dumps(raw, indent=2))

@@ -24,9 +24,13 @@ PLACEMENT_VARIABLES = frozenset(
 """Where hookline keeps data and listens: the benchmark chooses these, whatever the environment says."""
 
 
+CONNECTIONS = 32
+"""wrk's connections (one thread per server) unless a scenario says otherwise."""
+
+
 @dataclass(frozen=True, slots=True)
 class Scenario:
-    """One server set-up to load, and the share of the bare endpoint's throughput it must reach.
+    """One server set-up to load, and what its figures are compared with.
 
     A PostgreSQL scenario names its SQLite `baseline` and, when the issue sets one, the share of the
     baseline's throughput in the same run it must reach (`baseline_target`).
@@ -38,7 +42,6 @@ class Scenario:
     example: str | None
     request: str
     """The name of the request it posts, in `_requests.REQUESTS`."""
-    ratio_target: float | None
     postgres: bool = False
     processes: int = 1
     baseline: str | None = None
@@ -49,54 +52,117 @@ class Scenario:
     """A scenario whose CPU per request this one must stay within CPU_TARGET of, in the same run."""
     receiver: bool = False
     """Its workflow posts to scripts/receiver.py: the run starts one, answering at once."""
+    connections: int = CONNECTIONS
+    """wrk's connections (`-c`); with one, wrk also runs one thread."""
+    node_red_path: str | None = None
+    """A Node-RED scenario: the path it posts to (the flows of ../shared/bench-node-red/)."""
+    sustained: bool = False
+    """Searched at fixed offered rates (bench/_sustained.py) instead of loaded with wrk."""
 
     @property
     def queued(self) -> bool:
         """Whether requests queue executions, so the run also watches the queue drain."""
-        return self.key in (ASYNC_KEY, FORWARD_KEY)
+        return self.key in (ASYNC_KEY, FORWARD_KEY) or self.node_red_path == NODE_RED_ASYNC_PATH
+
+    @property
+    def hookline(self) -> bool:
+        """Whether `hookline serve` is what it loads (not a reference app nor Node-RED)."""
+        return self.example is not None
 
 
 SYNC_KEY, SYNC_EXAMPLE = "orders-paid", "order-paid.json"
 ASYNC_KEY, ASYNC_EXAMPLE = "orders-paid-async", "order-paid-async.json"
 SIGNED_KEY, SIGNED_EXAMPLE = "orders-paid-github", "order-paid-github.json"
 FORWARD_KEY, FORWARD_EXAMPLE = "orders-forward", "order-forward.json"
+NODE_RED_SYNC_PATH, NODE_RED_ASYNC_PATH = "/hook", "/hook-async"
 PG_ASYNC_TARGET = 0.8
 """Issue 4: PostgreSQL async acceptance with one process at ≥ 0.8 of SQLite's in the same run."""
 CPU_TARGET = 1.10
 """Issue 12: a signed or form request costs at most 10 % more server CPU than its baseline's (sync)."""
 
 SCENARIOS = {
-    "bare": Scenario("bare", "bare Starlette endpoint", "bench", None, "json", None),
+    "bare": Scenario("bare", "bare Starlette endpoint", "bench", None, "json"),
     "floor": Scenario(
-        "floor", "bare + one committed SQLite row", "bench", None, "json", None,
-        reference_app="floor_app",
+        "floor", "bare + one committed SQLite row", "bench", None, "json", reference_app="floor_app"
     ),
-    "sync": Scenario("sync", "hookline sync (order-paid)", SYNC_KEY, SYNC_EXAMPLE, "json-basic", 0.4),
-    "async": Scenario("async", "hookline async acceptance", ASYNC_KEY, ASYNC_EXAMPLE, "json", 0.5),
+    "sync": Scenario("sync", "hookline sync (order-paid)", SYNC_KEY, SYNC_EXAMPLE, "json-basic"),
+    "sync-1": Scenario(
+        "sync-1", "hookline sync, one connection", SYNC_KEY, SYNC_EXAMPLE, "json-basic", connections=1
+    ),
+    "async": Scenario("async", "hookline async acceptance", ASYNC_KEY, ASYNC_EXAMPLE, "json"),
+    "node-red-sync": Scenario(
+        "node-red-sync", "Node-RED sync (POST /hook)", "", None, "json", node_red_path=NODE_RED_SYNC_PATH
+    ),
+    "node-red-sync-1": Scenario(
+        "node-red-sync-1", "Node-RED sync, one connection", "", None, "json",
+        node_red_path=NODE_RED_SYNC_PATH, connections=1,
+    ),
+    "node-red-async": Scenario(
+        "node-red-async", "Node-RED async (POST /hook-async)", "", None, "json",
+        node_red_path=NODE_RED_ASYNC_PATH,
+    ),
+    "sustained": Scenario(
+        "sustained", "hookline async at a sustained fixed rate", ASYNC_KEY, ASYNC_EXAMPLE, "json",
+        sustained=True,
+    ),
+    "sustained-2": Scenario(
+        "sustained-2", "hookline async at a sustained fixed rate, serve --processes 2", ASYNC_KEY,
+        ASYNC_EXAMPLE, "json", processes=2, sustained=True,
+    ),
     "order-forward": Scenario(
         "order-forward", "hookline async order-forward (loop, requests, delay)", FORWARD_KEY,
-        FORWARD_EXAMPLE, "order", None, receiver=True,
+        FORWARD_EXAMPLE, "order", receiver=True,
     ),
     "signed": Scenario(
-        "signed", "hookline sync, GitHub-signed", SIGNED_KEY, SIGNED_EXAMPLE, "json-github", None,
+        "signed", "hookline sync, GitHub-signed", SIGNED_KEY, SIGNED_EXAMPLE, "json-github",
         cpu_baseline="sync",
     ),
     "form": Scenario(
-        "form", "hookline sync, form body", SYNC_KEY, SYNC_EXAMPLE, "form-basic", None,
-        cpu_baseline="sync",
+        "form", "hookline sync, form body", SYNC_KEY, SYNC_EXAMPLE, "form-basic", cpu_baseline="sync"
     ),
     "pg-sync": Scenario(
-        "pg-sync", "hookline sync, PostgreSQL", SYNC_KEY, SYNC_EXAMPLE, "json-basic", None, True, 1, "sync"
+        "pg-sync", "hookline sync, PostgreSQL", SYNC_KEY, SYNC_EXAMPLE, "json-basic", postgres=True,
+        baseline="sync",
     ),
     "pg-async": Scenario(
-        "pg-async", "hookline async acceptance, PostgreSQL", ASYNC_KEY, ASYNC_EXAMPLE, "json", None,
-        True, 1, "async", PG_ASYNC_TARGET,
+        "pg-async", "hookline async acceptance, PostgreSQL", ASYNC_KEY, ASYNC_EXAMPLE, "json",
+        postgres=True, baseline="async", baseline_target=PG_ASYNC_TARGET,
     ),
     "pg-async-2": Scenario(
         "pg-async-2", "hookline async acceptance, PostgreSQL, 2 processes", ASYNC_KEY, ASYNC_EXAMPLE,
-        "json", None, True, 2, "async",
+        "json", postgres=True, processes=2, baseline="async",
     ),
 }  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """An issue 14 target: a hookline scenario's figure against Node-RED's in the same run.
+
+    `figure` is "requests_per_s" (hookline's must be at least `factor` times Node-RED's) or a
+    latency, "p50_ms" or "p99_ms" (hookline's must be at most `factor` times Node-RED's).
+    """
+
+    scenario: str
+    reference: str
+    figure: str
+    factor: float
+
+
+NODE_RED_TARGETS = (
+    Comparison("sync", "node-red-sync", "requests_per_s", 1.0),
+    Comparison("sync", "node-red-sync", "p99_ms", 1.0),
+    Comparison("async", "node-red-async", "requests_per_s", 1.0),
+    Comparison("async", "node-red-async", "p99_ms", 1.0),
+    Comparison("sync-1", "node-red-sync-1", "p50_ms", 2.0),
+)
+"""Issue 14, targets 3 and 4 (sync and async acceptance at 32 connections, one connection's p50)."""
+SUSTAINED_TARGET = 0.6
+"""Issue 14, target 1: the sustained async rate ≥ 0.6 × Node-RED's async rate in the same run."""
+PROCESSES_TARGET = 1.6
+"""Issue 14, target 5: `serve --processes 2` sustains ≥ 1.6 × one process's rate (2 cores)."""
+RSS_TARGET_MB = 150.0
+"""Issue 14, target 6: the peak RSS of every hookline server process."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +179,10 @@ class Options:
     retries: int
     json_path: Path | None
     postgres_url: str
+    sustained_seconds: int = 60
+    """The length of the `sustained` scenarios' confirmation run (the search's runs are shorter)."""
+    sustained_rate: float | None = None
+    """Where the `sustained` search starts (requests/s); None: from a short probe of the drain rate."""
 
 
 class BenchError(Exception):
@@ -234,12 +304,13 @@ def hookline_env(data_dir: Path, database: str | None = None) -> dict[str, str]:
     return env
 
 
-def hookline_command(cpus: str, port: int) -> list[str]:
-    """`hookline serve` pinned to these CPUs (`taskset -c` syntax)."""
-    return [
+def hookline_command(cpus: str, port: int, processes: int = 1) -> list[str]:
+    """`hookline serve` pinned to these CPUs (`taskset -c` syntax), with `--processes` when above 1."""
+    command = [
         "taskset", "-c", cpus, sys.executable, "-m", "hookline", "serve",
         "--port", str(port), "--log-level", "warning",
     ]  # fmt: skip
+    return [*command, "--processes", str(processes)] if processes > 1 else command
 
 
 def receiver_command(cpus: str, port: int) -> list[str]:

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from _requests import REQUESTS
-from _scenarios import BenchError
+from _scenarios import CONNECTIONS, BenchError
 
-CONNECTIONS = 32
+__all__ = ["CONNECTIONS", "Target", "WrkResult", "parse_wrk", "run_wrk", "write_lua"]
 
 
 @dataclass(slots=True)
@@ -30,7 +30,8 @@ class WrkResult:
 class Target:
     """What one run loads: the URL (of the first server), the wrk script, threads and CPUs, and who serves.
 
-    `database` names the PostgreSQL database of the run (its processes count as the run's own).
+    `database` names the PostgreSQL database of the run (its processes count as the run's own);
+    `connections` is wrk's `-c` (at least one per thread).
     """
 
     url: str
@@ -39,6 +40,7 @@ class Target:
     client_cpus: str
     server_pids: tuple[int, ...]
     database: str | None = None
+    connections: int = CONNECTIONS
 
 
 def write_lua(folder: Path, request: str, ports: Sequence[int] = ()) -> Path:
@@ -72,7 +74,7 @@ def write_lua(folder: Path, request: str, ports: Sequence[int] = ()) -> Path:
 def run_wrk(target: Target, seconds: int) -> WrkResult:
     """Run wrk on the client CPUs and parse what it prints."""
     command = [
-        "taskset", "-c", target.client_cpus, "wrk", f"-t{target.threads}", f"-c{CONNECTIONS}",
+        "taskset", "-c", target.client_cpus, "wrk", f"-t{target.threads}", f"-c{target.connections}",
         f"-d{seconds}s", "--latency", "-s", str(target.script), target.url,
     ]  # fmt: skip
     done = subprocess.run(command, check=False, capture_output=True, text=True)
