@@ -16,14 +16,14 @@ once with `--requests` more. The difference, divided by `--requests`, is what on
 without Python's start-up and the imports. The requests go through the ASGI app in process (as
 bench/inprocess.py sends them, 32 callers at once, so the writer commits in batches as under load),
 with no workers (`HOOKLINE_WORKERS=0`): it counts the answer, not the background run. A scenario
-named `<name>+run` (an asynchronous one) has 8 workers and waits until they have run every execution:
-it counts accepting and running one, and the script prints what running adds when `<name>` is counted
-in the same call. Its callers outrun the workers, so most executions wait queued and are claimed. A
-scenario named `<name>+hot` has 8 workers and 8 callers that each wait for their execution to end
-before the next request: every execution finds a worker free and runs at once, without the queue,
-as under a steady load the workers keep up with. Every thread counts (the event loop and the SQLite
-writer). valgrind runs everything about 50 times slower: about a minute per scenario with the
-defaults. It is installed with apt-get as root when missing.
+named `<name>+run` (an asynchronous one) has 32 workers (the default) and waits until they have run
+every execution: it counts accepting and running one, and the script prints what running adds when
+`<name>` is counted in the same call. Its callers outrun the workers, so most executions wait
+queued and are claimed. A scenario named `<name>+hot` has 32 workers and 8 callers that each wait
+for their execution to end before the next request: every execution finds a worker free and runs at
+once, without the queue, as under a steady load the workers keep up with. Every thread counts (the
+event loop and the SQLite writer). valgrind runs everything about 50 times slower: about a minute
+per scenario with the defaults. It is installed with apt-get as root when missing.
 
 Instructions are not time: a system call or a cache miss costs far more than its instructions.
 Use this for A/B comparisons of code changes, and run.py for what the server does over HTTP.
@@ -51,7 +51,7 @@ RUN = "+run"
 HOT = "+hot"
 """The suffix of a scenario whose callers wait for their executions to end (see the module docstring)."""
 RUNNING = (RUN, HOT)
-RUN_WORKERS = "8"
+RUN_WORKERS = "32"
 """The workers of a `+run` scenario: the server's default."""
 
 

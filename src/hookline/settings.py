@@ -31,7 +31,7 @@ class Settings:
     public_url: str = ""
     """The base URL callers use (for printed webhook URLs); defaults to http://host:port."""
     body_limit: int = 10 * MIB
-    workers: int = 8
+    workers: int = 32
     """How many asynchronous executions one process runs at once."""
     processes: int = 1
     """How many server processes `hookline serve` runs on the same port and database."""
@@ -114,7 +114,7 @@ class Settings:
             port=_int(env, "HOOKLINE_PORT", 8000, minimum=0),
             public_url=env.get("HOOKLINE_PUBLIC_URL", ""),
             body_limit=_int(env, "HOOKLINE_BODY_LIMIT", 10 * MIB, minimum=1),
-            workers=_int(env, "HOOKLINE_WORKERS", 8, minimum=0),
+            workers=_int(env, "HOOKLINE_WORKERS", 32, minimum=0),
             processes=_int(env, "HOOKLINE_PROCESSES", 1, minimum=1),
             lease_seconds=_float(env, "HOOKLINE_LEASE_SECONDS", 30.0),
             poll_seconds=_float(env, "HOOKLINE_POLL_SECONDS", 1.0),
