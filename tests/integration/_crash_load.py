@@ -111,7 +111,7 @@ def figures(volley: Volley, executions: list[Execution], jobs: dict[int, Counter
 
 async def left_after(volley: Volley, store: SqlStore) -> tuple[list[Execution], dict[int, Counter[str]]]:
     """Wait until nothing is left to run; then every execution and its job counts (printed as figures)."""
-    # The backlog at the kill depends on the machine: 8 workers run ~100 of these per second.
+    # The backlog at the kill depends on the machine: 8 workers (the old default) ran ~100 a second.
     backlog = len(volley.accepted) + len(volley.cut_off)
     await wait_until(lambda: nothing_runnable(store), "every execution has finished", 30 + backlog / 50)
     executions = await all_executions(store)
