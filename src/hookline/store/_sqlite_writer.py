@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import functools
 import operator
+import os
 import queue
 import sqlite3
 import threading
@@ -73,6 +75,7 @@ class DirectSqlite:
         self._inserts = _InsertStatements(dialect)
         self._url = url
         self._timeout = timeout
+        self._lock = _WriterLock.beside(url.database)
         self._engine: Engine | None = None
         self._connection: Connection | None = None
         self._raw: sqlite3.Connection | None = None
@@ -118,16 +121,17 @@ class DirectSqlite:
         connection, raw = self._connection, self._raw
         if connection is None or raw is None:
             connection, raw = self._connect()
-        _execute(raw, "BEGIN IMMEDIATE")
-        try:
-            self._operations(batch, connection, raw)
-            if connection.in_transaction():
-                connection.commit()  # a step used SQLAlchemy: its commit sends the COMMIT
-            else:
-                _execute(raw, "COMMIT")
-        except BaseException:
-            _rollback(connection, raw)
-            raise
+        with self._lock:
+            _execute(raw, "BEGIN IMMEDIATE")
+            try:
+                self._operations(batch, connection, raw)
+                if connection.in_transaction():
+                    connection.commit()  # a step used SQLAlchemy: its commit sends the COMMIT
+                else:
+                    _execute(raw, "COMMIT")
+            except BaseException:
+                _rollback(connection, raw)
+                raise
         return batch.results
 
     def _operations(self, batch: _Batch, connection: Connection, raw: sqlite3.Connection) -> None:
@@ -170,6 +174,47 @@ class DirectSqlite:
         """On the thread: close the connection and the engine for good."""
         self._disconnect()
         self._engine = None
+        self._lock.close()
+
+
+class _WriterLock:
+    """An advisory lock on a file beside the database, held by a writer for each of its transactions.
+
+    Every hookline process that writes one SQLite file (`serve --processes N`, the CLI beside a
+    server) takes it before BEGIN IMMEDIATE, so they take turns in the kernel: a waiting writer
+    wakes the moment the other one's transaction ends. Without it, a writer that found the file
+    locked slept in SQLite's busy handler, 1 ms, then 2, 5, 10 … up to 100 ms between tries, while
+    the other process took the lock again and again. SQLite's own locking still decides: this only
+    orders hookline's writers (a lock file no writer can open is simply not used).
+    """
+
+    def __init__(self, path: str | None) -> None:
+        self._path = path
+        self._fd: int | None = None
+
+    @classmethod
+    def beside(cls, database: str | None) -> _WriterLock:
+        """The lock of a database file (`<file>-writer.lock`); none for a URI or an in-memory database."""
+        if not database or database == ":memory:" or database.startswith("file:"):
+            return cls(None)
+        return cls(os.path.expanduser(database) + "-writer.lock")
+
+    def __enter__(self) -> None:
+        if self._fd is None and self._path is not None:
+            with contextlib.suppress(OSError):  # unusable: the writers take turns in SQLite alone
+                self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+
+    def __exit__(self, *_: object) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        """Close the lock file (a later transaction opens it again)."""
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)
 
 
 class _Thread:
