@@ -29,7 +29,7 @@ def mode(path: Path) -> int:
 
 
 async def test_a_new_data_folder_and_database_are_private(make_server: Any, tmp_path: Path) -> None:
-    """A first start creates the data folder 0700, and the token, the database, its WAL and SHM files 0600."""
+    """A first start creates the data folder 0700; the token, the database, WAL, SHM and writer lock 0600."""
     data = tmp_path / "new" / "data"
     async with make_server(data_dir=data, admin_token="", workers=0) as server:
         key = await server.load(chain("end"))
@@ -41,6 +41,7 @@ async def test_a_new_data_folder_and_database_are_private(make_server: Any, tmp_
             "hookline.db": 0o600,
             "hookline.db-wal": 0o600,
             "hookline.db-shm": 0o600,
+            "hookline.db-writer.lock": 0o600,
         }
 
 

@@ -2,7 +2,8 @@
 
 What hookline creates gets an explicit mode, whatever the process's umask: folders `0700`, the
 database file `0600`. SQLite gives the `-wal` and `-shm` files it creates later the mode of their
-database file, so creating that file first, empty and `0600`, makes them private too. A folder or
+database file, so creating that file first, empty and `0600`, makes them private too (the writers'
+`-writer.lock` beside it is created `0600` by `store/_sqlite_writer.py`). A folder or
 file that already existed keeps its mode (the operator may have chosen it); a database readable
 by other users only gets a warning at start.
 """
