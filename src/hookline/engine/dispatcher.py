@@ -442,19 +442,8 @@ def _queued(
         raise invalid_answer(error) from None
     if claim is None:
         return _execution(workflow, execution_id, event_key, context, answer, _now()), answer
-    started = Execution(
-        id=execution_id,
-        workflow_id=workflow.id,
-        key=workflow.key,
-        event_key=event_key,
-        context=context,
-        status=ExecutionStatus.STARTED,
-        created_at=claim.at,
-        response=answer.to_json(),
-        started_at=claim.at,
-        attempt=1,
-    )
-    return started, answer
+    started = ExecutionStatus.STARTED
+    return _execution(workflow, execution_id, event_key, context, answer, claim.at, claim.at, started), answer
 
 
 def _execution(
@@ -465,26 +454,26 @@ def _execution(
     answer: Answer,
     created_at: datetime,
     started_at: datetime | None = None,
-    finished: ExecutionStatus | None = None,
+    status: ExecutionStatus = ExecutionStatus.QUEUED,
     error: str | None = None,
 ) -> Execution:
     """The record of an execution of a workflow version that answered (or will answer) `answer`.
 
-    Queued, unless it is `finished` with that status (a synchronous run: its first attempt, ended now).
+    Queued (no attempt yet); or in its first attempt: `started` (claimed by a local worker), or
+    finished with `status` now (a synchronous run).
     """
-    queued = finished is None
     return Execution(
         id=execution_id,
         workflow_id=workflow.id,
         key=workflow.key,
         event_key=event_key,
         context=context,
-        status=ExecutionStatus.QUEUED if finished is None else finished,
+        status=status,
         created_at=created_at,
         response=answer.to_json(),
         started_at=started_at,
-        finished_at=None if queued else _now(),
-        attempt=0 if queued else 1,
+        finished_at=_now() if status.is_final else None,
+        attempt=0 if status is ExecutionStatus.QUEUED else 1,
         error=error,
     )
 
