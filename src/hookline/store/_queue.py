@@ -74,7 +74,8 @@ def claim(
 
 
 def jobs_of(connection: Connection, execution_id: int) -> list[Mapping[str, Any]]:
-    """The jobs rows of an execution in the order they were recorded (by id), for a worker resuming it."""
+    """The jobs rows of an execution in the order they were recorded (by id): its history, or what a
+    worker resuming it replays (prepared: on the writer's own SQLite connection it runs on `sqlite3`)."""
     return list(_JOBS_OF.fetch(connection, {"execution_id": execution_id}))
 
 

@@ -385,8 +385,7 @@ class SqlStore:
 
     async def list_jobs(self, execution_id: int) -> list[Job]:
         """The jobs of an execution in the order they were recorded (by id)."""
-        query = select(jobs_table).where(jobs_table.c.execution_id == execution_id).order_by(jobs_table.c.id)
-        return [to_job(row) for row in await self._read(lambda c: sql.fetch(c, query))]
+        return [to_job(row) for row in await self._read(lambda c: queue.jobs_of(c, execution_id))]
 
     async def list_executions(self, query: ExecutionFilter) -> list[Execution]:
         """Executions matching the filter, newest first."""
