@@ -1,27 +1,35 @@
-"""The dispatcher driven directly: sync runs, queued calls, idempotency keys and limits, on SQLite.
+"""The dispatcher driven directly: sync runs, queued calls, idempotency keys and limits, on SQLite,
+and new executions handed to a free worker of a real pool, inserted already claimed.
 
 What a call is answered with is checked against what a second store over the same file reads back,
-so "committed before answered" is seen from outside the dispatcher's own connections.
+so "committed before answered" (and the claim) is seen from outside the dispatcher's own connections.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from hookline.engine.dispatcher import Dispatcher
 from hookline.engine.flows import CompiledFlow, FlowCache
 from hookline.errors import RejectedRequest
 from hookline.exchange import flow_from_json
-from hookline.models import Answer, Execution, ExecutionStatus
+from hookline.models import Answer, Execution, ExecutionStatus, Limits
+from hookline.queue.worker import WorkerPool
+from hookline.store.schema import executions
 from hookline.store.sql_store import SqlStore, open_store
 from hookline.trigger.dedupe import RequestKey
+from hookline.types import JsonObject
+from tests._factories import make_execution
+from tests._waiting import wait_until
 from tests._workflows import condition, node, respond, sync_workflow
-from tests.unit._dispatching import async_workflow, context, live
 from tests.unit._engine_nodes import HangNode, RecordNode, registered_fresh
 
 
@@ -74,6 +82,27 @@ def wakes() -> Wakes:
 def dispatcher(store: SqlStore, wakes: Wakes) -> Dispatcher:
     """A dispatcher over the store, whose `429`s say `Retry-After: 5`."""
     return Dispatcher(store, wake=wakes, retry_after=5)
+
+
+def async_workflow(
+    *nodes: JsonObject, config: JsonObject | None = None, options: JsonObject | None = None
+) -> JsonObject:
+    """An asynchronous webhook workflow made of these nodes, with this trigger config."""
+    return {**sync_workflow(*nodes, options=options), "sync": False, "config": config or {}}
+
+
+async def live(store: SqlStore, workflow: JsonObject) -> CompiledFlow:
+    """Store the workflow and give its live compiled version, as the webhook route gets it."""
+    flow = flow_from_json(workflow)
+    await store.add_flow(flow)
+    compiled = await FlowCache(store).live(flow.workflow.key)
+    assert compiled is not None
+    return compiled
+
+
+def context(body: Any, headers: JsonObject | None = None) -> JsonObject:
+    """A trigger context with this body (and headers)."""
+    return {"headers": headers or {}, "query": {}, "body": body}
 
 
 def request_key(compiled: CompiledFlow, value: str) -> RequestKey:
@@ -357,3 +386,134 @@ async def test_a_disabled_or_unknown_workflow_has_no_live_version_to_dispatch(st
     current = await flows.current(disabled.workflow.key)  # it exists: only its being disabled hides it
     assert current is not None
     assert current.flow.workflow.id == disabled.workflow.id
+
+
+# -- a new execution that a free worker takes at once: inserted claimed, handed over once committed --
+
+
+@pytest.fixture
+async def pool(store: SqlStore) -> AsyncIterator[WorkerPool]:
+    """One worker place, started, whose first claim has found the queue empty (so it is caught up).
+
+    It never polls: only a place coming free (or `wake`) makes it claim from the queue, so an execution
+    that runs without either went around the queue.
+    """
+    workers = WorkerPool(store, FlowCache(store), concurrency=1, lease_seconds=30.0, poll_seconds=3600)
+    workers.start()
+    await workers.drain()
+    yield workers
+    await workers.stop(grace=0.2)
+
+
+@pytest.fixture
+def starting(store: SqlStore, pool: WorkerPool) -> Dispatcher:
+    """A dispatcher that hands new executions to the pool when it can take them, and never wakes it."""
+    return Dispatcher(store, starter=pool)
+
+
+async def row(reader: SqlStore, execution_id: int) -> dict[str, Any]:
+    """The committed status, claim and attempt of an execution."""
+    c = executions.c
+    query = select(c.status, c.claimed_by, c.claim_expires_at, c.attempt).where(c.id == execution_id)
+    async with reader.engine.connect() as connection:
+        return dict((await connection.execute(query)).mappings().one())
+
+
+async def status_of(reader: SqlStore, execution_id: int) -> ExecutionStatus:
+    """The committed status of an execution."""
+    execution = await reader.get_execution(execution_id)
+    assert execution is not None
+    return execution.status
+
+
+RECORD = async_workflow(node("a", "unit-record", value=1))
+HANG = async_workflow(node("h", "unit-hang"))
+
+
+async def test_a_new_execution_is_committed_claimed_by_the_free_worker_and_runs_at_once(
+    starting: Dispatcher, pool: WorkerPool, store: SqlStore, reader: SqlStore
+) -> None:
+    """When `enqueue` returns, the row is `started` under the pool's claim (attempt 1), and its node runs."""
+    dispatched = await starting.enqueue(await live(store, HANG), context({}))
+    committed = await row(reader, dispatched.execution.id)
+    assert (committed["status"], committed["claimed_by"], committed["attempt"]) == (
+        "started",
+        pool.worker_id,
+        1,
+    )
+    assert committed["claim_expires_at"] is not None
+    assert (dispatched.answer.status_code, dispatched.answer.body) == (200, "ok")
+    await asyncio.wait_for(HangNode.entered.wait(), 5)  # nothing woke the pool: it was handed over
+
+
+async def test_with_every_place_taken_new_executions_queue_and_run_in_order_after(
+    starting: Dispatcher, pool: WorkerPool, store: SqlStore, reader: SqlStore
+) -> None:
+    """The one place busy: the next two are committed `queued`, and the workers claim them once it frees."""
+    hanging = await starting.enqueue(await live(store, HANG), context({}))
+    await asyncio.wait_for(HangNode.entered.wait(), 5)
+    compiled = await live(store, RECORD)
+    second = await starting.enqueue(compiled, context({}))
+    third = await starting.enqueue(compiled, context({}))
+    for queued in (second, third):
+        assert (await row(reader, queued.execution.id))["status"] == "queued"
+    assert pool.cancel(hanging.execution.id)
+    for queued in (second, third):
+        await wait_until(
+            functools.partial(_is, reader, queued.execution.id, ExecutionStatus.RESOLVED),
+            "the queued execution was claimed and resolved",
+            10,
+        )
+    # Caught up again (a claim found the queue empty): the next one skips the queue once more, so it
+    # runs although nothing wakes the pool.
+    await pool.drain()
+    fourth = await starting.enqueue(compiled, context({}))
+    await wait_until(
+        lambda: _is(reader, fourth.execution.id, ExecutionStatus.RESOLVED), "the fourth ran at once", 10
+    )
+
+
+async def test_a_workflow_that_limits_its_runs_at_once_is_always_queued(
+    starting: Dispatcher, pool: WorkerPool, store: SqlStore, reader: SqlStore
+) -> None:
+    """`options.concurrency`: the queue's claim counts what runs, so the execution is queued, then run."""
+    compiled = await live(store, async_workflow(node("a", "unit-record"), options={"concurrency": 1}))
+    dispatched = await starting.enqueue(compiled, context({}))
+    assert (await row(reader, dispatched.execution.id))["status"] == "queued"
+    pool.wake()
+    await wait_until(
+        lambda: _is(reader, dispatched.execution.id, ExecutionStatus.RESOLVED), "the execution resolved", 10
+    )
+
+
+async def test_an_execution_committed_while_the_pool_stops_is_released_for_the_next_process(
+    pool: WorkerPool, starting: Dispatcher, store: SqlStore, reader: SqlStore
+) -> None:
+    """Claimed before the stop, committed during it: not run here, and `stop` frees its claim."""
+    hanging = await starting.enqueue(await live(store, HANG), context({}))
+    await asyncio.wait_for(HangNode.entered.wait(), 5)
+    assert pool.claim_new() is None  # the one place is taken
+    pool.cancel(hanging.execution.id)
+    await pool.drain()  # the place is free, and the queue empty again
+    claim = pool.claim_new()
+    assert claim is not None
+    compiled = await live(store, RECORD)
+    execution = make_execution(
+        compiled.flow, status=ExecutionStatus.STARTED, created_at=claim.at, started_at=claim.at, attempt=1
+    )
+    stopping = asyncio.create_task(pool.stop(grace=0.2))
+    await asyncio.sleep(0)  # the stop has begun: nothing is claimed or run from here on
+    assert await store.add_limited_execution(execution, Limits(), claim=claim)
+    pool.start_claimed(execution)
+    await stopping
+    committed = await row(reader, execution.id)
+    assert (committed["status"], committed["claimed_by"], committed["claim_expires_at"]) == (
+        "started",
+        None,
+        None,
+    )
+    assert await reader.list_jobs(execution.id) == []
+
+
+async def _is(reader: SqlStore, execution_id: int, status: ExecutionStatus) -> bool:
+    return await status_of(reader, execution_id) is status
