@@ -16,7 +16,7 @@ once with `--requests` more. The difference, divided by `--requests`, is what on
 without Python's start-up and the imports. The requests go through the ASGI app in process (as
 bench/inprocess.py sends them, 32 callers at once, so the writer commits in batches as under load),
 with no workers (`HOOKLINE_WORKERS=0`): it counts the answer, not the background run. A scenario
-named `<name>+run` (an asynchronous one) has 32 workers (the default) and waits until they have run
+named `<name>+run` (an asynchronous one) has 32 workers (the default is 128) and waits until they have run
 every execution: it counts accepting and running one, and the script prints what running adds when
 `<name>` is counted in the same call. Its callers outrun the workers, so most executions wait
 queued and are claimed. A scenario named `<name>+hot` has 32 workers and 8 callers that each wait
@@ -52,7 +52,8 @@ HOT = "+hot"
 """The suffix of a scenario whose callers wait for their executions to end (see the module docstring)."""
 RUNNING = (RUN, HOT)
 RUN_WORKERS = "32"
-"""The workers of a `+run` scenario: the server's default."""
+"""The workers of a `+run` scenario: fewer than its 32 callers keep busy, so executions wait queued and
+are claimed (with the default 128, most would start at once, which `+hot` counts)."""
 
 
 def main() -> None:

@@ -31,8 +31,9 @@ class Settings:
     public_url: str = ""
     """The base URL callers use (for printed webhook URLs); defaults to http://host:port."""
     body_limit: int = 10 * MIB
-    workers: int = 32
-    """How many asynchronous executions one process runs at once."""
+    workers: int = 128
+    """How many asynchronous executions one process runs at once (each holds its place until its final
+    status commits, so under load the places needed grow with the rate times the commit latency)."""
     processes: int = 1
     """How many server processes `hookline serve` runs on the same port and database."""
     lease_seconds: float = 30.0
@@ -114,7 +115,7 @@ class Settings:
             port=_int(env, "HOOKLINE_PORT", 8000, minimum=0),
             public_url=env.get("HOOKLINE_PUBLIC_URL", ""),
             body_limit=_int(env, "HOOKLINE_BODY_LIMIT", 10 * MIB, minimum=1),
-            workers=_int(env, "HOOKLINE_WORKERS", 32, minimum=0),
+            workers=_int(env, "HOOKLINE_WORKERS", 128, minimum=0),
             processes=_int(env, "HOOKLINE_PROCESSES", 1, minimum=1),
             lease_seconds=_float(env, "HOOKLINE_LEASE_SECONDS", 30.0),
             poll_seconds=_float(env, "HOOKLINE_POLL_SECONDS", 1.0),
