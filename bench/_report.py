@@ -375,7 +375,7 @@ def report(options: Options, results: Results, machine: list[str]) -> None:
             f"\nSustained async at a fixed offered rate (flat: the depth at the end ≤ the depth at "
             f"{REFERENCE_SECONDS:.0f} s, or half a shorter trial, + {FLAT_SHARE:.0%} of the rate, at least "
             f"{FLAT_MIN}; depths are medians of 3 samples a second apart; sustained: "
-            "flat and every request answered 2xx):\n"
+            "flat, on schedule, and every request answered 2xx):\n"
         )
         print("\n\n".join(sustained_report(found) for found in results.sustained.values()))
         print(f"\n{sustained_table(results.sustained)}")

@@ -56,10 +56,10 @@ or a uniquely named PostgreSQL database created for the run and dropped after it
   sustained   async at a fixed offered rate (bench/_fixed_rate.py, Debian has no wrk2) with the queue
               depth (queued + started + waiting) read every second: the highest rate whose queue stays
               flat (depth at the end ≤ depth at 10 s + 2 % of one second's requests, at least 100)
-              with every request answered 2xx. Searched from --sustained-rate or from the drain rate of
-              a 5 s async probe, with short trials (a third of --sustained-seconds, 4 to 10 s), then
-              confirmed by a --sustained-seconds trial (default --seconds; issue 14 says 60), 8 %
-              lower while that is not sustained (four at most).
+              with every request answered 2xx, on schedule. Searched from --sustained-rate or from the
+              drain rate of a 5 s async probe, with short trials (a third of --sustained-seconds, 4 to
+              10 s), then confirmed by a --sustained-seconds trial (default --seconds; issue 14 says
+              60), 8 % lower while that is not sustained (four at most).
               Run once whatever --repeat says. See bench/_sustained.py.
   sustained-2 sustained with `hookline serve --processes 2`, unpinned on both CPUs with its load
               generator; its search starts at 1.6 x sustained's rate.
