@@ -61,9 +61,6 @@ class Call:
 Operation = Rows | Call
 """One part of a batch, run in order."""
 
-_Encoded = tuple[str, list[tuple[Any, ...]]]
-"""An insert ready to run: its SQL and its rows as the driver binds them."""
-
 
 class DirectSqlite:
     """Runs whole batches on one `sqlite3` connection, in a thread that owns it.
@@ -119,20 +116,15 @@ class DirectSqlite:
             self._thread.stop()
 
     def _transaction(self, batch: _Batch) -> list[Any]:
-        """On the thread: the rows encoded, BEGIN IMMEDIATE, the operations, COMMIT; roll back on any error.
-
-        The rows are encoded before the lock is taken: the writers of other processes on the file
-        wait for this one's statements and its commit, not for the Python preparing their values.
-        """
+        """On the thread: BEGIN IMMEDIATE, the operations, COMMIT; roll back on any error."""
         batch.check()  # abandoned while it waited for the thread: it never begins
         connection, raw = self._connection, self._raw
         if connection is None or raw is None:
             connection, raw = self._connect()
-        inserts = self._encoded(batch)
         with self._lock:
             _execute(raw, "BEGIN IMMEDIATE")
             try:
-                self._operations(batch, connection, raw, inserts)
+                self._operations(batch, connection, raw)
                 if connection.in_transaction():
                     connection.commit()  # a step used SQLAlchemy: its commit sends the COMMIT
                 else:
@@ -142,28 +134,16 @@ class DirectSqlite:
                 raise
         return batch.results
 
-    def _encoded(self, batch: _Batch) -> list[_Encoded | None]:
-        """Each insert of the batch as its SQL and encoded rows (None for a step), in order."""
-        encoded: list[_Encoded | None] = []
-        for operation in batch.operations:
-            if isinstance(operation, Rows):
-                statement = self._inserts.get(operation.table, tuple(operation.rows[0]))
-                encoded.append((statement.sql, statement.encode(operation.rows)))
-            else:
-                encoded.append(None)
-        return encoded
-
-    def _operations(
-        self, batch: _Batch, connection: Connection, raw: sqlite3.Connection, inserts: list[_Encoded | None]
-    ) -> None:
-        """The batch's inserts (encoded: `inserts`) and steps in order, interruptible until COMMIT starts."""
+    def _operations(self, batch: _Batch, connection: Connection, raw: sqlite3.Connection) -> None:
+        """The batch's inserts and steps in order, interruptible until its COMMIT starts."""
         batch.attach(raw)
         try:
-            for operation, insert in zip(batch.operations, inserts, strict=True):
+            for operation in batch.operations:
                 batch.check()
-                if insert is not None:
-                    _execute_many(raw, *insert)
-                elif isinstance(operation, Call):
+                if isinstance(operation, Rows):
+                    statement = self._inserts.get(operation.table, tuple(operation.rows[0]))
+                    _execute_many(raw, statement.sql, statement.encode(operation.rows))
+                else:
                     batch.results[operation.index] = operation.action(connection)
             batch.start_commit()
         finally:
