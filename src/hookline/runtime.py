@@ -99,6 +99,7 @@ class Runtime:
             backlog=backlog,
             resources=resources,
             starter=workers if serve else None,
+            run_before_answer=settings.run_before_answer,
         )
         subflows.attach(dispatcher)
         if serve and not shared:

@@ -34,6 +34,9 @@ class Settings:
     workers: int = 128
     """How many asynchronous executions one process runs at once (each holds its place until its final
     status commits, so under load the places needed grow with the rate times the commit latency)."""
+    run_before_answer: bool = False
+    """Run an asynchronous workflow whose nodes have no outside effects before answering, and record
+    it finished in the write that accepts it (`HOOKLINE_RUN_BEFORE_ANSWER`; docs/reference/execution.md)."""
     processes: int = 1
     """How many server processes `hookline serve` runs on the same port and database."""
     lease_seconds: float = 30.0
@@ -116,6 +119,7 @@ class Settings:
             public_url=env.get("HOOKLINE_PUBLIC_URL", ""),
             body_limit=_int(env, "HOOKLINE_BODY_LIMIT", 10 * MIB, minimum=1),
             workers=_int(env, "HOOKLINE_WORKERS", 128, minimum=0),
+            run_before_answer=_bool(env, "HOOKLINE_RUN_BEFORE_ANSWER"),
             processes=_int(env, "HOOKLINE_PROCESSES", 1, minimum=1),
             lease_seconds=_float(env, "HOOKLINE_LEASE_SECONDS", 30.0),
             poll_seconds=_float(env, "HOOKLINE_POLL_SECONDS", 1.0),

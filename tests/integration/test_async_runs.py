@@ -12,11 +12,12 @@ import pytest
 from sqlalchemy import select
 
 from hookline.engine.flows import FlowCache
-from hookline.errors import StorageUnavailable
+from hookline.errors import ConfigError, StorageUnavailable
 from hookline.ids import new_id
 from hookline.models import Execution, ExecutionStatus, Job, JobStatus
 from hookline.nodes.base import NodeContext, Outcome
 from hookline.queue.worker import WorkerPool
+from hookline.settings import Settings
 from hookline.store.execution_history import ExecutionFilter
 from hookline.store.schema import executions
 from hookline.store.sql_store import open_store
@@ -75,6 +76,47 @@ async def test_accepted_request_is_committed_before_the_answer(make_server: Any)
     assert execution.status == "queued"
     assert execution.context["body"] == {"n": 1}
     assert execution.context["query"] == {"a": [{"b": "1"}]}
+
+
+EQUALS_ONE: JsonObject = {
+    "rejectOnFalse": False,
+    "engine": "basic",
+    "calculation": {"calculator": "equal", "operands": ["{{$context.body.n}}", 1]},
+}
+"""A condition node's config: is the body's `n` 1? A node without outside effects."""
+
+
+async def test_run_before_answer_answers_an_effect_free_workflow_already_resolved(make_server: Any) -> None:
+    """With HOOKLINE_RUN_BEFORE_ANSWER and no worker at all, the webhook's answer finds its run finished."""
+    async with make_server(workers=0, run_before_answer=True) as server:
+        key = await server.load(chain(("condition", EQUALS_ONE), ("condition", EQUALS_ONE)))
+        response = await server.post(key, json={"n": 1})
+        assert (response.status_code, response.text) == (200, "ok")
+        execution_id = int(response.headers["x-hookline-execution"])
+        execution = await server.runtime.store.get_execution(execution_id)
+        jobs = await server.runtime.store.list_jobs(execution_id)
+    assert execution is not None
+    assert (execution.status, execution.context["body"]) == ("resolved", {"n": 1})
+    assert [(job.node_key, job.status.value) for job in jobs] == [("n0", "resolved"), ("n1", "resolved")]
+
+
+async def test_run_before_answer_still_queues_a_workflow_with_outside_effects(make_server: Any) -> None:
+    """A node that may change something outside (here a test node, as `request` is) keeps the queue."""
+    async with make_server(workers=0, run_before_answer=True) as server:
+        key = await server.load(chain(("condition", EQUALS_ONE), "test-count"))
+        response = await server.post(key, json={"n": 1})
+        assert response.status_code == 200
+        execution = await server.runtime.store.get_execution(int(response.headers["x-hookline-execution"]))
+    assert execution is not None
+    assert execution.status == "queued"
+
+
+def test_run_before_answer_is_off_unless_set() -> None:
+    """HOOKLINE_RUN_BEFORE_ANSWER is a yes/no setting, off by default."""
+    assert Settings.from_env({}).run_before_answer is False
+    assert Settings.from_env({"HOOKLINE_RUN_BEFORE_ANSWER": "true"}).run_before_answer is True
+    with pytest.raises(ConfigError, match="HOOKLINE_RUN_BEFORE_ANSWER"):
+        Settings.from_env({"HOOKLINE_RUN_BEFORE_ANSWER": "sometimes"})
 
 
 async def test_queued_executions_run_to_resolved(server: Server) -> None:

@@ -12,7 +12,7 @@ import functools
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from sqlalchemy import select
@@ -21,7 +21,8 @@ from hookline.engine.dispatcher import Dispatcher
 from hookline.engine.flows import CompiledFlow, FlowCache
 from hookline.errors import RejectedRequest
 from hookline.exchange import flow_from_json
-from hookline.models import Answer, Execution, ExecutionStatus, Limits
+from hookline.metrics import Metrics
+from hookline.models import Answer, Execution, ExecutionStatus, Job, Limits, Node
 from hookline.queue.worker import WorkerPool
 from hookline.store.schema import executions
 from hookline.store.sql_store import SqlStore, open_store
@@ -30,7 +31,8 @@ from hookline.types import JsonObject
 from tests._factories import make_execution
 from tests._waiting import wait_until
 from tests._workflows import condition, node, respond, sync_workflow
-from tests.unit._engine_nodes import HangNode, RecordNode, registered_fresh
+from tests.integration._node_types import registered
+from tests.unit._engine_nodes import HangNode, RecordNode, RetryNode, registered_fresh
 
 
 @pytest.fixture(autouse=True)
@@ -517,3 +519,152 @@ async def test_an_execution_committed_while_the_pool_stops_is_released_for_the_n
 
 async def _is(reader: SqlStore, execution_id: int, status: ExecutionStatus) -> bool:
     return await status_of(reader, execution_id) is status
+
+
+# With `run_before_answer` (HOOKLINE_RUN_BEFORE_ANSWER): a workflow without outside effects runs before
+# its answer and is recorded finished in the write that accepts it.
+
+
+class PureRecordNode(RecordNode):
+    """Test node: a record node that declares no outside effects."""
+
+    type: ClassVar[str] = "unit-pure-record"
+    outside_effects: ClassVar[bool] = False
+
+
+class PureRetryNode(RetryNode):
+    """Test node: a node without outside effects that asks to be called again."""
+
+    type: ClassVar[str] = "unit-pure-retry"
+    outside_effects: ClassVar[bool] = False
+
+
+class FailingObserver(Metrics):
+    """Metrics whose per-job hook raises: the engine itself fails in the middle of a run."""
+
+    def job_finished(self, node: Node, job: Job) -> None:
+        """Fail as an engine bug would."""
+        raise RuntimeError("a bug in the engine")
+
+
+@pytest.fixture
+def pure_nodes() -> Iterator[None]:
+    """Register the test node types without outside effects for one test."""
+    with registered(PureRecordNode(), PureRetryNode()):
+        yield
+
+
+@pytest.fixture
+def runs_first(store: SqlStore, wakes: Wakes) -> Dispatcher:
+    """A dispatcher that runs workflows without outside effects before their answer."""
+    return Dispatcher(store, wake=wakes, run_before_answer=True)
+
+
+ANSWER_CONFIG = {"response": {"statusCode": 202, "body": {"accepted": "{{$context.body.id}}"}}}
+"""A trigger answer that shows the context it was rendered from."""
+
+
+async def test_run_before_answer_commits_an_effect_free_run_finished_with_its_jobs_in_one_write(
+    runs_first: Dispatcher, store: SqlStore, reader: SqlStore, wakes: Wakes, pure_nodes: None
+) -> None:
+    """The trigger's answer comes once the run is committed resolved with its jobs: no queue, no wake-up."""
+    workflow = async_workflow(
+        condition("c", "{{$context.body.x}}", 1),
+        node("after", "unit-pure-record", "c", 1, value="{{$context.body.id}}"),
+        config=ANSWER_CONFIG,
+    )
+    compiled = await live(store, workflow)
+    assert compiled.effect_free
+    dispatched = await runs_first.enqueue(compiled, context({"x": 1, "id": 7}), may_run_now=True)
+    assert (dispatched.answer.status_code, dispatched.answer.body) == (202, {"accepted": 7})
+    execution, jobs = await read_back(reader, dispatched.execution.id)
+    assert (execution.status, execution.attempt, jobs) == (
+        ExecutionStatus.RESOLVED,
+        1,
+        ["c:resolved", "after:resolved"],
+    )
+    assert execution.response == dispatched.answer.to_json()
+    assert execution.started_at is not None
+    assert execution.finished_at is not None
+    assert RecordNode.ran == ["after"]
+    assert wakes.count == 0
+
+
+async def test_run_before_answer_records_a_failed_run_with_its_status_and_still_answers(
+    runs_first: Dispatcher, store: SqlStore, reader: SqlStore, pure_nodes: None
+) -> None:
+    """A run that ends otherwise than resolved is recorded so; the caller still gets the trigger's answer."""
+    rejecting = condition("c", "{{$context.body.x}}", 1)
+    rejecting["config"] = {**rejecting["config"], "rejectOnFalse": True}
+    compiled = await live(store, async_workflow(rejecting, config=ANSWER_CONFIG))
+    dispatched = await runs_first.enqueue(compiled, context({"x": 2, "id": 8}), may_run_now=True)
+    assert dispatched.answer.body == {"accepted": 8}
+    execution, jobs = await read_back(reader, dispatched.execution.id)
+    assert (execution.status, jobs) == (ExecutionStatus.FAILED, ["c:failed"])
+
+
+@pytest.mark.parametrize(
+    ("nodes", "options", "may_run_now"),
+    [
+        pytest.param([node("a", "unit-record")], None, True, id="a node with outside effects"),
+        pytest.param([node("a", "unit-pure-record")], {"concurrency": 2}, True, id="a concurrency limit"),
+        pytest.param([node("a", "unit-pure-record")], None, False, id="not a webhook call"),
+    ],
+)
+async def test_run_before_answer_queues_what_it_may_not_run(
+    runs_first: Dispatcher,
+    store: SqlStore,
+    reader: SqlStore,
+    wakes: Wakes,
+    pure_nodes: None,
+    nodes: list[JsonObject],
+    options: JsonObject | None,
+    may_run_now: bool,
+) -> None:
+    """Outside effects, a concurrency limit, or a caller other than a webhook call: queued, nothing run."""
+    compiled = await live(store, async_workflow(*nodes, config=ANSWER_CONFIG, options=options))
+    dispatched = await runs_first.enqueue(compiled, context({"id": 9}), may_run_now=may_run_now)
+    execution, jobs = await read_back(reader, dispatched.execution.id)
+    assert (execution.status, execution.attempt, jobs) == (ExecutionStatus.QUEUED, 0, [])
+    assert RecordNode.ran == []
+    assert wakes.count == 1
+
+
+async def test_without_run_before_answer_an_effect_free_workflow_is_queued(
+    dispatcher: Dispatcher, store: SqlStore, reader: SqlStore, pure_nodes: None
+) -> None:
+    """The setting is off by default: the webhook call is queued for the workers, as always."""
+    compiled = await live(store, async_workflow(node("a", "unit-pure-record"), config=ANSWER_CONFIG))
+    dispatched = await dispatcher.enqueue(compiled, context({"id": 10}), may_run_now=True)
+    execution, _ = await read_back(reader, dispatched.execution.id)
+    assert execution.status is ExecutionStatus.QUEUED
+    assert RecordNode.ran == []
+
+
+async def test_run_before_answer_queues_a_run_that_waits_with_none_of_its_jobs(
+    runs_first: Dispatcher, store: SqlStore, reader: SqlStore, pure_nodes: None
+) -> None:
+    """A run that would wait is not recorded from here: it is queued from its start, for a worker."""
+    workflow = async_workflow(
+        node("first", "unit-pure-record"),
+        node("later", "unit-pure-retry", "first", seconds=60),
+        config=ANSWER_CONFIG,
+    )
+    compiled = await live(store, workflow)
+    dispatched = await runs_first.enqueue(compiled, context({"id": 11}), may_run_now=True)
+    execution, jobs = await read_back(reader, dispatched.execution.id)
+    assert (execution.status, execution.attempt, jobs) == (ExecutionStatus.QUEUED, 0, [])
+    assert dispatched.answer.body == {"accepted": 11}
+    assert RecordNode.ran == ["first"]  # ran here once; the worker runs it again, which changes nothing
+
+
+async def test_run_before_answer_queues_a_run_the_engine_failed(
+    store: SqlStore, reader: SqlStore, pure_nodes: None
+) -> None:
+    """An engine failure in the run does not lose the event: it is queued, and the answer is the trigger's."""
+    failing = Dispatcher(store, metrics=FailingObserver(), run_before_answer=True)
+    compiled = await live(store, async_workflow(node("a", "unit-pure-record"), config=ANSWER_CONFIG))
+    dispatched = await failing.enqueue(compiled, context({"id": 12}), may_run_now=True)
+    execution, jobs = await read_back(reader, dispatched.execution.id)
+    assert (execution.status, jobs) == (ExecutionStatus.QUEUED, [])
+    assert dispatched.answer.body == {"accepted": 12}

@@ -213,7 +213,7 @@ class WebhookEndpoint:
         if workflow.sync:
             result = await self._dispatcher.run_sync(compiled, context, execution_id)
         else:
-            result = await self._dispatcher.enqueue(compiled, context, execution_id)
+            result = await self._dispatcher.enqueue(compiled, context, execution_id, may_run_now=True)
         return Answered(result.execution.id, result.answer, duplicate=False)
 
     def _client(self, scope: Scope, headers: list[tuple[str, str]]) -> str:

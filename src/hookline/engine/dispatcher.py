@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import random
 import time
 from collections.abc import Callable, Mapping
@@ -48,6 +49,8 @@ from hookline.store.backlog import Backlog
 from hookline.store.base import Store
 from hookline.trigger.dedupe import RequestKey
 from hookline.types import JsonObject
+
+log = logging.getLogger(__name__)
 
 CLAIM_GRACE = 30.0
 """Seconds a synchronous run holds its key beyond the workflow's timeout before it is recorded."""
@@ -102,6 +105,8 @@ class Dispatcher:
     `backlog` applies the default queue limits (per workflow and in all); without one, only the
     workflows' own `queueLimit` does. With a `starter`, a queued execution that the local workers
     can run at once is inserted claimed by them and handed over once committed, skipping the queue.
+    With `run_before_answer`, `enqueue(..., may_run_now=True)` runs a workflow without outside
+    effects at once and records it finished instead (see `_run_before_answer`).
     """
 
     def __init__(
@@ -115,8 +120,10 @@ class Dispatcher:
         backlog: Backlog | None = None,
         resources: Resources | None = None,
         starter: Starter | None = None,
+        run_before_answer: bool = False,
     ) -> None:
         self._store = store
+        self._run_before = run_before_answer
         self._resources = resources
         self._starter = starter
         self._backlog = backlog
@@ -245,14 +252,22 @@ class Dispatcher:
         execution_id: int | None = None,
         *,
         event_key: str | None = None,
+        may_run_now: bool = False,
     ) -> Dispatched:
         """Durably record a queued execution with the answer it gets; safe to answer once this returns.
 
         A full queue is refused with `429 queue_full` and nothing is recorded: the workflow's
         (`options.queueLimit`, or else the default queue limit) or that of all workflows together.
         `execution_id`, when given, is the id to record it under; `event_key` its unique key.
+        With `may_run_now` (a webhook call) and the dispatcher's `run_before_answer`, a workflow
+        without outside effects and without a concurrency limit is run first and recorded finished.
         """
         limits, key, backlog = compiled.limits, compiled.flow.workflow.key, self._backlog
+        if may_run_now and self._runs_before_answer(compiled):
+            execution_id = execution_id or new_id()
+            ran = await self._run_before_answer(compiled, context, execution_id, event_key or _event_key())
+            if ran is not None:
+                return ran
         if backlog is not None:
             self._take_place(backlog, key, limits)
         claim = self._claim_new(limits)
@@ -277,6 +292,55 @@ class Dispatcher:
         else:
             self.wake()
         return Dispatched(execution, answer)
+
+    def _runs_before_answer(self, compiled: CompiledFlow) -> bool:
+        """Whether a webhook call of this workflow is run before its answer (`_run_before_answer`):
+        with the setting on, when no node has outside effects and no concurrency limit applies."""
+        limits = compiled.limits
+        return self._run_before and compiled.effect_free and (limits is None or limits.concurrency is None)
+
+    async def _run_before_answer(
+        self, compiled: CompiledFlow, context: JsonObject, execution_id: int, event_key: str
+    ) -> Dispatched | None:
+        """Run an asynchronous workflow without outside effects now and record it finished, with its
+        jobs, in the one write that accepts it; None (nothing recorded) when it did not end here.
+
+        The caller still gets the trigger's answer, once that write is committed, so "accepted"
+        keeps meaning "committed": a crash before the write leaves no record and no answer, as a
+        crash before an acceptance's commit always did. The run never reaches the queue, its claim
+        and its second write: what `HOOKLINE_RUN_BEFORE_ANSWER` trades for an answer that waits for
+        the nodes. A run that waits, or that the engine fails to run, is queued as usual instead:
+        its nodes change nothing outside, so a worker may run them again.
+        """
+        workflow = compiled.flow.workflow
+        try:
+            answer = compiled.answer.render(build_scope(context=context, jobs_by_node_key={}))
+        except Unsendable as error:
+            raise invalid_answer(error) from None
+        started = _now()
+        processor = Processor(
+            workflow,
+            compiled.graph,
+            execution_id,
+            context,
+            env=self._env,
+            observe=self._metrics.job_finished,
+            resources=self._resources,
+            timeout_ms=compiled.options.timeout_ms,
+        )
+        try:
+            result = await processor.run()
+        except Exception:  # an engine bug must not cost the event: the queue runs it again
+            log.exception("execution %s failed before its answer; it is queued instead", execution_id)
+            return None
+        if not result.status.is_final:
+            return None
+        finished = _execution(
+            workflow, execution_id, event_key, context, answer, started, started, result.status, result.error
+        )
+        await self._store.add_execution(finished, processor.jobs)
+        self._metrics.execution_finished(finished)
+        return Dispatched(finished, answer)
 
     def _claim_new(self, limits: Limits | None) -> Claim | None:
         """A claim of the local workers to run a new execution at once, unless its workflow limits how

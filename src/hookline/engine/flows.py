@@ -11,6 +11,7 @@ from hookline.answers import DEFAULT_ASYNC_TEMPLATE, AnswerTemplate
 from hookline.engine.graph import Graph
 from hookline.errors import RejectedRequest
 from hookline.models import Flow, Limits
+from hookline.nodes.registry import node_type
 from hookline.store.base import Store
 from hookline.trigger.access import AllowList
 from hookline.trigger.config import check_trigger_config
@@ -47,6 +48,9 @@ class CompiledFlow:
     """The addresses its requests may come from (`config.allowFrom`), or None: from anywhere."""
     answer: AnswerTemplate = field(init=False)
     """What its trigger answers when it queues a run (asynchronous workflows)."""
+    effect_free: bool = field(init=False)
+    """No node of it changes anything outside its execution (`NodeType.outside_effects` is False for
+    each, and each type is known): running it again after a crash changes nothing."""
 
     def __post_init__(self, env: Mapping[str, str] | None) -> None:
         workflow = self.flow.workflow
@@ -66,6 +70,7 @@ class CompiledFlow:
         # never reads it, so nothing in it can break the synchronous workflow's compilation.
         answer = DEFAULT_ASYNC_TEMPLATE if workflow.sync else AnswerTemplate.of(workflow.config)
         object.__setattr__(self, "answer", answer)
+        object.__setattr__(self, "effect_free", all(_without_effects(node.type) for node in self.flow.nodes))
 
     def trigger_config(self) -> JsonObject:
         """The trigger config the request checks use (secrets resolved); a 401 while one is unavailable."""
@@ -81,6 +86,12 @@ class CompiledFlow:
         if isinstance(check, RejectedRequest):
             raise RejectedRequest(check.status, check.code, check.message)  # fresh, as trigger_config's
         return check
+
+
+def _without_effects(name: str) -> bool:
+    """Whether nodes of this type change nothing outside their execution (an unknown type may)."""
+    kind = node_type(name)
+    return kind is not None and not kind.outside_effects
 
 
 def _signature(config: JsonObject) -> SignatureCheck | RejectedRequest | None:
