@@ -41,7 +41,7 @@ from typing import Any
 
 from _postgres import DEFAULT_ADMIN_URL, database_url, fresh_database
 from _requests import REQUESTS, BenchRequest
-from _scenarios import UNBOUNDED_QUEUE
+from _scenarios import PLACEMENT_VARIABLES, UNBOUNDED_QUEUE
 
 from hookline.api.app import create_app
 from hookline.settings import Settings
@@ -165,10 +165,17 @@ async def _lifespan(app: App) -> tuple[asyncio.Task[None], asyncio.Queue[Message
 def build_app(scenario: str, env: dict[str, str]) -> App:
     """The scenario's ASGI app: hookline with the settings of `env`, or a reference app of bench/.
 
-    A reference app keeps its SQLite file (the floor's) in the data folder `env` names.
+    Tuning variables of the calling environment (`HOOKLINE_RUN_BEFORE_ANSWER=1`, say) reach hookline
+    as they reach run.py's servers; `env` wins over them. A reference app keeps its SQLite file (the
+    floor's) in the data folder `env` names.
     """
     if scenario not in REFERENCE_APPS:
-        return create_app(Settings.from_env({**UNBOUNDED_QUEUE, **env}))
+        tuning = {
+            name: value
+            for name, value in os.environ.items()
+            if name.startswith("HOOKLINE_") and name not in PLACEMENT_VARIABLES
+        }
+        return create_app(Settings.from_env({**UNBOUNDED_QUEUE, **tuning, **env}))
     sys.path.insert(0, str(ROOT / "bench"))
     os.environ["HOOKLINE_FLOOR_DB"] = str(Path(env["HOOKLINE_DATA_DIR"]) / "floor.db")
     app: App = importlib.import_module(f"{scenario}_app").app
