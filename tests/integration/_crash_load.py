@@ -23,6 +23,11 @@ LEASE_SECONDS = "2"
 CHAIN = Counter(["n0", "n1", "n2"])
 """The jobs of one execution of the three-node chain the loads post to: one per node."""
 
+_NEVER = {"calculator": "equal", "operands": ["{{$context.body.n}}", -1]}
+PURE_STEP = ("condition", {"rejectOnFalse": False, "engine": "basic", "calculation": _NEVER})
+"""A node without outside effects (a condition that is false and goes on): what
+`HOOKLINE_RUN_BEFORE_ANSWER` runs before the answer."""
+
 
 @dataclass
 class Volley:
@@ -140,3 +145,16 @@ def assert_every_accepted_resolved(volley: Volley, executions: list[Execution]) 
         assert execution is not None, f"accepted request {n} has no execution"
         found = (execution.context["body"]["n"], execution.status)
         assert found == (n, ExecutionStatus.RESOLVED), f"accepted request {n} has {found}"
+
+
+async def assert_each_recorded_finished_once(
+    volley: Volley, executions: list[Execution], store: SqlStore
+) -> None:
+    """Run before their answers: every accepted request has one execution, resolved in its first
+    attempt (none was left mid-run), with one job for each of the two nodes of its chain."""
+    assert_every_accepted_resolved(volley, executions)
+    per_request = Counter(e.context["body"]["n"] for e in executions)
+    assert max(per_request.values()) == 1, "a request has two executions"
+    assert {e.attempt for e in executions} == {1}, "an execution was left mid-run and resumed"
+    jobs = {e.id: [j.node_key for j in await store.list_jobs(e.id)] for e in executions}
+    assert {tuple(keys) for keys in jobs.values()} == {("n0", "n1")}

@@ -5,7 +5,6 @@ The contract: docs/reference/execution.md#resuming-after-a-crash.
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 
 import httpx
@@ -48,9 +47,7 @@ async def test_sigkill_loses_no_request_answered_after_running_before_its_answer
 ) -> None:
     """With HOOKLINE_RUN_BEFORE_ANSWER, each request answered 2xx before a kill is recorded finished once."""
     env = hookline_env(tmp_path / "data", HOOKLINE_RUN_BEFORE_ANSWER="true")
-    equal = {"calculator": "equal", "operands": ["{{$context.body.n}}", -1]}
-    check = {"rejectOnFalse": False, "engine": "basic", "calculation": equal}  # no outside effects
-    key = import_workflow(env, chain(("condition", check), ("condition", check), key="crash-pure"), tmp_path)
+    key = import_workflow(env, chain(load.PURE_STEP, load.PURE_STEP, key="crash-pure"), tmp_path)
 
     async def always() -> bool:
         return True
@@ -60,14 +57,8 @@ async def test_sigkill_loses_no_request_answered_after_running_before_its_answer
         volley = await load.send_and_kill(server, key, concurrency=50, kill_after=300, kill_when=always)
         await server.start()
         executions, _ = await load.left_after(volley, live_store)
-
     assert volley.cut_off, "the kill came too late to cut any request off"
-    load.assert_every_accepted_resolved(volley, executions)
-    per_request = Counter(e.context["body"]["n"] for e in executions)
-    assert max(per_request.values()) == 1, "a request has two executions"
-    assert {e.attempt for e in executions} == {1}, "an execution was left mid-run and resumed"
-    jobs = {e.id: [j.node_key for j in await live_store.list_jobs(e.id)] for e in executions}
-    assert {tuple(keys) for keys in jobs.values()} == {("n0", "n1")}
+    await load.assert_each_recorded_finished_once(volley, executions, live_store)
 
 
 async def test_execution_interrupted_between_nodes_resumes_after_its_last_job(

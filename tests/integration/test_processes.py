@@ -118,6 +118,33 @@ async def test_sigkill_of_one_process_loses_nothing_and_runs_nothing_twice(
     load.assert_each_ran_once(executions, jobs)
 
 
+async def test_sigkill_of_one_process_running_before_answers_loses_no_answered_request(
+    tmp_path: Path, live_store: SqlStore
+) -> None:
+    """With HOOKLINE_RUN_BEFORE_ANSWER, one of two processes killed under load: each answered request
+    is recorded finished once."""
+    env = hookline_env(tmp_path / "data", HOOKLINE_RUN_BEFORE_ANSWER="true")
+    key = import_workflow(env, chain(load.PURE_STEP, load.PURE_STEP, key="crash-pure"), tmp_path)
+
+    async def always() -> bool:
+        return True
+
+    async with serve_processes(env, tmp_path / "server.log") as server:
+        await start_all(server)
+        before = children(server.pid)
+        victim = min(before)
+        volley = await load.send_and_kill(
+            cast(LiveServer, _Killer(server.url, lambda: os.kill(victim, signal.SIGKILL))),
+            key,
+            concurrency=50,
+            kill_after=300,
+            kill_when=always,
+        )
+        await wait_until(lambda: _replaced(server.pid, before, victim), "the killed process is replaced")
+        executions, _ = await load.left_after(volley, live_store)
+    await load.assert_each_recorded_finished_once(volley, executions, live_store)
+
+
 async def test_sigterm_to_the_supervisor_stops_every_process_cleanly(
     tmp_path: Path, live_store: SqlStore
 ) -> None:
