@@ -15,7 +15,9 @@ Each scenario runs twice under `valgrind --tool=callgrind`: once with the warm-u
 once with `--requests` more. The difference, divided by `--requests`, is what one request costs,
 without Python's start-up and the imports. The requests go through the ASGI app in process (as
 bench/inprocess.py sends them, 32 callers at once, so the writer commits in batches as under load),
-with no workers (`HOOKLINE_WORKERS=0`): it counts the answer, not the background run. A scenario
+with no workers (`HOOKLINE_WORKERS=0`): it counts the answer, not the background run (with
+`HOOKLINE_RUN_BEFORE_ANSWER=1` in the environment, the answer includes the run of an asynchronous
+workflow without outside effects, such as the `async` scenario's). A scenario
 named `<name>+run` (an asynchronous one) has 32 workers (the default is 128) and waits until they have run
 every execution: it counts accepting and running one, and the script prints what running adds when
 `<name>` is counted in the same call. Its callers outrun the workers, so most executions wait
