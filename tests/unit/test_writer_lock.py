@@ -9,11 +9,13 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import os
+import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
+from hookline.store._sqlite_writer import WRITER_PRIORITY_BOOST, raise_thread_priority
 from hookline.store.sql_store import SqlStore, open_store
 from tests._factories import make_flow
 
@@ -61,3 +63,54 @@ async def test_the_lock_is_released_after_every_transaction(store: SqlStore, tmp
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # raises BlockingIOError while it is held
     finally:
         os.close(fd)
+
+
+def _writer_thread(store: SqlStore) -> threading.Thread:
+    """The thread the store's SQLite writer commits on (started by its first write)."""
+    direct = store.writer._direct
+    assert direct is not None
+    thread = direct._thread._thread
+    assert thread is not None
+    return thread
+
+
+def _may_raise_priority() -> bool:
+    """Whether this process may run a thread above its own priority (CAP_SYS_NICE, as root)."""
+    result: list[bool] = []
+    probe = threading.Thread(target=lambda: result.append(raise_thread_priority(1)))
+    probe.start()
+    probe.join()
+    return result[0]
+
+
+async def test_the_writer_thread_runs_above_its_process_where_permitted(store: SqlStore) -> None:
+    """The thread holding the write lock asks for a higher priority: preempted, it stalls every writer."""
+    if not _may_raise_priority():
+        pytest.skip("this process may not raise a thread's priority (no CAP_SYS_NICE)")
+    await store.add_flow(make_flow("orders"))
+    thread = _writer_thread(store)
+    assert thread.native_id is not None
+    process = os.getpriority(os.PRIO_PROCESS, os.getpid())
+    assert os.getpriority(os.PRIO_PROCESS, thread.native_id) == process - WRITER_PRIORITY_BOOST
+
+
+async def test_a_refused_priority_leaves_the_writer_at_its_process_priority_and_working(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without the permission (an unprivileged user, a default container), writes commit all the same."""
+
+    def refuse(*_: object) -> None:
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "setpriority", refuse)
+    store = await open_store(f"sqlite:///{tmp_path}/hookline.db")
+    try:
+        flow = make_flow("orders")
+        await store.add_flow(flow)
+        assert await store.get_flow(flow.workflow.id) is not None
+        thread = _writer_thread(store)
+        assert thread.native_id is not None
+        process = os.getpriority(os.PRIO_PROCESS, os.getpid())
+        assert os.getpriority(os.PRIO_PROCESS, thread.native_id) == process
+    finally:
+        await store.close()
