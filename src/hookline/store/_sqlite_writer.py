@@ -43,7 +43,7 @@ WRITER_PRIORITY_BOOST = 10
 It holds the database's write lock, and other processes' writers wait for it (`serve
 --processes N`): preempted by its own event loop or another process in the middle of a
 transaction, it kept them waiting for nothing. With two processes at 10,400 executions/s, its
-median COMMIT fell from 0.77 to 0.55 ms and the rate held where it fell behind without the boost
+median COMMIT fell from 0.73-0.77 to 0.55-0.62 ms and the writers waited a third less for the lock
 (docs/benchmarks.md). It runs short bursts, about a quarter of a core at most, so it cannot starve
 the rest.
 """
@@ -286,7 +286,7 @@ def raise_thread_priority(levels: int) -> bool:
     try:
         os.setpriority(os.PRIO_PROCESS, thread, os.getpriority(os.PRIO_PROCESS, os.getpid()) - levels)
     except OSError as error:
-        log.debug("the SQLite writer runs at its process's priority: %s", error)
+        log.debug("thread %s keeps its process's priority: %s", threading.current_thread().name, error)
         return False
     return True
 
