@@ -196,17 +196,7 @@ class Dispatcher:
         """Run the workflow now, record the execution with its jobs (and its answer under `dedupe`)."""
         workflow = compiled.flow.workflow
         started = _now()
-        processor = Processor(
-            workflow,
-            compiled.graph,
-            execution_id,
-            context,
-            env=self._env,
-            observe=self._metrics.job_finished,
-            resources=self._resources,
-            caller_waiting=True,
-            timeout_ms=compiled.options.timeout_ms,
-        )
+        processor = self._processor(compiled, context, execution_id, caller_waiting=True)
         result = await processor.run()
         if result.handoff and result.answer is not None:
             # Started already: the worker that claims it sees that it ran before (`_ran_before`).
@@ -313,21 +303,9 @@ class Dispatcher:
         its nodes change nothing outside, so a worker may run them again.
         """
         workflow = compiled.flow.workflow
-        try:
-            answer = compiled.answer.render(build_scope(context=context, jobs_by_node_key={}))
-        except Unsendable as error:
-            raise invalid_answer(error) from None
+        answer = _trigger_answer(compiled, context)
         started = _now()
-        processor = Processor(
-            workflow,
-            compiled.graph,
-            execution_id,
-            context,
-            env=self._env,
-            observe=self._metrics.job_finished,
-            resources=self._resources,
-            timeout_ms=compiled.options.timeout_ms,
-        )
+        processor = self._processor(compiled, context, execution_id, caller_waiting=False)
         try:
             result = await processor.run()
         except Exception:  # an engine bug must not cost the event: the queue runs it again
@@ -341,6 +319,22 @@ class Dispatcher:
         await self._store.add_execution(finished, processor.jobs)
         self._metrics.execution_finished(finished)
         return Dispatched(finished, answer)
+
+    def _processor(
+        self, compiled: CompiledFlow, context: JsonObject, execution_id: int, *, caller_waiting: bool
+    ) -> Processor:
+        """A processor that runs the workflow here, without a sink: its jobs are recorded at its end."""
+        return Processor(
+            compiled.flow.workflow,
+            compiled.graph,
+            execution_id,
+            context,
+            env=self._env,
+            observe=self._metrics.job_finished,
+            resources=self._resources,
+            caller_waiting=caller_waiting,
+            timeout_ms=compiled.options.timeout_ms,
+        )
 
     def _claim_new(self, limits: Limits | None) -> Claim | None:
         """A claim of the local workers to run a new execution at once, unless its workflow limits how
@@ -499,15 +493,20 @@ def _queued(
     its event was recorded would send it again).
     """
     workflow = compiled.flow.workflow
-    try:
-        answer = compiled.answer.render(build_scope(context=context, jobs_by_node_key={}))
-    except Unsendable as error:
-        # The webhook route logs the refusal (throttled, with the workflow's URL and the reason).
-        raise invalid_answer(error) from None
+    answer = _trigger_answer(compiled, context)
     if claim is None:
         return _execution(workflow, execution_id, event_key, context, answer, _now()), answer
     started = ExecutionStatus.STARTED
     return _execution(workflow, execution_id, event_key, context, answer, claim.at, claim.at, started), answer
+
+
+def _trigger_answer(compiled: CompiledFlow, context: JsonObject) -> Answer:
+    """The trigger's configured answer for this context; `500 answer_invalid` when HTTP cannot carry it."""
+    try:
+        return compiled.answer.render(build_scope(context=context, jobs_by_node_key={}))
+    except Unsendable as error:
+        # The webhook route logs the refusal (throttled, with the workflow's URL and the reason).
+        raise invalid_answer(error) from None
 
 
 def _execution(
