@@ -49,12 +49,9 @@ async def test_sigkill_loses_no_request_answered_after_running_before_its_answer
     env = hookline_env(tmp_path / "data", HOOKLINE_RUN_BEFORE_ANSWER="true")
     key = import_workflow(env, chain(load.PURE_STEP, load.PURE_STEP, key="crash-pure"), tmp_path)
 
-    async def always() -> bool:
-        return True
-
     async with LiveServer(env, tmp_path / "server.log") as server:
         await server.start()
-        volley = await load.send_and_kill(server, key, concurrency=50, kill_after=300, kill_when=always)
+        volley = await load.send_and_kill(server, key, concurrency=50, kill_after=300, kill_when=load.at_once)
         await server.start()
         executions, _ = await load.left_after(volley, live_store)
     assert volley.cut_off, "the kill came too late to cut any request off"

@@ -8,7 +8,7 @@ import os
 import signal
 import sqlite3
 import subprocess
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import cast
 
@@ -99,18 +99,9 @@ async def test_sigkill_of_one_process_loses_nothing_and_runs_nothing_twice(
     env = hookline_env(tmp_path / "data", HOOKLINE_LEASE_SECONDS=load.LEASE_SECONDS)
     work = ("crash-work", {"seconds": 0.02})
     key = import_workflow(env, chain(work, work, work, key="crash-one"), tmp_path)
+    database = tmp_path / "data" / "hookline.db"
     async with serve_processes(env, tmp_path / "server.log") as server:
-        await start_all(server)
-        before = children(server.pid)
-        victim = min(before)
-        volley = await load.send_and_kill(
-            cast(LiveServer, _Killer(server.url, lambda: os.kill(victim, signal.SIGKILL))),
-            key,
-            concurrency=50,
-            kill_after=150,
-            kill_when=lambda: _runs_some(tmp_path / "data" / "hookline.db", victim),
-        )
-        await wait_until(lambda: _replaced(server.pid, before, victim), "the killed process is replaced")
+        volley = await _kill_one_under_load(server, key, 150, lambda victim: _runs_some(database, victim))
         executions, jobs = await load.left_after(volley, live_store)
         assert server.running, "the supervisor exited when one of its processes died"
 
@@ -125,22 +116,8 @@ async def test_sigkill_of_one_process_running_before_answers_loses_no_answered_r
     is recorded finished once."""
     env = hookline_env(tmp_path / "data", HOOKLINE_RUN_BEFORE_ANSWER="true")
     key = import_workflow(env, chain(load.PURE_STEP, load.PURE_STEP, key="crash-pure"), tmp_path)
-
-    async def always() -> bool:
-        return True
-
     async with serve_processes(env, tmp_path / "server.log") as server:
-        await start_all(server)
-        before = children(server.pid)
-        victim = min(before)
-        volley = await load.send_and_kill(
-            cast(LiveServer, _Killer(server.url, lambda: os.kill(victim, signal.SIGKILL))),
-            key,
-            concurrency=50,
-            kill_after=300,
-            kill_when=always,
-        )
-        await wait_until(lambda: _replaced(server.pid, before, victim), "the killed process is replaced")
+        volley = await _kill_one_under_load(server, key, 300, lambda _victim: load.at_once())
         executions, _ = await load.left_after(volley, live_store)
     await load.assert_each_recorded_finished_once(volley, executions, live_store)
 
@@ -228,6 +205,25 @@ def test_an_in_memory_database_is_refused(tmp_path: Path) -> None:
 def _serve_to_the_end(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """Run `hookline serve --processes 2` until it exits by itself (within 60 s); what it printed."""
     return run_hookline(env, "serve", "--processes", "2", "--port", str(free_port()))
+
+
+async def _kill_one_under_load(
+    server: LiveServer, key: str, kill_after: int, kill_when: Callable[[int], Awaitable[bool]]
+) -> load.Volley:
+    """Start every process, SIGKILL one of them under load once `kill_when(its pid)` holds, and wait
+    until the supervisor has replaced it; what the load got."""
+    await start_all(server)
+    before = children(server.pid)
+    victim = min(before)
+    volley = await load.send_and_kill(
+        cast(LiveServer, _Killer(server.url, lambda: os.kill(victim, signal.SIGKILL))),
+        key,
+        concurrency=50,
+        kill_after=kill_after,
+        kill_when=lambda: kill_when(victim),
+    )
+    await wait_until(lambda: _replaced(server.pid, before, victim), "the killed process is replaced")
+    return volley
 
 
 class _Killer:
