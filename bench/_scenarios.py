@@ -85,6 +85,10 @@ SCENARIOS = {
     "floor": Scenario(
         "floor", "bare + one committed SQLite row", "bench", None, "json", reference_app="floor_app"
     ),
+    "floor-1": Scenario(
+        "floor-1", "bare + one committed SQLite row, one connection", "bench", None, "json",
+        reference_app="floor_app", connections=1,
+    ),
     "sync": Scenario("sync", "hookline sync (order-paid)", SYNC_KEY, SYNC_EXAMPLE, "json-basic"),
     "sync-1": Scenario(
         "sync-1", "hookline sync, one connection", SYNC_KEY, SYNC_EXAMPLE, "json-basic", connections=1

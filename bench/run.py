@@ -24,6 +24,7 @@ or a uniquely named PostgreSQL database created for the run and dropped after it
   bare        bench/bare_app.py: parse the JSON body, answer a small JSON — the ceiling.
   floor       bench/floor_app.py: bare plus one row committed to an SQLite file before the answer
               (WAL, synchronous=FULL, grouped commits) — the least a durable endpoint can do.
+  floor-1     floor over one connection: the fsync'd floor under sync-1.
   sync        `hookline serve` with examples/order-paid.json imported by the CLI (Basic auth, a
               condition, a Response node, the execution and its jobs committed before the answer).
   async       `hookline serve` with examples/order-paid-async.json: the answer (202) comes once the
