@@ -11,7 +11,7 @@ from hookline.models import DedupeHolder, DedupeKey, ExecutionStatus, Flow, Limi
 from hookline.queue.janitor import Janitor
 from hookline.store.execution_history import ExecutionFilter
 from hookline.store.sql_store import SqlStore
-from tests._factories import NOW, make_execution
+from tests._factories import NOW, make_execution, make_job
 
 SECOND = timedelta(seconds=1)
 ANSWER = {"statusCode": 202, "headers": [{"name": "X-Order", "value": "7"}], "body": {"accepted": True}}
@@ -110,6 +110,27 @@ async def test_a_duplicate_execution_is_not_stored(store: SqlStore, flow: Flow) 
     stored = await store.get_execution(first.id)
     assert stored is not None
     assert stored.status is ExecutionStatus.QUEUED
+
+
+async def test_a_finished_execution_is_stored_with_its_jobs_only_when_it_takes_the_key(
+    store: SqlStore, flow: Flow
+) -> None:
+    """An execution run before its answer comes with its jobs: stored together when it takes the key,
+    neither of them when the key is held."""
+    first = make_execution(flow, status=ExecutionStatus.RESOLVED, response=ANSWER, finished_at=NOW)
+    second = make_execution(flow, status=ExecutionStatus.RESOLVED, response=ANSWER, finished_at=NOW)
+    first_jobs = [make_job(first, node_key="a"), make_job(first, node_key="b", result={"n": 1})]
+    holder = await store.add_deduplicated_execution(first, key("a"), None, now=NOW, jobs=first_jobs)
+    assert holder == DedupeHolder(first.id, ANSWER)
+    second_jobs = [make_job(second, node_key="a")]
+    holder = await store.add_deduplicated_execution(second, key("a"), None, now=NOW, jobs=second_jobs)
+    assert holder == DedupeHolder(first.id, ANSWER)
+    assert await executions_of(store, flow) == [first.id]
+    assert await store.list_jobs(first.id) == first_jobs
+    assert await store.list_jobs(second.id) == []
+    stored = await store.get_execution(first.id)
+    assert stored is not None
+    assert stored.status is ExecutionStatus.RESOLVED
 
 
 async def test_an_expired_key_accepts_a_new_execution(store: SqlStore, flow: Flow) -> None:

@@ -100,6 +100,26 @@ async def test_run_before_answer_answers_an_effect_free_workflow_already_resolve
     assert [(job.node_key, job.status.value) for job in jobs] == [("n0", "resolved"), ("n1", "resolved")]
 
 
+async def test_run_before_answer_answers_a_repeated_idempotency_key_with_the_first_run(
+    make_server: Any,
+) -> None:
+    """A call with an idempotency key also runs before its answer; its repeat gets the same execution."""
+    workflow = chain(("condition", EQUALS_ONE))
+    workflow["options"] = {"dedupe": {"source": "headers.idempotency-key", "window": 60}}
+    async with make_server(workers=0, run_before_answer=True) as server:
+        key = await server.load(workflow)
+        first = await server.post(key, json={"n": 1}, headers={"Idempotency-Key": "order-7"})
+        repeat = await server.post(key, json={"n": 2}, headers={"Idempotency-Key": "order-7"})
+        execution_id = int(first.headers["x-hookline-execution"])
+        execution = await server.runtime.store.get_execution(execution_id)
+        listed = await server.runtime.store.list_executions(ExecutionFilter(workflow_key=key, limit=10))
+    assert (first.status_code, repeat.status_code) == (200, 200)
+    assert int(repeat.headers["x-hookline-execution"]) == execution_id
+    assert execution is not None
+    assert (execution.status, execution.context["body"]) == ("resolved", {"n": 1})
+    assert [e.id for e in listed] == [execution_id]
+
+
 async def test_run_before_answer_still_queues_a_workflow_with_outside_effects(make_server: Any) -> None:
     """A node that may change something outside (here a test node, as `request` is) keeps the queue."""
     async with make_server(workers=0, run_before_answer=True) as server:

@@ -668,3 +668,63 @@ async def test_run_before_answer_queues_a_run_the_engine_failed(
     execution, jobs = await read_back(reader, dispatched.execution.id)
     assert (execution.status, jobs) == (ExecutionStatus.QUEUED, [])
     assert dispatched.answer.body == {"accepted": 12}
+
+
+async def test_run_before_answer_records_a_keyed_run_finished_with_its_key_and_repeats_it(
+    runs_first: Dispatcher, store: SqlStore, reader: SqlStore, wakes: Wakes, pure_nodes: None
+) -> None:
+    """With an idempotency key the run is committed finished together with the key's claim; a duplicate
+    gets the first answer, and its own run is dropped: one execution, one set of jobs."""
+    pure = node("a", "unit-pure-record", value="{{$context.body.id}}")
+    compiled = await live(store, async_workflow(pure, config=ANSWER_CONFIG, options=DEDUPE))
+    key = request_key(compiled, "order-1")
+    first = await runs_first.dispatch_once(compiled, context({"id": 13}), key, may_run_now=True)
+    repeat = await runs_first.dispatch_once(compiled, context({"id": 14}), key, may_run_now=True)
+    assert (first.duplicate, repeat.duplicate, repeat.execution_id) == (False, True, first.execution_id)
+    assert repeat.answer == first.answer == Answer(202, (), {"accepted": 13})
+    execution, jobs = await read_back(reader, first.execution_id)
+    assert (execution.status, execution.event_key, jobs) == (
+        ExecutionStatus.RESOLVED,
+        key.event_key(first.execution_id),
+        ["a:resolved"],
+    )
+    assert await reader.count_executions(compiled.flow.workflow.id) == 1
+    holder = await reader.get_dedupe_holder(key.digest, now=datetime.now(UTC))
+    assert holder is not None
+    assert (holder.execution_id, holder.response) == (first.execution_id, first.answer.to_json())
+    assert wakes.count == 0
+
+
+async def test_run_before_answer_keeps_a_key_held_by_a_queued_execution(
+    runs_first: Dispatcher, dispatcher: Dispatcher, store: SqlStore, reader: SqlStore, pure_nodes: None
+) -> None:
+    """A key an execution queued earlier holds (a process without the setting took it) answers the
+    run made here with that execution's answer, and records nothing of it."""
+    pure = node("a", "unit-pure-record", value="{{$context.body.id}}")
+    compiled = await live(store, async_workflow(pure, config=ANSWER_CONFIG, options=DEDUPE))
+    key = request_key(compiled, "order-2")
+    queued = await dispatcher.dispatch_once(compiled, context({"id": 15}), key)
+    repeat = await runs_first.dispatch_once(compiled, context({"id": 16}), key, may_run_now=True)
+    assert (repeat.duplicate, repeat.execution_id, repeat.answer.body) == (
+        True,
+        queued.execution_id,
+        {"accepted": 15},
+    )
+    assert RecordNode.ran == ["a"]  # the duplicate's run, dropped
+    execution, jobs = await read_back(reader, queued.execution_id)
+    assert (execution.status, jobs) == (ExecutionStatus.QUEUED, [])
+    assert await reader.count_executions(compiled.flow.workflow.id) == 1
+
+
+async def test_run_before_answer_queues_a_keyed_call_it_may_not_run(
+    runs_first: Dispatcher, store: SqlStore, reader: SqlStore, wakes: Wakes, pure_nodes: None
+) -> None:
+    """A keyed call that is not a webhook call (or may not run here) is queued under its key, as before."""
+    compiled = await live(
+        store, async_workflow(node("a", "unit-pure-record"), config=ANSWER_CONFIG, options=DEDUPE)
+    )
+    answered = await runs_first.dispatch_once(compiled, context({"id": 17}), request_key(compiled, "order-3"))
+    execution, jobs = await read_back(reader, answered.execution_id)
+    assert (execution.status, jobs) == (ExecutionStatus.QUEUED, [])
+    assert RecordNode.ran == []
+    assert wakes.count == 1

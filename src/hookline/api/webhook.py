@@ -209,7 +209,9 @@ class WebhookEndpoint:
         if dedupe is not None:
             request_key = dedupe.key(workflow.key, context)
             if request_key is not None:
-                return await self._dispatcher.dispatch_once(compiled, context, request_key, execution_id)
+                return await self._dispatcher.dispatch_once(
+                    compiled, context, request_key, execution_id, may_run_now=True
+                )
         if workflow.sync:
             result = await self._dispatcher.run_sync(compiled, context, execution_id)
         else:

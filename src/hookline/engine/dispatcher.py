@@ -257,7 +257,10 @@ class Dispatcher:
             execution_id = execution_id or new_id()
             ran = await self._run_before_answer(compiled, context, execution_id, event_key or _event_key())
             if ran is not None:
-                return ran
+                finished, jobs, answer = ran
+                await self._store.add_execution(finished, jobs)
+                self._metrics.execution_finished(finished)
+                return Dispatched(finished, answer)
         if backlog is not None:
             self._take_place(backlog, key, limits)
         claim = self._claim_new(limits)
@@ -291,16 +294,18 @@ class Dispatcher:
 
     async def _run_before_answer(
         self, compiled: CompiledFlow, context: JsonObject, execution_id: int, event_key: str
-    ) -> Dispatched | None:
-        """Run an asynchronous workflow without outside effects now and record it finished, with its
-        jobs, in the one write that accepts it; None (nothing recorded) when it did not end here.
+    ) -> tuple[Execution, list[Job], Answer] | None:
+        """Run an asynchronous workflow without outside effects now: the execution, finished, its
+        jobs and the trigger's answer, for the one write that accepts it; None when it did not end
+        here (nothing is recorded then).
 
         The caller still gets the trigger's answer, once that write is committed, so "accepted"
         keeps meaning "committed": a crash before the write leaves no record and no answer, as a
         crash before an acceptance's commit always did. The run never reaches the queue, its claim
         and its second write: what `HOOKLINE_RUN_BEFORE_ANSWER` trades for an answer that waits for
         the nodes. A run that waits, or that the engine fails to run, is queued as usual instead:
-        its nodes change nothing outside, so a worker may run them again.
+        its nodes change nothing outside, so a worker may run them again (and a run whose
+        idempotency key turns out to be held is simply dropped).
         """
         workflow = compiled.flow.workflow
         answer = _trigger_answer(compiled, context)
@@ -316,9 +321,7 @@ class Dispatcher:
         finished = _execution(
             workflow, execution_id, event_key, context, answer, started, started, result.status, result.error
         )
-        await self._store.add_execution(finished, processor.jobs)
-        self._metrics.execution_finished(finished)
-        return Dispatched(finished, answer)
+        return finished, processor.jobs, answer
 
     def _processor(
         self, compiled: CompiledFlow, context: JsonObject, execution_id: int, *, caller_waiting: bool
@@ -344,7 +347,13 @@ class Dispatcher:
         return self._starter.claim_new()
 
     async def dispatch_once(
-        self, compiled: CompiledFlow, context: JsonObject, key: RequestKey, execution_id: int | None = None
+        self,
+        compiled: CompiledFlow,
+        context: JsonObject,
+        key: RequestKey,
+        execution_id: int | None = None,
+        *,
+        may_run_now: bool = False,
     ) -> Answered:
         """Run or queue a request with an idempotency key, unless the key's holder answers it.
 
@@ -353,12 +362,31 @@ class Dispatcher:
         answer with the holder's execution id. A duplicate of a synchronous run still going on
         waits for its answer, as long as the workflow's timeout (or `DUPLICATE_WAIT`), then is
         refused with `409 duplicate_in_progress`. `execution_id`, when given, is the id a run is
-        recorded under.
+        recorded under. `may_run_now` is `enqueue`'s, for an asynchronous workflow.
         """
         execution_id = execution_id or new_id()
         if compiled.flow.workflow.sync:
             return await self._run_sync_once(compiled, context, key, execution_id)
+        if may_run_now and self._runs_before_answer(compiled):
+            ran = await self._run_before_answer(compiled, context, execution_id, key.event_key(execution_id))
+            if ran is not None:
+                return await self._record_once(*ran, key)
         return await self._enqueue_once(compiled, context, key, execution_id)
+
+    async def _record_once(
+        self, finished: Execution, jobs: list[Job], answer: Answer, key: RequestKey
+    ) -> Answered:
+        """Record an execution run before its answer together with its key's claim, or answer as the
+        key's holder did (the run is then dropped: it changed nothing outside)."""
+        dedupe = DedupeKey(key.digest, _after(finished.created_at, key.window))
+        holder = await self._store.add_deduplicated_execution(
+            finished, dedupe, None, now=finished.created_at, jobs=jobs
+        )
+        # Without limits nothing is refused for a full queue: a None holder cannot come back here.
+        if holder is not None and holder.execution_id != finished.id:
+            return self._repeat(holder)
+        self._metrics.execution_finished(finished)
+        return Answered(finished.id, answer, duplicate=False)
 
     async def _enqueue_once(
         self, compiled: CompiledFlow, context: JsonObject, key: RequestKey, execution_id: int

@@ -9,7 +9,7 @@ keys K1 and K2 would otherwise wait for each other's row in opposite orders, a d
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +21,7 @@ from hookline.models import DedupeHolder, DedupeKey
 from hookline.store import _queue as queue
 from hookline.store._sqlite_prepared import PreparedStatement
 from hookline.store.schema import UtcDateTime, dedupe_keys, executions
+from hookline.store.schema import jobs as jobs_table
 from hookline.store.write_steps import Lock
 
 DEDUPE_LOCKS = 0x686C_0003
@@ -61,9 +62,16 @@ def claim(
 
 
 def add_execution(
-    connection: Connection, dedupe: DedupeKey, row: dict[str, Any], now: datetime, *, bounded: bool
+    connection: Connection,
+    dedupe: DedupeKey,
+    row: dict[str, Any],
+    now: datetime,
+    *,
+    bounded: bool,
+    jobs: Sequence[dict[str, Any]] = (),
 ) -> DedupeHolder | None:
-    """Claim the key for a queued execution's row and insert the row; see `add_deduplicated_execution`.
+    """Claim the key for an execution's row and insert the row and its `jobs` rows; see
+    `add_deduplicated_execution`.
 
     A `bounded` row (its workflow's own queue limit) is inserted only below it
     (`_queue.insert_bounded`, whose lock the caller holds); refused, the key is given back and
@@ -77,6 +85,8 @@ def add_execution(
     elif not queue.insert_bounded(connection, row):
         _FORGET.run(connection, {"forgotten_key": dedupe.key, "forgotten_id": row["id"]})
         return None
+    for job in jobs:
+        _INSERT_JOB.run(connection, job)
     return holder
 
 
@@ -168,3 +178,5 @@ _FORGET = PreparedStatement(
 )
 _INSERT_EXECUTION = PreparedStatement(executions.insert())
 """One execution row (every column, as `execution_row` gives them)."""
+_INSERT_JOB = PreparedStatement(jobs_table.insert())
+"""One job row (every column, as `job_row` gives them)."""

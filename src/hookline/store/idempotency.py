@@ -2,25 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
-from hookline.models import DedupeHolder, DedupeKey, Execution, Limits
+from hookline.models import DedupeHolder, DedupeKey, Execution, Job, Limits
 
 
 class IdempotencyStore(Protocol):
     """Idempotency keys: one key, one run, also across processes."""
 
     async def add_deduplicated_execution(
-        self, execution: Execution, dedupe: DedupeKey, limits: Limits | None, *, now: datetime
+        self,
+        execution: Execution,
+        dedupe: DedupeKey,
+        limits: Limits | None,
+        *,
+        now: datetime,
+        jobs: Sequence[Job] = (),
     ) -> DedupeHolder | None:
-        """Durably insert a queued execution unless a live holder has its idempotency key.
+        """Durably insert a queued (or already finished) execution unless a live holder has its key.
 
         In one transaction: take the key (free, or expired at `now`) for this execution with
-        its `response`, then insert it as `add_limited_execution` does (`limits` may be None).
-        Returns the key's holder: this execution when it was stored, or the earlier one
-        (nothing is stored). None when the queue is full: nothing is stored, the key stays
-        free. Two calls with one key never both store their executions, also across processes.
+        its `response`, then insert it as `add_limited_execution` does (`limits` may be None),
+        and its `jobs` (an execution run before its answer). Returns the key's holder: this
+        execution when it was stored, or the earlier one (nothing is stored). None when the
+        queue is full: nothing is stored, the key stays free. Two calls with one key never both
+        store their executions, also across processes.
         """
         ...
 

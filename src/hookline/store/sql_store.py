@@ -424,20 +424,29 @@ class SqlStore:
     # -- idempotency keys (`IdempotencyStore`) ---------------------------------------------
 
     async def add_deduplicated_execution(
-        self, execution: Execution, dedupe: DedupeKey, limits: Limits | None, *, now: datetime
+        self,
+        execution: Execution,
+        dedupe: DedupeKey,
+        limits: Limits | None,
+        *,
+        now: datetime,
+        jobs: Sequence[Job] = (),
     ) -> DedupeHolder | None:
-        """Insert a queued execution unless a live holder has its key; the key's holder, None when full.
+        """Insert an execution and its jobs unless a live holder has its key; its holder, None when full.
 
         The claim, the queue-limit count and the insert share the writer's transaction, under the
         key's advisory lock (and the workflow's queue lock, with a queue limit) on PostgreSQL.
         """
         row = execution_row(execution, limits)
+        job_rows = [job_row(job) for job in jobs]
         bounded = limits is not None and limits.queue_limit is not None
         steps: list[Step] = [dedupes.lock(dedupe.key)]
         if bounded:
             steps.append(Lock(queue.QUEUE_LOCKS, queue.lock_key(execution.key)))
-        steps.append(Sync(lambda c: dedupes.add_execution(c, dedupe, row, now, bounded=bounded)))
-        if self._notifies:
+        steps.append(
+            Sync(lambda c: dedupes.add_execution(c, dedupe, row, now, bounded=bounded, jobs=job_rows))
+        )
+        if self._notifies and execution.status is ExecutionStatus.QUEUED:
             steps.append(Notify(EXECUTIONS_CHANNEL))  # a duplicate wakes the listeners for nothing
         try:
             holder: DedupeHolder | None = await self.writer.write(*steps)
