@@ -249,6 +249,29 @@ def comparison_line(target: Comparison, by_name: dict[str, Summary]) -> str | No
     )
 
 
+def floor_lines(by_name: dict[str, Summary]) -> list[str]:
+    """Where targets 3 and 4 meet the durable floor (floor_app.py: bare plus one fsync'd commit per
+    request), when it ran: how far hookline is above it, and the floor itself against Node-RED."""
+    lines = []
+    ours, floor, theirs = (by_name.get(name) for name in ("sync-1", "floor-1", "node-red-sync-1"))
+    if ours is not None and floor is not None:
+        line = (
+            f"info  sync-1: p50 {ours.p50_ms:.2f} ms, {ours.p50_ms - floor.p50_ms:.2f} ms above floor-1's "
+            f"{floor.p50_ms:.2f} ms"
+        )
+        if theirs is not None and theirs.p50_ms:
+            line += f", which alone is {floor.p50_ms / theirs.p50_ms:.2f} × node-red-sync-1's"
+        lines.append(line)
+    floor, theirs = by_name.get("floor"), by_name.get("node-red-sync")
+    if floor is not None and theirs is not None and theirs.requests_per_s:
+        ratio = floor.requests_per_s / theirs.requests_per_s
+        lines.append(
+            f"info  floor: {floor.requests_per_s:,.0f} req/s = {ratio:.2f} × node-red-sync's: the ceiling, "
+            "on this machine, of any endpoint that commits each request before it answers"
+        )
+    return lines
+
+
 def sustained_lines(sustained: dict[str, Sustained], by_name: dict[str, Summary]) -> list[str]:
     """Targets 1 and 5: the sustained rate against Node-RED's async rate, two processes against one."""
     lines = []
@@ -352,6 +375,7 @@ def report(options: Options, results: Results, machine: list[str]) -> None:
     summaries = [summarise(SCENARIOS[name], runs[name], bare) for name in runs]
     by_name = {s.scenario.name: s for s in summaries}
     issue = [line for target in NODE_RED_TARGETS if (line := comparison_line(target, by_name))]
+    issue += floor_lines(by_name)
     issue += sustained_lines(results.sustained, by_name)
     issue += memory_lines(summaries, results.sustained)
     if issue:
