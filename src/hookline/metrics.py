@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import bisect
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST as CONTENT_TYPE
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
@@ -14,9 +15,14 @@ from prometheus_client.registry import Collector
 
 from hookline.models import Execution, ExecutionStatus, Job, Node
 
-__all__ = ["CONTENT_TYPE", "Metrics"]
+__all__ = ["CONTENT_TYPE", "Metrics", "Snapshot"]
 
 _DURATIONS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+
+Snapshot = dict[str, Any]
+"""One process's counts as plain JSON (`Metrics.snapshot`), what the processes of `serve --processes N`
+share: `{"counters": {name: [[label values, count, created], ...]}, "histograms": {name: [[label
+values, bucket counts, sum], ...]}, "running": executions running now}`."""
 
 
 class Metrics:
@@ -51,6 +57,9 @@ class Metrics:
             "Asynchronous executions this process runs right now.",
             registry=self.registry,
         )
+        self._running = 0
+        self._base: Snapshot = {}
+        """The counts of the process this one replaced (`restore`), counted on from."""
 
     def answered(self, workflow: str, status: int) -> None:
         """Count one webhook answer."""
@@ -86,10 +95,25 @@ class Metrics:
             self.stored.labels(workflow, status).set(count)
         self.queue_depth.set(sum(n for (_, status), n in counts.items() if status == "queued"))
         self.running.set(running)
+        self._running = running
 
-    def render(self) -> bytes:
-        """The metrics in the Prometheus text format."""
-        return generate_latest(self.registry)
+    def render(self, others: Sequence[Snapshot] = ()) -> bytes:
+        """The metrics in the Prometheus text format; with `others` (the snapshots of the other
+        processes of `serve --processes N`), every count and the running executions summed over all."""
+        self._counts.shared = [self._base, *others] if self._base or others else []
+        self.running.set(self._running + sum(_running_of(other) for other in others))
+        try:
+            return generate_latest(self.registry)
+        finally:
+            self._counts.shared = []
+
+    def snapshot(self, running: int) -> Snapshot:
+        """This process's counts (with those it took over, see `restore`) and the executions it runs."""
+        return self._counts.snapshot([self._base], running)
+
+    def restore(self, snapshot: Snapshot) -> None:
+        """Count on from `snapshot`: the counts of the process this one replaces (not its running ones)."""
+        self._base = snapshot
 
 
 class _Counter:
@@ -110,9 +134,24 @@ class _Counter:
         else:
             values[labels] = count + 1
 
-    def family(self) -> Metric:
+    def rows(self, shared: Iterable[Snapshot] = ()) -> list[list[Any]]:
+        """The counts as JSON, `[label values as text, count, created]` each, added to those of `shared`."""
+        merged: dict[tuple[str, ...], list[Any]] = {}
+        for labels, count in list(self._values.items()):
+            _add_count(merged, [str(v) for v in labels], count, self._created[labels])
+        for snapshot in shared:
+            for row in _rows(snapshot, "counters", self.name):
+                if _is_counter_row(row, len(self.labels)):
+                    _add_count(merged, *row)
+        return [[list(labels), count, created] for labels, (count, created) in merged.items()]
+
+    def family(self, shared: Sequence[Snapshot] = ()) -> Metric:
         """The samples, as prometheus_client's Counter gives them (`_total` and `_created`)."""
         family = CounterMetricFamily(self.name, self.documentation, labels=self.labels)
+        if shared:
+            for labels, count, created in self.rows(shared):
+                family.add_metric(labels, count, created=created)
+            return family
         for labels, count in list(self._values.items()):
             family.add_metric([str(v) for v in labels], count, created=self._created[labels])
         return family
@@ -143,16 +182,32 @@ class _Histogram:
         series.counts[bisect.bisect_left(_DURATIONS, value)] += 1
         series.total += value
 
-    def family(self) -> Metric:
+    def rows(self, shared: Iterable[Snapshot] = ()) -> list[list[Any]]:
+        """The series as JSON, `[label values as text, bucket counts, sum]` each, plus those of `shared`."""
+        merged: dict[tuple[str, ...], _Series] = {}
+        for labels, series in list(self._series.items()):
+            _add_series(merged, [str(v) for v in labels], series.counts, series.total)
+        for snapshot in shared:
+            for row in _rows(snapshot, "histograms", self.name):
+                if _is_histogram_row(row, len(self.labels)):
+                    _add_series(merged, *row)
+        return [[list(labels), series.counts, series.total] for labels, series in merged.items()]
+
+    def family(self, shared: Sequence[Snapshot] = ()) -> Metric:
         """The samples, as prometheus_client's Histogram gives them (cumulative `le` buckets)."""
         family = HistogramMetricFamily(self.name, self.documentation, labels=self.labels)
         bounds = [repr(bound) for bound in _DURATIONS] + ["+Inf"]  # as prometheus_client writes these
-        for labels, series in list(self._series.items()):
+        rows: list[list[Any]] = (
+            self.rows(shared)
+            if shared
+            else [[[str(v) for v in labels], s.counts, s.total] for labels, s in list(self._series.items())]
+        )
+        for labels, counts, total in rows:
             running, buckets = 0, []
-            for bound, count in zip(bounds, series.counts, strict=True):
+            for bound, count in zip(bounds, counts, strict=True):
                 running += count
                 buckets.append((bound, float(running)))
-            family.add_metric([str(v) for v in labels], buckets, series.total)
+            family.add_metric(labels, buckets, total)
         return family
 
 
@@ -184,13 +239,92 @@ class _Counts(Collector):
             "hookline_node_duration_seconds", "Time one node run took, by node type.", ("type",)
         )
 
+        self.shared: list[Snapshot] = []
+        """Counts to add to this process's own in the next collection (`Metrics.render`)."""
+
     def collect(self) -> Iterator[Metric]:
         """Every family, in the order they were declared."""
-        for metric in (
-            self.requests,
-            self.rejections,
-            self.executions,
-            self.execution_seconds,
-            self.node_seconds,
-        ):
-            yield metric.family()
+        for counter in self._counters():
+            yield counter.family(self.shared)
+        for histogram in self._histograms():
+            yield histogram.family(self.shared)
+
+    def snapshot(self, shared: Sequence[Snapshot], running: int) -> Snapshot:
+        """The counts as JSON, added to those of `shared`, and `running`."""
+        return {
+            "counters": {counter.name: counter.rows(shared) for counter in self._counters()},
+            "histograms": {histogram.name: histogram.rows(shared) for histogram in self._histograms()},
+            "running": running,
+        }
+
+    def _counters(self) -> tuple[_Counter, ...]:
+        return (self.requests, self.rejections, self.executions)
+
+    def _histograms(self) -> tuple[_Histogram, ...]:
+        return (self.execution_seconds, self.node_seconds)
+
+
+# -- Snapshots: another process's counts, as JSON read from a file it wrote -------------------------
+# A snapshot that does not have the expected shape (a file of another version, say) adds nothing.
+
+
+def _rows(snapshot: Snapshot, kind: str, name: str) -> list[Any]:
+    """The rows of one metric in a snapshot; none when it has none, or not as a list."""
+    families = snapshot.get(kind)
+    rows = families.get(name) if isinstance(families, dict) else None
+    return rows if isinstance(rows, list) else []
+
+
+def _is_counter_row(row: Any, width: int) -> bool:
+    return (
+        isinstance(row, list)
+        and len(row) == 3
+        and _is_labels(row[0], width)
+        and _is_number(row[1])
+        and _is_number(row[2])
+    )
+
+
+def _is_histogram_row(row: Any, width: int) -> bool:
+    return (
+        isinstance(row, list)
+        and len(row) == 3
+        and _is_labels(row[0], width)
+        and isinstance(row[1], list)
+        and len(row[1]) == len(_DURATIONS) + 1
+        and all(_is_number(count) for count in row[1])
+        and _is_number(row[2])
+    )
+
+
+def _is_labels(labels: Any, width: int) -> bool:
+    return isinstance(labels, list) and len(labels) == width and all(isinstance(v, str) for v in labels)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _add_count(
+    merged: dict[tuple[str, ...], list[Any]], labels: list[str], count: float, created: float
+) -> None:
+    """Add one counter row to the merged ones: counts add up, the earliest creation time stays."""
+    key = tuple(labels)
+    seen = merged.get(key)
+    merged[key] = [count, created] if seen is None else [seen[0] + count, min(seen[1], created)]
+
+
+def _add_series(
+    merged: dict[tuple[str, ...], _Series], labels: list[str], counts: list[int], total: float
+) -> None:
+    """Add one histogram row to the merged ones, bucket by bucket."""
+    series = merged.get(tuple(labels))
+    if series is None:
+        series = merged[tuple(labels)] = _Series()
+    series.counts = [mine + theirs for mine, theirs in zip(series.counts, counts, strict=True)]
+    series.total += total
+
+
+def _running_of(snapshot: Snapshot) -> int:
+    running = snapshot.get("running")
+    return running if isinstance(running, int) and not isinstance(running, bool) else 0

@@ -16,6 +16,7 @@ from hookline.engine.rate_limit import RateLimiter
 from hookline.engine.subflows import EngineSubflows
 from hookline.expressions.scope import env_allow_list
 from hookline.metrics import Metrics
+from hookline.metrics_share import SharedMetrics
 from hookline.nodes.base import Resources
 from hookline.outbound import open_http_client
 from hookline.plugins import load_plugins
@@ -52,6 +53,8 @@ class Runtime:
     """On PostgreSQL with workers: wakes them when any process queues an execution."""
     resources: Resources | None = None
     """What the nodes share (the outbound HTTP client), closed after the workers."""
+    shared_metrics: SharedMetrics | None = None
+    """In a process of `serve --processes N`: its counts written for the others, and theirs read."""
 
     @classmethod
     async def open(cls, settings: Settings, store: Store | None = None, *, serve: bool = True) -> Runtime:
@@ -112,9 +115,15 @@ class Runtime:
         # One process owning an SQLite file knows every count; several keep them in the database.
         rate_limiter = RateLimiter(store if shared else None)
         listener = None
+        shared_metrics = None
         if serve:
             workers.start()
             janitor.start()
+            if settings.process_slot is not None:
+                shared_metrics = SharedMetrics(
+                    settings.data_dir, settings.process_slot, metrics, lambda: workers.running
+                )
+                shared_metrics.start()
             # SQLite has one process, where the dispatcher's wake and the admin's own forget are enough.
             if not is_sqlite_url(url):
                 callbacks: dict[str, Callback] = {WORKFLOWS_CHANNEL: flows.forget}
@@ -138,6 +147,7 @@ class Runtime:
             backlog,
             listener,
             resources,
+            shared_metrics,
         )
         if serve:
             settle_heap()
@@ -155,6 +165,8 @@ class Runtime:
         if self.listener is not None:
             await self.listener.stop()
         await self.workers.stop(self.settings.shutdown_grace_seconds)
+        if self.shared_metrics is not None:  # after the workers: their last executions are counted
+            await self.shared_metrics.stop()
         if self.resources is not None:
             await self.resources.http.aclose()
         await self.store.close()

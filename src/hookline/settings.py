@@ -39,6 +39,9 @@ class Settings:
     it finished in the write that accepts it (`HOOKLINE_RUN_BEFORE_ANSWER`; docs/reference/execution.md)."""
     processes: int = 1
     """How many server processes `hookline serve` runs on the same port and database."""
+    process_slot: int | None = None
+    """Which of the processes of `hookline serve --processes N` this one is (0 to N-1; set by the
+    supervisor, never from the environment); None in a single process."""
     lease_seconds: float = 30.0
     poll_seconds: float = 1.0
     """How often idle workers look for work when no wake-up came (the fallback of LISTEN/NOTIFY)."""

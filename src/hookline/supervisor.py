@@ -9,7 +9,8 @@ land on one of them). The parent keeps every socket open, so the socket of a chi
 keeps its queued connections for the child that replaces it.
 
 A child is a fresh interpreter (multiprocessing's `spawn`, never a fork of a parent that has run
-threads) that calls `target(sockets, *args)` and exits with the status it returns. The parent:
+threads) that calls `target(sockets, slot, *args)` (`slot`: which of the N it is, kept by its
+replacement) and exits with the status it returns. The parent:
 
 - restarts a child that exits on its own after starting: the others go on serving, and what the
   dead one held is handed over by the store (on SQLite its claims lapse after their lease);
@@ -42,6 +43,7 @@ from typing import Any
 from sqlalchemy.engine import make_url
 
 from hookline.errors import ConfigError
+from hookline.metrics_share import clear_shared
 from hookline.settings import Settings
 from hookline.store.database import database_url, is_memory_url, is_sqlite_url
 from hookline.store.sql_store import open_store
@@ -55,20 +57,22 @@ ORPHAN_CHECK_SECONDS = 1.0
 """How often a child checks that its parent is alive: there is no portable way to be told."""
 
 Target = Callable[..., int]
-"""What a child runs: called with its listening sockets (one per port) and the extra arguments."""
+"""What a child runs: called with its listening sockets (one per port), its slot and the extra arguments."""
 
 
 def serve_processes(settings: Settings, log_level: str, target: Target) -> int:
-    """Run `settings.processes` children calling `target(sockets, settings, log_level)`; the exit status.
+    """Run `settings.processes` children calling `target(sockets, slot, settings, log_level)`; exit status.
 
     On SQLite the file is created or upgraded, and the claims of the previous run released, once
     here before any child starts: a child must never release the claims of a sibling that runs them.
+    The counts the previous run's children shared for `/metrics` are forgotten (`metrics_share`).
     """
     url = settings.effective_database_url
     if is_sqlite_url(url):
         if is_memory_url(make_url(database_url(url))):
             raise ConfigError("Several processes cannot share an in-memory SQLite database; use a file.")
         asyncio.run(_prepare_sqlite(url))
+    clear_shared(settings.data_dir)
     ports = [settings.port] if settings.webhook_port is None else [settings.port, settings.webhook_port]
     sockets = bind_sockets(settings.host, ports, settings.processes)
     try:
@@ -160,7 +164,7 @@ class Supervisor:
         """Start the child of one socket group."""
         child = self._context.Process(
             target=_child,
-            args=(self._target, self._sockets[slot], os.getpid(), self._args),
+            args=(self._target, self._sockets[slot], slot, os.getpid(), self._args),
             name=f"hookline-serve-{slot}",
         )
         child.start()
@@ -186,10 +190,12 @@ class Supervisor:
             self._start(slot)
 
 
-def _child(target: Target, sockets: list[socket.socket], parent: int, args: tuple[Any, ...]) -> None:
+def _child(
+    target: Target, sockets: list[socket.socket], slot: int, parent: int, args: tuple[Any, ...]
+) -> None:
     """A child's life: watch the parent, run the target, exit with its status."""
     threading.Thread(target=_watch_parent, args=(parent,), name="hookline-orphan", daemon=True).start()
-    raise SystemExit(target(sockets, *args))
+    raise SystemExit(target(sockets, slot, *args))
 
 
 def _watch_parent(parent: int) -> None:

@@ -184,6 +184,45 @@ async def test_a_restart_after_all_processes_died_resumes_their_executions_at_on
     load.assert_each_ran_once(executions, jobs)
 
 
+async def test_metrics_sum_every_process_whichever_answers_and_a_replaced_one_counts_on(
+    tmp_path: Path,
+) -> None:
+    """Each scrape of /metrics, whichever process the kernel hands it, counts the requests of both; a
+    process killed and replaced counts on from what it had written, so no sum goes down."""
+    env = hookline_env(tmp_path / "data", HOOKLINE_METRICS_PUBLIC="true")
+    key = import_workflow(env, chain(("crash-work", {"seconds": 0.001}), key="counted"), tmp_path)
+    async with serve_processes(env, tmp_path / "server.log") as server:
+        await start_all(server)
+        await _send(server, key, 200)
+
+        async def every_scrape_counts_all() -> bool:
+            return await _answered(server, key, scrapes=8) == {200}
+
+        await wait_until(every_scrape_counts_all, "every scrape counts the 200 requests")
+        before = children(server.pid)
+        victim = min(before)
+        os.kill(victim, signal.SIGKILL)
+        await wait_until(lambda: _replaced(server.pid, before, victim), "the killed process is replaced")
+        await wait_until(lambda: _logged(server, PROCESSES + 1), "its replacement serves", within=60)
+        assert await _answered(server, key, scrapes=8) == {200}
+
+
+async def _answered(server: LiveServer, key: str, *, scrapes: int) -> set[float]:
+    """The `200` answers to `key` that each of `scrapes` scrapes, on fresh connections, counted."""
+    wanted = f'hookline_webhook_requests_total{{status="200",workflow="{key}"}} '
+    seen: set[float] = set()
+    limits = httpx.Limits(max_keepalive_connections=0)  # new connections: the kernel spreads them
+    async with httpx.AsyncClient(base_url=server.url, timeout=30, limits=limits) as client:
+        for _ in range(scrapes):
+            response = await client.get("/metrics")
+            assert response.status_code == 200, response.text
+            counted = [
+                line.removeprefix(wanted) for line in response.text.splitlines() if line.startswith(wanted)
+            ]
+            seen.add(float(counted[0]) if counted else 0.0)
+    return seen
+
+
 def test_a_process_that_cannot_start_stops_the_supervisor(tmp_path: Path) -> None:
     """A server process failing at start-up is not restarted: all stop and the supervisor exits 1."""
     env = {**hookline_env(tmp_path / "data"), "HOOKLINE_PLUGINS": "tests.integration._child_failure_plugin"}

@@ -27,6 +27,7 @@ LAYERS: dict[str, int] = {
     "metrics": 3,
     "settings": 3,
     "plugins": 3,
+    "metrics_share": 4,  # the metrics' counts shared between processes: above them
     # expressions, answers, storage, outbound HTTP
     "expressions": 4,
     "answers": 5,

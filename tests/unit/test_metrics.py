@@ -126,3 +126,77 @@ def _execution(status: ExecutionStatus, started: datetime, finished: datetime) -
 def _without_created(scrape: bytes) -> list[str]:
     """The scrape's lines without the `_created` samples (their times differ between the two)."""
     return [line for line in scrape.decode().splitlines() if "_created" not in line]
+
+
+# -- `serve --processes N`: the counts of every process, summed from their snapshots ----------
+
+# Durations exact in binary and in microseconds, so that sums do not depend on the order of adding.
+EXACT = [0.0, 0.015625, 0.03125, 0.0625, 0.125, 0.5, 1.0, 2.5, 8.0, 64.0]
+
+
+def _record(metrics: Metrics, requests: list[tuple[str, int]], seconds: list[float]) -> None:
+    """Count these answers, and one node run and one finished execution per duration."""
+    for key, status in requests:
+        metrics.answered(key, status)
+    metrics.rejected("unauthorized", "orders")
+    node = Node(id=1, workflow_id=1, key="n", type="condition")
+    for elapsed in seconds:
+        end = START + timedelta(seconds=elapsed)
+        metrics.job_finished(node, Job(1, 1, 1, "n", JobStatus.RESOLVED, started_at=START, finished_at=end))
+        metrics.execution_finished(_execution(ExecutionStatus.RESOLVED, START, end))
+
+
+def test_other_processes_snapshots_add_up_with_this_ones() -> None:
+    """Rendered with another process's snapshot, the scrape is what one process counting both would give,
+    and the running executions are summed."""
+    mine, theirs, both = Metrics(), Metrics(), Metrics()
+    _record(mine, [("orders", 200), ("orders", 500)], EXACT[:5])
+    _record(theirs, [("orders", 200), ("refunds", 202)], EXACT[5:])
+    for requests, seconds in (
+        ([("orders", 200), ("orders", 500)], EXACT[:5]),
+        (
+            [("orders", 200), ("refunds", 202)],
+            EXACT[5:],
+        ),
+    ):
+        _record(both, requests, seconds)
+    mine.set_stored({}, running=2)
+    both.set_stored({}, running=5)
+    scrape = mine.render([theirs.snapshot(running=3)])
+    assert sorted(_without_created(scrape)) == sorted(_without_created(both.render()))
+    # Afterwards the process's own scrape is its own again.
+    assert "hookline_executions_running 2.0" in mine.render().decode()
+
+
+def test_a_replacement_counts_on_from_its_predecessors_snapshot() -> None:
+    """A process restored from the snapshot of the one it replaces counts on from there, without its
+    running executions (they are not running any more)."""
+    first, replacement, both = Metrics(), Metrics(), Metrics()
+    _record(first, [("orders", 200)] * 3, EXACT[:4])
+    replacement.restore(first.snapshot(running=7))
+    _record(replacement, [("orders", 200), ("orders", 404)], EXACT[4:])
+    _record(both, [("orders", 200)] * 3, EXACT[:4])
+    _record(both, [("orders", 200), ("orders", 404)], EXACT[4:])
+    assert sorted(_without_created(replacement.render())) == sorted(_without_created(both.render()))
+    assert replacement.snapshot(running=1)["running"] == 1
+    assert sorted(_without_created(Metrics().render([replacement.snapshot(running=0)]))) == sorted(
+        _without_created(both.render())
+    )
+
+
+def test_a_snapshot_of_the_wrong_shape_adds_nothing() -> None:
+    """A file another version wrote, or a damaged one, leaves the scrape as it was."""
+    metrics = Metrics()
+    _record(metrics, [("orders", 200)], EXACT[:3])
+    odd: list[dict[str, object]] = [
+        {},
+        {"counters": [], "histograms": "x", "running": "3"},
+        {
+            "counters": {
+                "hookline_webhook_requests": [["orders", "200"], [["orders"], 1, 0], [["a", "b"], True, 0]]
+            }
+        },
+        {"histograms": {"hookline_node_duration_seconds": [[["condition"], [1, 2], 0.5], [["x"], None, 1]]}},
+        {"running": True},
+    ]
+    assert _without_created(metrics.render(odd)) == _without_created(metrics.render())

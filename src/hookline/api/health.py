@@ -62,7 +62,10 @@ async def check_ready(runtime: Runtime) -> None:
 
 
 async def render_metrics(runtime: Runtime) -> bytes:
-    """The metrics in Prometheus text, with the gauges read from the database just now."""
+    """The metrics in Prometheus text, with the gauges read from the database just now; under
+    `serve --processes N`, every process's counts summed (`metrics_share`)."""
     counts = await runtime.store.count_executions_by_status()
     runtime.metrics.set_stored(counts, runtime.workers.running)
-    return runtime.metrics.render()
+    shared = runtime.shared_metrics
+    # No await from here on: the counts written for the others are the ones this scrape shows.
+    return runtime.metrics.render(shared.others() if shared is not None else ())

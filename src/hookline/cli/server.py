@@ -8,6 +8,7 @@ import signal
 import socket
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, NoReturn
@@ -96,9 +97,11 @@ def serve(
     _run_uvicorn(create_app(settings), settings, log_level, settings.webhook_port)
 
 
-def _serve_child(sockets: list[socket.socket], settings: Settings, log_level: str) -> int:
+def _serve_child(sockets: list[socket.socket], slot: int, settings: Settings, log_level: str) -> int:
     """One of the processes of `serve --processes N`, on sockets its parent bound; its exit status."""
     from hookline.api.app import create_app
+
+    settings = replace(settings, process_slot=slot)
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
