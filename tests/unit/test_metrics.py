@@ -150,16 +150,12 @@ def test_other_processes_snapshots_add_up_with_this_ones() -> None:
     """Rendered with another process's snapshot, the scrape is what one process counting both would give,
     and the running executions are summed."""
     mine, theirs, both = Metrics(), Metrics(), Metrics()
-    _record(mine, [("orders", 200), ("orders", 500)], EXACT[:5])
-    _record(theirs, [("orders", 200), ("refunds", 202)], EXACT[5:])
-    for requests, seconds in (
-        ([("orders", 200), ("orders", 500)], EXACT[:5]),
-        (
-            [("orders", 200), ("refunds", 202)],
-            EXACT[5:],
-        ),
-    ):
-        _record(both, requests, seconds)
+    first: tuple[list[tuple[str, int]], list[float]] = ([("orders", 200), ("orders", 500)], EXACT[:5])
+    second: tuple[list[tuple[str, int]], list[float]] = ([("orders", 200), ("refunds", 202)], EXACT[5:])
+    _record(mine, *first)
+    _record(theirs, *second)
+    _record(both, *first)
+    _record(both, *second)
     mine.set_stored({}, running=2)
     both.set_stored({}, running=5)
     scrape = mine.render([theirs.snapshot(running=3)])
