@@ -69,7 +69,10 @@ class SharedMetrics:
 
     def start(self) -> None:
         """Count on from this slot's last counts (a replaced process's), then write them every second."""
-        self._folder.mkdir(parents=True, exist_ok=True)
+        try:
+            self._folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:  # the scrapes then show this process's counts alone, as one process's
+            log.warning("could not create %s to share this process's metrics: %s", self._folder, error)
         predecessor = _read(self._path)
         if predecessor is not None:
             self._metrics.restore(predecessor)
