@@ -100,7 +100,7 @@ class Metrics:
     def render(self, others: Sequence[Snapshot] = ()) -> bytes:
         """The metrics in the Prometheus text format; with `others` (the snapshots of the other
         processes of `serve --processes N`), every count and the running executions summed over all."""
-        self._counts.shared = [self._base, *others] if self._base or others else []
+        self._counts.shared = [self._base, *others]
         self.running.set(self._running + sum(_running_of(other) for other in others))
         try:
             return generate_latest(self.registry)
@@ -148,12 +148,8 @@ class _Counter:
     def family(self, shared: Sequence[Snapshot] = ()) -> Metric:
         """The samples, as prometheus_client's Counter gives them (`_total` and `_created`)."""
         family = CounterMetricFamily(self.name, self.documentation, labels=self.labels)
-        if shared:
-            for labels, count, created in self.rows(shared):
-                family.add_metric(labels, count, created=created)
-            return family
-        for labels, count in list(self._values.items()):
-            family.add_metric([str(v) for v in labels], count, created=self._created[labels])
+        for labels, count, created in self.rows(shared):
+            family.add_metric(labels, count, created=created)
         return family
 
 
@@ -197,12 +193,7 @@ class _Histogram:
         """The samples, as prometheus_client's Histogram gives them (cumulative `le` buckets)."""
         family = HistogramMetricFamily(self.name, self.documentation, labels=self.labels)
         bounds = [repr(bound) for bound in _DURATIONS] + ["+Inf"]  # as prometheus_client writes these
-        rows: list[list[Any]] = (
-            self.rows(shared)
-            if shared
-            else [[[str(v) for v in labels], s.counts, s.total] for labels, s in list(self._series.items())]
-        )
-        for labels, counts, total in rows:
+        for labels, counts, total in self.rows(shared):
             running, buckets = 0, []
             for bound, count in zip(bounds, counts, strict=True):
                 running += count
